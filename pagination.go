@@ -1,0 +1,283 @@
+package gitlabdata
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Response carries what GitLab said about a request besides its body: the
+// status, request id, pagination headers and rate-limit headers. It copies
+// what callers need from the *http.Response, which is closed by the time a
+// method returns.
+//
+// GitLab API docs: https://docs.gitlab.com/api/rest/#pagination
+type Response struct {
+	StatusCode int
+	// Header is a copy of the response headers.
+	Header http.Header
+	// RequestID is GitLab's X-Request-Id.
+	RequestID string
+
+	// Offset pagination (X-Page, X-Per-Page, X-Next-Page, X-Prev-Page,
+	// X-Total, X-Total-Pages). NextPage is 0 on the last page. Total and
+	// TotalPages are 0 when unknown: GitLab leaves them out above 10,000
+	// records, in keyset mode, and on servers older than 18.8 for data
+	// management.
+	Page, PerPage, NextPage, PrevPage, Total, TotalPages int
+
+	// NextLink is the Link rel="next" URL exactly as GitLab sent it, or ""
+	// on the last page.
+	NextLink string
+	// NextCursor is the cursor parameter of NextLink (keyset pagination).
+	// Pass it as ListModelRecordsOptions.Cursor to resume a listing later.
+	NextCursor string
+
+	// Rate holds the RateLimit-* and Retry-After headers.
+	Rate RateLimit
+}
+
+// RateLimit holds GitLab's rate-limit headers. GitLab sends RateLimit-* on
+// throttled answers and, depending on its settings, on others; Retry-After
+// only on 429. Fields are zero when a header is absent or malformed.
+//
+// GitLab docs: https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/
+type RateLimit struct {
+	Name       string    // RateLimit-Name, e.g. "throttle_authenticated_api"
+	Limit      int       // RateLimit-Limit, requests per minute
+	Observed   int       // RateLimit-Observed
+	Remaining  int       // RateLimit-Remaining
+	Reset      time.Time // RateLimit-Reset, when the window ends
+	RetryAfter time.Duration
+}
+
+func newResponse(resp *http.Response) *Response {
+	h := resp.Header
+	r := &Response{
+		StatusCode: resp.StatusCode,
+		Header:     h.Clone(),
+		RequestID:  h.Get("X-Request-Id"),
+		Page:       headerInt(h, "X-Page"),
+		PerPage:    headerInt(h, "X-Per-Page"),
+		NextPage:   headerInt(h, "X-Next-Page"),
+		PrevPage:   headerInt(h, "X-Prev-Page"),
+		Total:      headerInt(h, "X-Total"),
+		TotalPages: headerInt(h, "X-Total-Pages"),
+		Rate: RateLimit{
+			Name:      h.Get("RateLimit-Name"),
+			Limit:     headerInt(h, "RateLimit-Limit"),
+			Observed:  headerInt(h, "RateLimit-Observed"),
+			Remaining: headerInt(h, "RateLimit-Remaining"),
+		},
+	}
+	if reset := headerInt(h, "RateLimit-Reset"); reset > 0 {
+		r.Rate.Reset = time.Unix(int64(reset), 0)
+	}
+	r.Rate.RetryAfter, _ = parseRetryAfter(h.Get("Retry-After"), time.Now())
+	if links := h.Values("Link"); len(links) > 0 {
+		r.NextLink = ParseLinkHeader(strings.Join(links, ", "))["next"]
+		if u, err := url.Parse(r.NextLink); err == nil && r.NextLink != "" {
+			r.NextCursor = u.Query().Get("cursor")
+		}
+	}
+	return r
+}
+
+// headerInt reads a non-negative integer header; absent, empty or malformed
+// values read as 0.
+func headerInt(h http.Header, key string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(h.Get(key)))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// retryAfter is how long GitLab asked us to wait: Retry-After (seconds or
+// HTTP date), else RateLimit-Reset (epoch seconds). asked is false when
+// neither header is usable.
+func retryAfter(h http.Header, now time.Time) (wait time.Duration, asked bool) {
+	if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
+		return d, true
+	}
+	if reset := headerInt(h, "RateLimit-Reset"); reset > 0 {
+		return max(time.Unix(int64(reset), 0).Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 || secs > 1<<31 {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// ParseLinkHeader parses an RFC 8288 Link header into a map from relation
+// type to URL. It copes with commas and semicolons inside <...>, parameters
+// in any order, quoted or bare rel values, several relation types in one rel
+// ("next last"), and parameters without a value. The first link of a
+// relation wins. Malformed parts are skipped; it never panics.
+func ParseLinkHeader(header string) map[string]string {
+	links := make(map[string]string)
+	s := header
+	for {
+		start := strings.IndexByte(s, '<')
+		if start < 0 {
+			return links
+		}
+		end := strings.IndexByte(s[start:], '>')
+		if end < 0 {
+			return links
+		}
+		target := s[start+1 : start+end]
+		s = s[start+end+1:]
+		// The parameters run to the next comma outside quotes.
+		params, rest := splitLinkParams(s)
+		s = rest
+		for _, rel := range strings.Fields(linkParam(params, "rel")) {
+			rel = strings.ToLower(rel)
+			if _, seen := links[rel]; !seen {
+				links[rel] = target
+			}
+		}
+	}
+}
+
+// splitLinkParams returns the parameter part of one link value and what
+// follows the comma that ends it.
+func splitLinkParams(s string) (params, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		case ',':
+			if !quoted {
+				return s[:i], s[i+1:]
+			}
+		case '<':
+			if !quoted {
+				// A new link without a comma: tolerate it.
+				return s[:i], s[i:]
+			}
+		}
+	}
+	return s, ""
+}
+
+// linkParam returns the value of parameter name in "; a=b; rel=\"next\"".
+func linkParam(params, name string) string {
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), name) {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		return v
+	}
+	return ""
+}
+
+// nextPage returns the URL of the page after cur, or nil on the last page.
+// It follows Link rel="next" when GitLab sends one (keyset answers have only
+// that) and X-Next-Page otherwise (offset answers, and older servers that
+// ignore pagination=keyset). A link to another origin or outside the API
+// root is refused so the token never goes there, and a page that does not
+// advance is an error rather than an endless loop.
+func (c *Client) nextPage(cur *url.URL, resp *Response) (*url.URL, error) {
+	if resp.NextLink != "" {
+		next, err := url.Parse(resp.NextLink)
+		if err != nil {
+			return nil, fmt.Errorf("gitlabdata: malformed next link %q: %w", resp.NextLink, err)
+		}
+		if !sameOrigin(c.base, next) || !strings.HasPrefix(next.EscapedPath(), c.base.EscapedPath()) {
+			return nil, fmt.Errorf("gitlabdata: refusing next link %q: it is outside %s (if GitLab's external URL differs from the client's base URL, use the external URL)", resp.NextLink, c.base)
+		}
+		if next.String() == cur.String() {
+			return nil, fmt.Errorf("gitlabdata: pagination stalled: next link %q repeats the current page", resp.NextLink)
+		}
+		return next, nil
+	}
+	if resp.NextPage == 0 {
+		return nil, nil
+	}
+	q := cur.Query()
+	page := resp.Page
+	if page == 0 {
+		page, _ = strconv.Atoi(q.Get("page"))
+		page = max(page, 1)
+	}
+	if resp.NextPage <= page {
+		return nil, fmt.Errorf("gitlabdata: pagination stalled: X-Next-Page %d does not follow page %d", resp.NextPage, page)
+	}
+	next := *cur
+	q.Set("page", strconv.Itoa(resp.NextPage))
+	next.RawQuery = q.Encode()
+	return &next, nil
+}
+
+// all walks every page from first and yields each item. It is the one
+// iterator behind every All method; see the package documentation for its
+// contract (lazy, re-rangeable, one error then stop). argErr, if set, is
+// yielded on the first step without any request.
+func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		if argErr != nil {
+			yield(nil, argErr)
+			return
+		}
+		u := first // local: every range starts again at the first page
+		for {
+			var page []*T
+			resp, err := c.call(ctx, http.MethodGet, u, nil, &page)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, item := range page {
+				if item == nil {
+					continue // a JSON null in the array: never yield (nil, nil)
+				}
+				if err := ctx.Err(); err != nil {
+					yield(nil, fmt.Errorf("gitlabdata: iteration stopped: %w", err))
+					return
+				}
+				if !yield(item, nil) {
+					return
+				}
+			}
+			next, err := c.nextPage(u, resp)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if next == nil {
+				return
+			}
+			u = next
+		}
+	}
+}
