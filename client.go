@@ -48,6 +48,8 @@ type Client struct {
 	hc    *http.Client
 	ua    string
 	retry RetryPolicy
+	// prefetch makes All fetch the next page while the caller consumes one.
+	prefetch bool
 	// sleep waits d or until ctx ends; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -63,9 +65,10 @@ func (*credentials) GoString() string { return "[redacted]" }
 type ClientOption func(*clientConfig) error
 
 type clientConfig struct {
-	hc    *http.Client
-	ua    string
-	retry RetryPolicy
+	hc       *http.Client
+	ua       string
+	retry    RetryPolicy
+	prefetch bool
 }
 
 // WithHTTPClient makes the Client send its requests through a copy of hc.
@@ -89,6 +92,18 @@ func WithUserAgent(product string) ClientOption {
 			return fmt.Errorf("%w: user agent contains a line break", ErrInvalidArgument)
 		}
 		cfg.ua = product
+		return nil
+	}
+}
+
+// WithPrefetch makes every All iterator fetch the next page while the loop
+// consumes the current one, so GitLab's latency and the caller's work
+// overlap. At most one page is fetched ahead. When the loop ends early, the
+// page in flight is cancelled and its goroutine waited for, so one request
+// more than the loop consumed may have reached GitLab. Off by default.
+func WithPrefetch(on bool) ClientOption {
+	return func(cfg *clientConfig) error {
+		cfg.prefetch = on
 		return nil
 	}
 }
@@ -176,12 +191,13 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 		ua += " " + cfg.ua
 	}
 	c := &Client{
-		base:  base,
-		auth:  &credentials{token: token},
-		hc:    &hc,
-		ua:    ua,
-		retry: cfg.retry,
-		sleep: sleepContext,
+		base:     base,
+		auth:     &credentials{token: token},
+		hc:       &hc,
+		ua:       ua,
+		retry:    cfg.retry,
+		prefetch: cfg.prefetch,
+		sleep:    sleepContext,
 	}
 	c.DataManagement = &DataManagementService{c: c}
 	c.ProjectRepositoryStorageMoves = &ProjectRepositoryStorageMovesService{
@@ -348,7 +364,7 @@ func (c *Client) do(req *http.Request, out any) (*Response, error) {
 		}
 		r := newResponse(resp)
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			err := decodeBody(resp, out)
+			err := readAndDecode(resp, out)
 			closeBody(resp)
 			if err != nil {
 				return r, fmt.Errorf("gitlabdata: decoding %s %s: %w", req.Method, path, err)
@@ -371,19 +387,6 @@ func (c *Client) do(req *http.Request, out any) (*Response, error) {
 			return r, fmt.Errorf("gitlabdata: %s %s: waiting to retry: %w", req.Method, path, err)
 		}
 	}
-}
-
-func decodeBody(resp *http.Response, out any) error {
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		if errors.Is(err, io.EOF) {
-			return errors.New("empty response body")
-		}
-		return err
-	}
-	return nil
 }
 
 // closeBody drains a bounded remainder so the connection goes back to the

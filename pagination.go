@@ -239,25 +239,76 @@ func (c *Client) nextPage(cur *url.URL, resp *Response) (*url.URL, error) {
 	return &next, nil
 }
 
+// page is one fetched page of a listing.
+type page[T any] struct {
+	items []*T
+	resp  *Response
+	url   *url.URL
+	err   error
+}
+
+func fetchPage[T any](ctx context.Context, c *Client, u *url.URL) page[T] {
+	p := page[T]{url: u}
+	p.resp, p.err = c.call(ctx, http.MethodGet, u, nil, &p.items)
+	return p
+}
+
+// readAhead is a page being fetched in the background.
+type readAhead[T any] struct {
+	done   chan page[T]
+	cancel context.CancelFunc
+}
+
+func startReadAhead[T any](ctx context.Context, c *Client, u *url.URL) *readAhead[T] {
+	ctx, cancel := context.WithCancel(ctx)
+	ra := &readAhead[T]{done: make(chan page[T], 1), cancel: cancel}
+	go func() { ra.done <- fetchPage[T](ctx, c, u) }()
+	return ra
+}
+
+// wait returns the page; abandon cancels it. Both wait for the goroutine.
+func (ra *readAhead[T]) wait() page[T] {
+	p := <-ra.done
+	ra.cancel()
+	return p
+}
+
+func (ra *readAhead[T]) abandon() {
+	ra.cancel()
+	<-ra.done
+}
+
 // all walks every page from first and yields each item. It is the one
 // iterator behind every All method; see the package documentation for its
 // contract (lazy, re-rangeable, one error then stop). argErr, if set, is
 // yielded on the first step without any request.
+//
+// With the client's prefetch on, the next page is fetched while the caller
+// consumes the current one: at most one page ahead, cancelled and waited
+// for when the caller stops early, so no goroutine outlives the loop.
 func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		if argErr != nil {
 			yield(nil, argErr)
 			return
 		}
-		u := first // local: every range starts again at the first page
+		var ahead *readAhead[T] // the next page, when prefetching
+		defer func() {
+			if ahead != nil {
+				ahead.abandon()
+			}
+		}()
+		cur := fetchPage[T](ctx, c, first) // local: every range starts again at the first page
 		for {
-			var page []*T
-			resp, err := c.call(ctx, http.MethodGet, u, nil, &page)
-			if err != nil {
-				yield(nil, err)
+			if cur.err != nil {
+				yield(nil, cur.err)
 				return
 			}
-			for _, item := range page {
+			next, nextErr := c.nextPage(cur.url, cur.resp)
+			if next != nil && c.prefetch {
+				ahead = startReadAhead[T](ctx, c, next)
+			}
+			for _, item := range cur.items {
 				if item == nil {
 					continue // a JSON null in the array: never yield (nil, nil)
 				}
@@ -269,15 +320,18 @@ func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) it
 					return
 				}
 			}
-			next, err := c.nextPage(u, resp)
-			if err != nil {
-				yield(nil, err)
+			switch {
+			case nextErr != nil:
+				yield(nil, nextErr)
 				return
-			}
-			if next == nil {
+			case next == nil:
 				return
+			case ahead != nil:
+				cur = ahead.wait()
+				ahead = nil
+			default:
+				cur = fetchPage[T](ctx, c, next)
 			}
-			u = next
 		}
 	}
 }

@@ -1,0 +1,44 @@
+package gitlabdata
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+)
+
+// bufPool recycles the buffers that hold response bodies while they are
+// decoded. Decoded values never point into a buffer.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuf keeps one huge body from pinning memory in the pool.
+const maxPooledBuf = 4 << 20
+
+// readAndDecode reads a 2xx body whole and decodes it into out (nil out:
+// the body is ignored).
+func readAndDecode(resp *http.Response, out any) error {
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuf {
+			bufPool.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return err
+	}
+	return decodeJSON(buf.Bytes(), out)
+}
+
+// decodeJSON decodes data into out. It is the one place a response body is
+// turned into values, so a faster decoder for hot types plugs in here.
+func decodeJSON(data []byte, out any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("empty response body")
+	}
+	return json.Unmarshal(data, out)
+}
