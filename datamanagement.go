@@ -191,7 +191,7 @@ func (s *DataManagementService) Get(ctx context.Context, model ModelName, id Rec
 // returns the record with its new checksum information. GitLab answers 400
 // on a Geo secondary site and when the verification fails.
 //
-// GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-the-checksum-of-a-model-record
+// GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-the-checksum-of-a-specific-model-record
 func (s *DataManagementService) RecalculateChecksum(ctx context.Context, model ModelName, id RecordID) (*ModelRecord, *Response, error) {
 	return s.record(ctx, http.MethodPut, model, id, "checksum")
 }
@@ -238,7 +238,7 @@ type bulkResult struct {
 // when it fails to queue the job; that answer comes back as an [*APIError]
 // with GitLab's message.
 //
-// GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-checksums-for-model-records
+// GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-the-checksum-of-selected-model-records
 func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model ModelName, opts *RecalculateChecksumsOptions) (*Response, error) {
 	body := opts
 	if body == nil {

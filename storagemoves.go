@@ -80,7 +80,8 @@ type storageMoves[T any, P storageMove[T]] struct {
 // List returns one page of storage moves of every container, newest first.
 // opts may be nil.
 //
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-project-repository-storage-moves
+// and the group and snippet pages beside it.
 func (s storageMoves[T, P]) List(ctx context.Context, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
 	u, err := s.listURL(0, opts)
 	return listPage[T](ctx, s.c, u, err)
@@ -91,7 +92,8 @@ func (s storageMoves[T, P]) List(ctx context.Context, opts *ListStorageMovesOpti
 // is lazy, can be ranged again, and stops after the first error, which it
 // yields with a nil move.
 //
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-project-repository-storage-moves
+// and the group and snippet pages beside it.
 func (s storageMoves[T, P]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[*T, error] {
 	u, err := s.listURL(0, opts)
 	return all[T](ctx, s.c, u, err)
@@ -99,7 +101,8 @@ func (s storageMoves[T, P]) All(ctx context.Context, opts *ListStorageMovesOptio
 
 // Get returns one storage move.
 //
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-project-repository-storage-move
+// and the group and snippet pages beside it.
 func (s storageMoves[T, P]) Get(ctx context.Context, id int64) (*T, *Response, error) {
 	return s.get(ctx, 0, id)
 }
@@ -108,7 +111,8 @@ func (s storageMoves[T, P]) Get(ctx context.Context, id int64) (*T, *Response, e
 // req.SourceStorageName. GitLab answers 202 and schedules the moves in the
 // background; list them to follow their progress.
 //
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-repository-storage-moves-for-all-projects-on-a-storage-shard
+// and the group and snippet pages beside it.
 func (s storageMoves[T, P]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
 	if req.SourceStorageName == "" {
 		return nil, fmt.Errorf("%w: source storage name is empty", ErrInvalidArgument)
@@ -283,7 +287,7 @@ type GroupRepositoryStorageMovesService struct {
 
 // ListForGroup returns one page of a group's storage moves, newest first.
 //
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-single-group
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
 func (s *GroupRepositoryStorageMovesService) ListForGroup(ctx context.Context, groupID int64, opts *ListStorageMovesOptions) ([]*GroupRepositoryStorageMove, *Response, error) {
 	return s.listFor(ctx, groupID, opts)
 }
@@ -291,21 +295,21 @@ func (s *GroupRepositoryStorageMovesService) ListForGroup(ctx context.Context, g
 // AllForGroup returns an iterator over a group's storage moves across all
 // pages, with the same contract as All.
 //
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-single-group
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
 func (s *GroupRepositoryStorageMovesService) AllForGroup(ctx context.Context, groupID int64, opts *ListStorageMovesOptions) iter.Seq2[*GroupRepositoryStorageMove, error] {
 	return s.allFor(ctx, groupID, opts)
 }
 
 // GetForGroup returns one storage move of a group.
 //
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#get-a-single-repository-storage-move-for-a-group
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
 func (s *GroupRepositoryStorageMovesService) GetForGroup(ctx context.Context, groupID, id int64) (*GroupRepositoryStorageMove, *Response, error) {
 	return s.getFor(ctx, groupID, id)
 }
 
 // ScheduleForGroup schedules a move of a group's wiki repository.
 //
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#schedule-a-repository-storage-move-for-a-group
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
 func (s *GroupRepositoryStorageMovesService) ScheduleForGroup(ctx context.Context, groupID int64, req ScheduleStorageMoveRequest) (*GroupRepositoryStorageMove, *Response, error) {
 	return s.scheduleFor(ctx, groupID, req)
 }
@@ -321,7 +325,7 @@ type SnippetRepositoryStorageMovesService struct {
 
 // ListForSnippet returns one page of a snippet's storage moves, newest first.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-snippet
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
 func (s *SnippetRepositoryStorageMovesService) ListForSnippet(ctx context.Context, snippetID int64, opts *ListStorageMovesOptions) ([]*SnippetRepositoryStorageMove, *Response, error) {
 	return s.listFor(ctx, snippetID, opts)
 }
@@ -329,21 +333,21 @@ func (s *SnippetRepositoryStorageMovesService) ListForSnippet(ctx context.Contex
 // AllForSnippet returns an iterator over a snippet's storage moves across
 // all pages, with the same contract as All.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-snippet
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
 func (s *SnippetRepositoryStorageMovesService) AllForSnippet(ctx context.Context, snippetID int64, opts *ListStorageMovesOptions) iter.Seq2[*SnippetRepositoryStorageMove, error] {
 	return s.allFor(ctx, snippetID, opts)
 }
 
 // GetForSnippet returns one storage move of a snippet.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#get-a-single-repository-storage-move-for-a-snippet
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
 func (s *SnippetRepositoryStorageMovesService) GetForSnippet(ctx context.Context, snippetID, id int64) (*SnippetRepositoryStorageMove, *Response, error) {
 	return s.getFor(ctx, snippetID, id)
 }
 
 // ScheduleForSnippet schedules a move of a snippet's repository.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#schedule-a-repository-storage-move-for-a-snippet
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
 func (s *SnippetRepositoryStorageMovesService) ScheduleForSnippet(ctx context.Context, snippetID int64, req ScheduleStorageMoveRequest) (*SnippetRepositoryStorageMove, *Response, error) {
 	return s.scheduleFor(ctx, snippetID, req)
 }
