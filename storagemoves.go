@@ -235,8 +235,11 @@ func listPage[T any](ctx context.Context, c *Client, u *url.URL, err error) ([]*
 }
 
 // ProjectRepositoryStorageMovesService moves project repositories between
-// Gitaly storages. It also has List, All, Get and ScheduleAll for moves of
-// every project. Every call needs an administrator's token.
+// Gitaly storages. Every call needs an administrator's token.
+//
+// Besides the project-scoped methods below, it has List, All, Get,
+// ScheduleAll, Wait and Evacuate, shared with the group and snippet
+// services; in their signatures T is [ProjectRepositoryStorageMove].
 //
 // GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/
 type ProjectRepositoryStorageMovesService struct {
@@ -277,8 +280,11 @@ func (s *ProjectRepositoryStorageMovesService) ScheduleForProject(ctx context.Co
 }
 
 // GroupRepositoryStorageMovesService moves group wiki repositories between
-// Gitaly storages (GitLab Premium and Ultimate). It also has List, All, Get
-// and ScheduleAll for moves of every group.
+// Gitaly storages (GitLab Premium and Ultimate).
+//
+// Besides the group-scoped methods below, it has List, All, Get,
+// ScheduleAll, Wait and Evacuate, shared with the project and snippet
+// services; in their signatures T is [GroupRepositoryStorageMove].
 //
 // GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
 type GroupRepositoryStorageMovesService struct {
@@ -315,8 +321,11 @@ func (s *GroupRepositoryStorageMovesService) ScheduleForGroup(ctx context.Contex
 }
 
 // SnippetRepositoryStorageMovesService moves snippet repositories between
-// Gitaly storages. It also has List, All, Get and ScheduleAll for moves of
-// every snippet.
+// Gitaly storages.
+//
+// Besides the snippet-scoped methods below, it has List, All, Get,
+// ScheduleAll, Wait and Evacuate, shared with the project and group
+// services; in their signatures T is [SnippetRepositoryStorageMove].
 //
 // GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
 type SnippetRepositoryStorageMovesService struct {
