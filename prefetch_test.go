@@ -134,6 +134,7 @@ func TestPrefetchStopsCleanly(t *testing.T) {
 		ts := setup(t, WithPrefetch(true))
 		servePagedRecords(ts, 100, "", nil)
 		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
 		var items int
 		var last error
 		for _, err := range ts.client.DataManagement.All(ctx, ModelUploads, nil) {

@@ -229,7 +229,10 @@ var checksumStatesByInt = [...]ChecksumState{
 }
 
 // ChecksumStates returns the five known states in GitLab's numeric order.
-func ChecksumStates() []ChecksumState { return checksumStatesByInt[:] }
+// The slice is new on every call.
+func ChecksumStates() []ChecksumState {
+	return append([]ChecksumState(nil), checksumStatesByInt[:]...)
+}
 
 // Int returns the integer older servers use for s, or -1 if s is unknown.
 func (s ChecksumState) Int() int {
