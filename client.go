@@ -219,17 +219,18 @@ func (c *Client) BaseURL() string { return c.base.String() }
 func normalizeBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%w: base URL: %v", ErrInvalidArgument, err)
+		// url.Parse's error repeats the input, which may hold a password.
+		return nil, fmt.Errorf("%w: base URL is not a valid URL", ErrInvalidArgument)
 	}
 	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%w: base URL %q needs an http or https scheme", ErrInvalidArgument, raw)
-	case u.Host == "":
-		return nil, fmt.Errorf("%w: base URL %q has no host", ErrInvalidArgument, raw)
 	case u.User != nil:
 		return nil, fmt.Errorf("%w: base URL must not carry credentials; pass the token to NewClient", ErrInvalidArgument)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%w: base URL %q needs an http or https scheme", ErrInvalidArgument, u.Redacted())
+	case u.Host == "":
+		return nil, fmt.Errorf("%w: base URL %q has no host", ErrInvalidArgument, u.Redacted())
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("%w: base URL %q must not have a query or fragment", ErrInvalidArgument, raw)
+		return nil, fmt.Errorf("%w: base URL must not have a query or fragment", ErrInvalidArgument)
 	}
 	p := strings.TrimRight(u.Path, "/")
 	if !strings.HasSuffix(p, "/api/v4") {

@@ -186,8 +186,11 @@ func splitLinkParams(s string) (params, rest string) {
 }
 
 // linkParam returns the value of parameter name in "; a=b; rel=\"next\"".
+// Semicolons inside quoted values do not split parameters.
 func linkParam(params, name string) string {
-	for _, p := range strings.Split(params, ";") {
+	for len(params) > 0 {
+		var p string
+		p, params = cutParam(params)
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || !strings.EqualFold(strings.TrimSpace(k), name) {
 			continue
@@ -199,6 +202,26 @@ func linkParam(params, name string) string {
 		return v
 	}
 	return ""
+}
+
+// cutParam splits off the first ";"-separated parameter, honouring quotes.
+func cutParam(s string) (param, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		case ';':
+			if !quoted {
+				return s[:i], s[i+1:]
+			}
+		}
+	}
+	return s, ""
 }
 
 // nextPage returns the URL of the page after cur, or nil on the last page.
@@ -213,7 +236,7 @@ func (c *Client) nextPage(cur *url.URL, resp *Response) (*url.URL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gitlabdata: malformed next link %q: %w", resp.NextLink, err)
 		}
-		if !sameOrigin(c.base, next) || !strings.HasPrefix(next.EscapedPath(), c.base.EscapedPath()) {
+		if !sameOrigin(c.base, next) || !underBase(c.base, next) {
 			return nil, fmt.Errorf("gitlabdata: refusing next link %q: it is outside %s (if GitLab's external URL differs from the client's base URL, use the external URL)", resp.NextLink, c.base)
 		}
 		if next.String() == cur.String() {
@@ -276,6 +299,21 @@ func (ra *readAhead[T]) wait() page[T] {
 func (ra *readAhead[T]) abandon() {
 	ra.cancel()
 	<-ra.done
+}
+
+// underBase reports whether u's path lies under the API root, with no dot
+// segments that could climb out of it.
+func underBase(base, u *url.URL) bool {
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, base.EscapedPath()) {
+		return false
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // all walks every page from first and yields each item. It is the one
