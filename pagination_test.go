@@ -1,0 +1,1090 @@
+package gitlabdata
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The REST docs' offset example (spec §1.3).
+const (
+	pgDocsPrev = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=1&per_page=3"
+	pgDocsNext = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=3&per_page=3"
+	pgDocsLink = `<` + pgDocsPrev + `>; rel="prev", <` + pgDocsNext + `>; rel="next", <` + pgDocsPrev + `>; rel="first", <` + pgDocsNext + `>; rel="last"`
+
+	// The REST docs' keyset example and the data management one (spec §1.4, §2.6).
+	pgGroupsNext = "https://gitlab.example.com/api/v4/groups?pagination=keyset&per_page=50&order_by=name&sort=asc&cursor=eyJuYW1lIjoiRmxpZ2h0anMiLCJpZCI6IjI2IiwiX2tkIjoibiJ9"
+	pgDMNext     = "https://gitlab.example.com/api/v4/admin/data_management/snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc"
+)
+
+func TestParseLinkHeader(t *testing.T) {
+	t.Parallel()
+	const u = "https://gitlab.example.com/api/v4/projects?page=2"
+	tests := []struct {
+		name   string
+		header string
+		want   map[string]string
+	}{
+		{
+			name:   "REST docs offset example",
+			header: pgDocsLink,
+			want:   map[string]string{"prev": pgDocsPrev, "next": pgDocsNext, "first": pgDocsPrev, "last": pgDocsNext},
+		},
+		{
+			name:   "REST docs keyset example",
+			header: `<` + pgGroupsNext + `>; rel="next"`,
+			want:   map[string]string{"next": pgGroupsNext},
+		},
+		{
+			name:   "data management keyset with escaped cursor",
+			header: `<` + pgDMNext + `>; rel="next"`,
+			want:   map[string]string{"next": pgDMNext},
+		},
+		{
+			name: "commas inside the URLs",
+			header: `<https://gitlab.example.com/api/v4/admin/data_management/projects?identifiers=1,2&page=2>; rel="next", ` +
+				`<https://gitlab.example.com/api/v4/admin/data_management/projects?identifiers=1,2&page=1>; rel="first"`,
+			want: map[string]string{
+				"next":  "https://gitlab.example.com/api/v4/admin/data_management/projects?identifiers=1,2&page=2",
+				"first": "https://gitlab.example.com/api/v4/admin/data_management/projects?identifiers=1,2&page=1",
+			},
+		},
+		{
+			name:   "semicolons inside the URL",
+			header: `<https://gitlab.example.com/api/v4/x;v=1?a=b;rel=prev>; rel="next"`,
+			want:   map[string]string{"next": "https://gitlab.example.com/api/v4/x;v=1?a=b;rel=prev"},
+		},
+		{
+			name:   "rel is not the first parameter",
+			header: `<` + u + `>; foo=bar; rel="next"`,
+			want:   map[string]string{"next": u},
+		},
+		{
+			name:   "unquoted rel",
+			header: `<` + u + `>; rel=next`,
+			want:   map[string]string{"next": u},
+		},
+		{
+			name:   "several relation types in one rel",
+			header: `<` + u + `>; rel="next last"`,
+			want:   map[string]string{"next": u, "last": u},
+		},
+		{
+			name:   "parameter without a value",
+			header: `<` + u + `>; foo; rel="next"`,
+			want:   map[string]string{"next": u},
+		},
+		{
+			name:   "upper-case parameter name and value",
+			header: `<` + u + `>; REL="Next"`,
+			want:   map[string]string{"next": u},
+		},
+		{
+			name:   "spaces and tabs everywhere",
+			header: " \t<a>\t;\trel = \"prev\" ,\t <b> ;  rel=next\t",
+			want:   map[string]string{"prev": "a", "next": "b"},
+		},
+		{
+			name:   "comma and angle brackets inside a quoted value",
+			header: `<` + u + `>; title="page 2, <b>"; rel="next"`,
+			want:   map[string]string{"next": u},
+		},
+		{
+			name:   "semicolon inside a quoted value",
+			header: `<a>; title="x; rel=next; y"; rel="prev"`,
+			want:   map[string]string{"prev": "a"},
+		},
+		{
+			name:   "links without a comma between them",
+			header: `<a>; rel="prev" <b>; rel="next"`,
+			want:   map[string]string{"prev": "a", "next": "b"},
+		},
+		{
+			name:   "first link of a relation wins",
+			header: `<a>; rel="next", <b>; rel="next", <c>; rel="NEXT"`,
+			want:   map[string]string{"next": "a"},
+		},
+		{
+			name:   "empty rel",
+			header: `<a>; rel=""`,
+			want:   map[string]string{},
+		},
+		{
+			name:   "no rel",
+			header: `<a>; title="next"`,
+			want:   map[string]string{},
+		},
+		{name: "empty string", header: "", want: map[string]string{}},
+		{name: "garbage", header: "garbage", want: map[string]string{}},
+		{name: "parameters without a link", header: `rel="next"; <`, want: map[string]string{}},
+		{name: "nested angle brackets", header: `<<<>>>; rel`, want: map[string]string{}},
+		{
+			name:   "missing closing bracket",
+			header: `<` + u + `; rel="next"`,
+			want:   map[string]string{},
+		},
+		{
+			name:   "missing closing bracket in the second link",
+			header: `<a>; rel="prev", <b; rel="next"`,
+			want:   map[string]string{"prev": "a"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := ParseLinkHeader(tt.header)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseLinkHeader(%q) mismatch (-want +got):\n%s", tt.header, diff)
+			}
+		})
+	}
+}
+
+// pgToken keeps the RFC 9110 token characters of s, or gives "next".
+func pgToken(s string) string {
+	tok := strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9',
+			strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+			return r
+		}
+		return -1
+	}, s)
+	if tok == "" {
+		return "next"
+	}
+	return tok
+}
+
+func FuzzParseLink(f *testing.F) {
+	for _, seed := range []string{
+		pgDocsLink,
+		`<` + pgGroupsNext + `>; rel="next"`,
+		`<` + pgDMNext + `>; rel="next"`,
+		`<https://h/api/v4/x?identifiers=1,2&page=2>; foo; REL=Next, <b>; rel="prev last"`,
+		" \t<a>\t;\trel = \"prev\" ,\t <b> ;  rel=next\t",
+		`<a>; title="x, <y>; \"z\""; rel="next"`,
+		`<a; rel="next"`, `<<<>>>`, `"<a>"; rel="next`, "", "\xff<\xfe>; rel=\xc0",
+	} {
+		f.Add(seed, "https://gitlab.example.com/api/v4/projects?page=2", "next", "https://gitlab.example.com/api/v4/projects?page=1", "prev", true)
+	}
+	f.Add("", "https://h/a,b;c=d e", "NEXT", "", "next", false)
+	f.Add("", "x", "next", "y", "Last", true)
+
+	f.Fuzz(func(t *testing.T, header, url1, rel1, url2, rel2 string, quoted bool) {
+		// Any input: no panic, and every URL is one that sat between <>.
+		for rel, target := range ParseLinkHeader(header) {
+			if !strings.Contains(header, "<"+target+">") {
+				t.Errorf("ParseLinkHeader(%q)[%q] = %q; not a <URL> of the input", header, rel, target)
+			}
+			if rel == "" || rel != strings.ToLower(rel) || strings.ContainsAny(rel, " \t\r\n") {
+				t.Errorf("ParseLinkHeader(%q) has relation %q; want a non-empty lower-case token", header, rel)
+			}
+		}
+
+		// A well-formed header built from two (URL, rel) pairs parses back.
+		clean := func(r rune) rune {
+			if strings.ContainsRune(`<>"`, r) {
+				return -1
+			}
+			return r
+		}
+		url1, url2 = strings.Map(clean, url1), strings.Map(clean, url2)
+		rel1, rel2 = pgToken(rel1), pgToken(rel2)
+		value := func(rel string) string {
+			if quoted {
+				return `"` + rel + `"`
+			}
+			return rel
+		}
+		built := "<" + url1 + ">; rel=" + value(rel1) + ", <" + url2 + `>; title="a, <b>; c"; rel=` + value(rel2)
+		want := map[string]string{strings.ToLower(rel1): url1}
+		if _, dup := want[strings.ToLower(rel2)]; !dup {
+			want[strings.ToLower(rel2)] = url2
+		}
+		if diff := cmp.Diff(want, ParseLinkHeader(built)); diff != "" {
+			t.Errorf("ParseLinkHeader(%q) mismatch (-want +got):\n%s", built, diff)
+		}
+	})
+}
+
+// pgHeader builds a header from "Key: value" lines, as GitLab sends them.
+func pgHeader(lines ...string) http.Header {
+	h := http.Header{}
+	for _, l := range lines {
+		k, v, _ := strings.Cut(l, ":")
+		h.Add(k, strings.TrimSpace(v))
+	}
+	return h
+}
+
+func TestResponseFromHeaders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		want   Response // Header and StatusCode are filled in from the input
+	}{
+		{
+			name:   "REST docs offset example",
+			status: http.StatusOK,
+			header: pgHeader("link: "+pgDocsLink, "x-next-page: 3", "x-page: 2", "x-per-page: 3", "x-prev-page: 1",
+				"x-total: 8", "x-total-pages: 3", "X-Request-Id: 01HF3D1PQ5S7U9W1Y3A5C7E9"),
+			want: Response{
+				RequestID: "01HF3D1PQ5S7U9W1Y3A5C7E9",
+				Page:      2, PerPage: 3, NextPage: 3, PrevPage: 1, Total: 8, TotalPages: 3,
+				NextLink: pgDocsNext,
+			},
+		},
+		{
+			name:   "only page: empty next and prev",
+			status: http.StatusOK,
+			header: pgHeader("X-Next-Page: ", "X-Page: 1", "X-Per-Page: 20", "X-Prev-Page: ", "X-Total: 0", "X-Total-Pages: 1"),
+			want:   Response{Page: 1, PerPage: 20, TotalPages: 1},
+		},
+		{
+			name:   "more than 10,000 records: no totals",
+			status: http.StatusOK,
+			header: pgHeader(`Link: <https://gitlab.example.com/api/v4/x?page=2&per_page=100>; rel="next", <https://gitlab.example.com/api/v4/x?page=1&per_page=100>; rel="first"`,
+				"X-Next-Page: 2", "X-Page: 1", "X-Per-Page: 100", "X-Prev-Page: "),
+			want: Response{Page: 1, PerPage: 100, NextPage: 2, NextLink: "https://gitlab.example.com/api/v4/x?page=2&per_page=100"},
+		},
+		{
+			name:   "malformed numbers read as 0",
+			status: http.StatusOK,
+			header: pgHeader("X-Page: abc", "X-Per-Page: -5", "X-Next-Page: 2.5", "X-Prev-Page: 0x1",
+				"X-Total: 99999999999999999999999", "X-Total-Pages: ", "RateLimit-Limit: sixty",
+				"RateLimit-Observed: -1", "RateLimit-Remaining: 1e3", "RateLimit-Reset: -1700000000", "Retry-After: soon"),
+			want: Response{},
+		},
+		{
+			name:   "numbers with surrounding spaces",
+			status: http.StatusOK,
+			header: http.Header{"X-Page": {" 4 "}, "X-Next-Page": {"\t5"}},
+			want:   Response{Page: 4, NextPage: 5},
+		},
+		{
+			name:   "keyset page with next link",
+			status: http.StatusOK,
+			header: pgHeader("Link: <"+pgDMNext+`>; rel="next"`, "X-Request-Id: 01JKEYSET"),
+			want: Response{
+				RequestID:  "01JKEYSET",
+				NextLink:   pgDMNext,
+				NextCursor: "eyJpZCI6IjIiLCJfa2QiOiJuIn0=",
+			},
+		},
+		{
+			name:   "keyset last page: no Link",
+			status: http.StatusOK,
+			header: pgHeader("X-Request-Id: 01JKEYSETLAST"),
+			want:   Response{RequestID: "01JKEYSETLAST"},
+		},
+		{
+			name:   "Link split over two header lines",
+			status: http.StatusOK,
+			header: http.Header{"Link": {`<https://gitlab.example.com/api/v4/x?cursor=a>; rel="prev"`, `<https://gitlab.example.com/api/v4/x?cursor=b>; rel="next"`}},
+			want:   Response{NextLink: "https://gitlab.example.com/api/v4/x?cursor=b", NextCursor: "b"},
+		},
+		{
+			name:   "Rack::Attack throttle",
+			status: http.StatusTooManyRequests,
+			header: pgHeader("Content-Type: text/plain", "RateLimit-Name: throttle_authenticated_api", "RateLimit-Limit: 60",
+				"RateLimit-Observed: 67", "RateLimit-Remaining: 0", "RateLimit-Reset: 1609844400",
+				"RateLimit-ResetTime: Tue, 05 Jan 2021 11:00:00 GMT", "Retry-After: 30"),
+			want: Response{Rate: RateLimit{
+				Name: "throttle_authenticated_api", Limit: 60, Observed: 67, Remaining: 0,
+				Reset: time.Unix(1609844400, 0), RetryAfter: 30 * time.Second,
+			}},
+		},
+		{
+			name:   "Retry-After as a past HTTP date",
+			status: http.StatusTooManyRequests,
+			header: pgHeader("Retry-After: Tue, 05 Jan 2021 11:00:00 GMT"),
+			want:   Response{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := newResponse(&http.Response{StatusCode: tt.status, Header: tt.header.Clone()})
+			want := tt.want
+			want.StatusCode = tt.status
+			want.Header = tt.header
+			if diff := cmp.Diff(&want, got); diff != "" {
+				t.Errorf("newResponse(%v) mismatch (-want +got):\n%s", tt.header, diff)
+			}
+		})
+	}
+}
+
+func TestResponseHeaderIsCopy(t *testing.T) {
+	t.Parallel()
+	resp := &http.Response{StatusCode: http.StatusOK, Header: pgHeader("X-Page: 1", "X-Request-Id: 01JCOPY")}
+	got := newResponse(resp)
+
+	resp.Header.Set("X-Page", "9")
+	resp.Header.Set("X-Added", "later")
+	if v := got.Header.Get("X-Page"); v != "1" {
+		t.Errorf("Response.Header X-Page = %q after the http.Response changed; want %q", v, "1")
+	}
+	if v := got.Header.Values("X-Added"); v != nil {
+		t.Errorf("Response.Header X-Added = %q after the http.Response changed; want none", v)
+	}
+	got.Header.Set("X-Request-Id", "changed")
+	if v := resp.Header.Get("X-Request-Id"); v != "01JCOPY" {
+		t.Errorf("http.Response X-Request-Id = %q after Response.Header changed; want %q", v, "01JCOPY")
+	}
+}
+
+// ---- iterator contract ----
+
+type pgMode int
+
+const (
+	pgOffsetLinks   pgMode = iota // X-* headers and Link, as storage-move listings
+	pgOffsetHeaders               // X-* headers only, no Link
+	pgKeyset                      // Link rel="next" with cursor= only
+)
+
+// pgIDs are the items a pgServer holds unless a test says otherwise: five
+// items, three pages of two.
+var pgIDs = []int64{101, 102, 103, 104, 105}
+
+// pgCursor is the cursor GitLab gives after the record with this id.
+func pgCursor(id int64) string {
+	return base64.URLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"id":"%d","_kd":"n"}`, id)))
+}
+
+// pgLink is the request's URL as the client sent it with set merged into the
+// query, built the way GitLab builds Link hrefs (params sorted by name).
+func pgLink(r *http.Request, set url.Values) string {
+	sent, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		panic(err)
+	}
+	q := sent.Query()
+	for k, v := range set {
+		q[k] = v
+	}
+	return "http://" + r.Host + sent.EscapedPath() + "?" + q.Encode()
+}
+
+// pgServer serves items in pages chosen by the request's page or cursor
+// parameter, never by how many requests came before.
+type pgServer struct {
+	t       *testing.T
+	mode    pgMode
+	ids     []int64
+	perPage int
+	item    func(id int64) string
+	// tweak, if set, edits the headers of the answer for page n (from 1).
+	tweak func(h http.Header, r *http.Request, n int)
+	// failPage, if not 0, answers 500 for that page.
+	failPage int
+	// nulls puts JSON nulls around the items of every page.
+	nulls bool
+
+	mu   sync.Mutex
+	uris []string // request URIs, in order
+}
+
+func (s *pgServer) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.uris...)
+}
+
+// pgMaxRequests stops a client that keeps asking for pages without
+// yielding anything, which a bound on the loop cannot catch.
+const pgMaxRequests = 50
+
+func (s *pgServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.uris = append(s.uris, r.RequestURI)
+	runaway := len(s.uris) > pgMaxRequests
+	s.mu.Unlock()
+	if runaway {
+		s.t.Errorf("more than %d requests; last %s", pgMaxRequests, r.RequestURI)
+		serveJSON(w, http.StatusBadRequest, `{"error":"runaway pagination"}`)
+		return
+	}
+	testMethod(s.t, r, http.MethodGet)
+	testHeader(s.t, r, "PRIVATE-TOKEN", testToken)
+	testNoBody(s.t, r)
+
+	q := r.URL.Query()
+	start := 0
+	if s.mode == pgKeyset {
+		if c := q.Get("cursor"); c != "" {
+			start = s.afterCursor(c)
+		}
+	} else if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			s.t.Errorf("request %s: bad page %q", r.RequestURI, p)
+			n = 1
+		}
+		start = (n - 1) * s.perPage
+	}
+	n := start/s.perPage + 1
+	if n == s.failPage {
+		serveJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
+		return
+	}
+	start = min(start, len(s.ids))
+	end := min(start+s.perPage, len(s.ids))
+
+	h := w.Header()
+	h.Set("X-Request-Id", fmt.Sprintf("01JPAGE%d", n))
+	per := strconv.Itoa(s.perPage)
+	if s.mode == pgKeyset {
+		if end < len(s.ids) {
+			next := pgLink(r, url.Values{
+				"cursor": {pgCursor(s.ids[end-1])}, "model_name": {"snippet_repositories"},
+				"order_by": {"id"}, "page": {"1"}, "sort": {"asc"},
+			})
+			h.Set("Link", "<"+next+`>; rel="next"`)
+		}
+	} else {
+		pages := max((len(s.ids)+s.perPage-1)/s.perPage, 1)
+		next, prev := "", ""
+		var links []string
+		if n > 1 {
+			prev = strconv.Itoa(n - 1)
+			links = append(links, "<"+pgLink(r, url.Values{"page": {prev}, "per_page": {per}})+`>; rel="prev"`)
+		}
+		if n < pages {
+			next = strconv.Itoa(n + 1)
+			links = append(links, "<"+pgLink(r, url.Values{"page": {next}, "per_page": {per}})+`>; rel="next"`)
+		}
+		links = append(links,
+			"<"+pgLink(r, url.Values{"page": {"1"}, "per_page": {per}})+`>; rel="first"`,
+			"<"+pgLink(r, url.Values{"page": {strconv.Itoa(pages)}, "per_page": {per}})+`>; rel="last"`)
+		if s.mode == pgOffsetLinks {
+			h.Set("Link", strings.Join(links, ", "))
+		}
+		h.Set("X-Next-Page", next)
+		h.Set("X-Page", strconv.Itoa(n))
+		h.Set("X-Per-Page", per)
+		h.Set("X-Prev-Page", prev)
+		h.Set("X-Total", strconv.Itoa(len(s.ids)))
+		h.Set("X-Total-Pages", strconv.Itoa(pages))
+	}
+	if s.tweak != nil {
+		s.tweak(h, r, n)
+	}
+
+	var items []string
+	for _, id := range s.ids[start:end] {
+		if s.nulls {
+			items = append(items, "null")
+		}
+		items = append(items, s.item(id))
+	}
+	if s.nulls {
+		items = append(items, "null")
+	}
+	serveJSON(w, http.StatusOK, "["+strings.Join(items, ",")+"]")
+}
+
+// afterCursor is the index of the item after the one the cursor names.
+func (s *pgServer) afterCursor(c string) int {
+	raw, err := base64.URLEncoding.DecodeString(c)
+	var attrs struct{ ID string }
+	if err == nil {
+		err = json.Unmarshal(raw, &attrs)
+	}
+	if err != nil {
+		s.t.Errorf("bad cursor %q: %v", c, err)
+		return len(s.ids)
+	}
+	for i, id := range s.ids {
+		if strconv.FormatInt(id, 10) == attrs.ID {
+			return i + 1
+		}
+	}
+	s.t.Errorf("cursor %q names no item", c)
+	return len(s.ids)
+}
+
+func pgMoveJSON(id int64) string {
+	return fmt.Sprintf(`{"id":%d,"created_at":"2023-11-13T02:57:43.523Z","state":"finished","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":null,"name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`, id)
+}
+
+func pgRecordJSON(id int64) string {
+	return fmt.Sprintf(`{"record_identifier":%d,"model_class":"SnippetRepository","created_at":"2025-02-05T11:27:10.173Z","file_size":null}`, id)
+}
+
+// pgAnySeq hides the item type so one table can drive every All method; a
+// nil item stays nil.
+func pgAnySeq[T any](seq iter.Seq2[*T, error]) iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for v, err := range seq {
+			var item any
+			if v != nil {
+				item = v
+			}
+			if !yield(item, err) {
+				return
+			}
+		}
+	}
+}
+
+func pgItemID(v any) int64 {
+	switch v := v.(type) {
+	case *ProjectRepositoryStorageMove:
+		return v.ID
+	case *ModelRecord:
+		n, _ := v.RecordIdentifier.Int()
+		return n
+	}
+	return -1
+}
+
+// pgDrain ranges seq for at most limit steps, so that a looping iterator
+// fails the test instead of hanging it. It reports steps that break the
+// contract: (nil, nil), an item with an error, anything after an error.
+func pgDrain(t *testing.T, seq iter.Seq2[any, error], limit int) (ids []int64, errs []error) {
+	t.Helper()
+	steps := 0
+	for v, err := range seq {
+		steps++
+		if steps > limit {
+			t.Errorf("iterator still yielding after %d steps", limit)
+			break
+		}
+		if len(errs) > 0 {
+			t.Errorf("step %d = (%v, %v) came after the error %v", steps, v, err, errs[0])
+		}
+		switch {
+		case v == nil && err == nil:
+			t.Errorf("step %d yielded (nil, nil)", steps)
+		case v != nil && err != nil:
+			t.Errorf("step %d yielded both an item and the error %v", steps, err)
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			ids = append(ids, pgItemID(v))
+		}
+	}
+	return ids, errs
+}
+
+type pgCase struct {
+	name    string
+	mode    pgMode
+	pattern string // mux pattern of the listing
+	item    func(id int64) string
+	seq     func(ctx context.Context, c *Client) iter.Seq2[any, error]
+	// wantURIs are the requests for pgIDs in pages of two.
+	wantURIs []string
+}
+
+func pgURIs(path string, queries ...url.Values) []string {
+	var uris []string
+	for _, q := range queries {
+		uris = append(uris, path+"?"+q.Encode())
+	}
+	return uris
+}
+
+func pgCases() []pgCase {
+	movesAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
+		return pgAnySeq(c.ProjectRepositoryStorageMoves.All(ctx, &ListStorageMovesOptions{PerPage: 2}))
+	}
+	recordsAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
+		return pgAnySeq(c.DataManagement.All(ctx, ModelSnippetRepositories, &ListModelRecordsOptions{PerPage: 2}))
+	}
+	const movesPath = "/api/v4/project_repository_storage_moves"
+	const recordsPath = "/api/v4/admin/data_management/snippet_repositories"
+	movesURIs := pgURIs(movesPath,
+		url.Values{"per_page": {"2"}},
+		url.Values{"page": {"2"}, "per_page": {"2"}},
+		url.Values{"page": {"3"}, "per_page": {"2"}})
+	keysetNext := func(after int64) url.Values {
+		return url.Values{"cursor": {pgCursor(after)}, "model_name": {"snippet_repositories"}, "order_by": {"id"},
+			"page": {"1"}, "pagination": {"keyset"}, "per_page": {"2"}, "sort": {"asc"}}
+	}
+	return []pgCase{
+		{
+			name: "storage moves, offset with Link", mode: pgOffsetLinks,
+			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
+			wantURIs: movesURIs,
+		},
+		{
+			name: "storage moves, X-Next-Page only", mode: pgOffsetHeaders,
+			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
+			wantURIs: movesURIs,
+		},
+		{
+			name: "data management, keyset", mode: pgKeyset,
+			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
+			wantURIs: pgURIs(recordsPath,
+				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
+				keysetNext(102), keysetNext(104)),
+		},
+		{
+			name: "data management, keyset asked, offset answered", mode: pgOffsetHeaders,
+			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
+			wantURIs: pgURIs(recordsPath,
+				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
+				url.Values{"page": {"2"}, "pagination": {"keyset"}, "per_page": {"2"}},
+				url.Values{"page": {"3"}, "pagination": {"keyset"}, "per_page": {"2"}}),
+		},
+	}
+}
+
+// pgHeadersOnlyCase is the storage-move listing paged by X-Next-Page alone.
+func pgHeadersOnlyCase() pgCase {
+	for _, tc := range pgCases() {
+		if tc.mode == pgOffsetHeaders && tc.item != nil && tc.pattern == "GET /project_repository_storage_moves" {
+			return tc
+		}
+	}
+	panic("no X-Next-Page storage-move case")
+}
+
+// serve mounts a pgServer for tc holding pgIDs in pages of two.
+func (tc pgCase) serve(t *testing.T, ts *testServer) *pgServer {
+	t.Helper()
+	s := &pgServer{t: t, mode: tc.mode, ids: pgIDs, perPage: 2, item: tc.item}
+	ts.mux.Handle(tc.pattern, s)
+	return s
+}
+
+func TestIteratorSequence(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			if len(errs) != 0 {
+				t.Fatalf("All() errors = %v; want none", errs)
+			}
+			if diff := cmp.Diff(pgIDs, ids); diff != "" {
+				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantURIs, srv.requests()); diff != "" {
+				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorLazy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+
+			seq := tc.seq(t.Context(), ts.client)
+			if n := len(srv.requests()); n != 0 {
+				t.Fatalf("All() without ranging made %d requests; want 0", n)
+			}
+			ids, _ := pgDrain(t, seq, 20)
+			if len(ids) != len(pgIDs) || len(srv.requests()) != 3 {
+				t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(pgIDs))
+			}
+		})
+	}
+}
+
+func TestIteratorBreak(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+
+			var got []int64
+			for v, err := range tc.seq(t.Context(), ts.client) {
+				if err != nil {
+					t.Fatalf("All() error = %v", err)
+				}
+				got = append(got, pgItemID(v))
+				break
+			}
+			if diff := cmp.Diff([]int64{101}, got); diff != "" {
+				t.Errorf("All() ids before break mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+				t.Errorf("All() requests with break mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorErrorOnSecondPage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+			srv.failPage = 2
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
+				t.Errorf("All() ids before the error mismatch (-want +got):\n%s", diff)
+			}
+			if len(errs) != 1 {
+				t.Fatalf("All() yielded %d errors (%v); want exactly 1", len(errs), errs)
+			}
+			var apiErr *APIError
+			if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
+				t.Errorf("All() error = %v; want an *APIError with status 500", errs[0])
+			}
+			if diff := cmp.Diff(tc.wantURIs[:2], srv.requests()); diff != "" {
+				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorRangeTwice(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+
+			seq := tc.seq(t.Context(), ts.client)
+			first, errs1 := pgDrain(t, seq, 20)
+			second, errs2 := pgDrain(t, seq, 20)
+			if len(errs1)+len(errs2) != 0 {
+				t.Fatalf("All() errors = %v, %v; want none", errs1, errs2)
+			}
+			if diff := cmp.Diff(pgIDs, first); diff != "" {
+				t.Errorf("All() first range mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(first, second); diff != "" {
+				t.Errorf("All() second range differs from the first (-first +second):\n%s", diff)
+			}
+			want := append(append([]string(nil), tc.wantURIs...), tc.wantURIs...)
+			if diff := cmp.Diff(want, srv.requests()); diff != "" {
+				t.Errorf("All() requests over two ranges mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorContextCanceled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		// Cancel after the first item (mid-page) and after the second (the
+		// last of page 1, so the next step would fetch page 2).
+		for _, after := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/after item %d", tc.name, after), func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				srv := tc.serve(t, ts)
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+
+				var ids []int64
+				var errs []error
+				steps := 0
+				for v, err := range tc.seq(ctx, ts.client) {
+					if steps++; steps > 10 {
+						t.Error("iterator kept going after the context was cancelled")
+						break
+					}
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					ids = append(ids, pgItemID(v))
+					if len(ids) == after {
+						cancel()
+					}
+				}
+				if diff := cmp.Diff(pgIDs[:after], ids); diff != "" {
+					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+				}
+				if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
+					t.Errorf("All() errors = %v; want exactly one matching context.Canceled", errs)
+				}
+				if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+					t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// pgRecorder records every request the client sends and dials any host
+// other than 127.0.0.1 at the address other, so that no test reaches out.
+type pgRecorder struct {
+	tr   *http.Transport
+	mu   sync.Mutex
+	urls []string
+}
+
+func newPGRecorder(t *testing.T, other string) *pgRecorder {
+	var d net.Dialer
+	rec := &pgRecorder{tr: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
+				addr = other
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+	t.Cleanup(rec.tr.CloseIdleConnections)
+	return rec
+}
+
+func (rec *pgRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec.mu.Lock()
+	rec.urls = append(rec.urls, r.URL.String())
+	rec.mu.Unlock()
+	return rec.tr.RoundTrip(r)
+}
+
+func (rec *pgRecorder) sent() []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]string(nil), rec.urls...)
+}
+
+func TestIteratorRefusesForeignNextLink(t *testing.T) {
+	t.Parallel()
+	targets := []struct {
+		name string
+		link func(main, other *url.URL) string
+	}{
+		{"other host", func(main, _ *url.URL) string {
+			return "http://gitlab-other.test:" + main.Port() + "/api/v4/admin/data_management/snippet_repositories?cursor=x"
+		}},
+		{"other port", func(_, other *url.URL) string {
+			return "http://" + other.Host + "/api/v4/project_repository_storage_moves?page=2&per_page=2"
+		}},
+		{"other scheme", func(main, _ *url.URL) string {
+			return "https://" + main.Host + "/api/v4/project_repository_storage_moves?page=2&per_page=2"
+		}},
+		{"outside the API root", func(main, _ *url.URL) string {
+			return "http://" + main.Host + "/admin/data_management/snippet_repositories?cursor=x"
+		}},
+		{"API root look-alike", func(main, _ *url.URL) string {
+			return "http://" + main.Host + "/api/v40/project_repository_storage_moves?page=2"
+		}},
+		{"dot segments leaving the API root", func(main, _ *url.URL) string {
+			return "http://" + main.Host + "/api/v4/../../-/snippets?page=2"
+		}},
+		{"encoded dot segments leaving the API root", func(main, _ *url.URL) string {
+			return "http://" + main.Host + "/api/v4/%2e%2e/%2E%2E/-/snippets?page=2"
+		}},
+		{"malformed", func(main, _ *url.URL) string {
+			return "http://" + main.Hostname() + ":%zz/api/v4/x"
+		}},
+	}
+	for _, tc := range pgCases() {
+		if tc.mode == pgOffsetHeaders {
+			continue // no Link to follow
+		}
+		for _, target := range targets {
+			t.Run(tc.name+"/"+target.name, func(t *testing.T) {
+				t.Parallel()
+				var otherHits counter
+				other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					otherHits.inc()
+					t.Errorf("other server got %s %s with PRIVATE-TOKEN %q", r.Method, r.URL, r.Header.Get("PRIVATE-TOKEN"))
+				}))
+				t.Cleanup(other.Close)
+				rec := newPGRecorder(t, other.Listener.Addr().String())
+				ts := setup(t, WithHTTPClient(&http.Client{Transport: rec}))
+				mainURL, _ := url.Parse(ts.server.URL)
+				otherURL, _ := url.Parse(other.URL)
+				link := target.link(mainURL, otherURL)
+
+				srv := tc.serve(t, ts)
+				srv.tweak = func(h http.Header, _ *http.Request, n int) {
+					h.Set("Link", "<"+link+`>; rel="next"`)
+				}
+
+				ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+				if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
+					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+				}
+				if len(errs) != 1 {
+					t.Errorf("All() with next link %q yielded errors %v; want exactly 1", link, errs)
+				}
+				if diff := cmp.Diff([]string{ts.server.URL + tc.wantURIs[0]}, rec.sent()); diff != "" {
+					t.Errorf("requests sent with next link %q mismatch (-want +got):\n%s", link, diff)
+				}
+				if n := otherHits.get(); n != 0 {
+					t.Errorf("other server got %d requests; want 0", n)
+				}
+			})
+		}
+	}
+}
+
+func TestIteratorStalledNextPage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		tweak    func(h http.Header, r *http.Request, n int)
+		wantIDs  []int64
+		requests int
+	}{
+		{
+			name:     "X-Next-Page equals X-Page",
+			tweak:    func(h http.Header, _ *http.Request, n int) { h.Set("X-Next-Page", strconv.Itoa(n)) },
+			wantIDs:  []int64{101, 102},
+			requests: 1,
+		},
+		{
+			name:     "X-Next-Page equals the requested page, no X-Page",
+			tweak:    func(h http.Header, _ *http.Request, n int) { h.Del("X-Page"); h.Set("X-Next-Page", strconv.Itoa(n)) },
+			wantIDs:  []int64{101, 102},
+			requests: 1,
+		},
+		{
+			name: "X-Next-Page goes back",
+			tweak: func(h http.Header, _ *http.Request, n int) {
+				if n == 2 {
+					h.Set("X-Next-Page", "1")
+				}
+			},
+			wantIDs:  []int64{101, 102, 103, 104},
+			requests: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			tc := pgHeadersOnlyCase()
+			srv := tc.serve(t, ts)
+			srv.tweak = tt.tweak
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
+				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+			}
+			if len(errs) != 1 {
+				t.Errorf("All() errors = %v; want exactly 1 for a stalled page", errs)
+			}
+			if n := len(srv.requests()); n != tt.requests {
+				t.Errorf("All() made %d requests; want %d", n, tt.requests)
+			}
+		})
+	}
+}
+
+func TestIteratorStalledNextLink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		if tc.mode == pgOffsetHeaders {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+			srv.tweak = func(h http.Header, r *http.Request, _ int) {
+				h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
+			}
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
+				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+			}
+			if len(errs) != 1 {
+				t.Errorf("All() errors = %v; want exactly 1 for a next link repeating the page", errs)
+			}
+			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorSkipsNullItems(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+			srv.nulls = true
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 30)
+			if len(errs) != 0 {
+				t.Fatalf("All() errors = %v; want none", errs)
+			}
+			if diff := cmp.Diff(pgIDs, ids); diff != "" {
+				t.Errorf("All() ids with null elements mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorEmptyFirstPage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range pgCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			srv := tc.serve(t, ts)
+			srv.ids = nil
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			if len(ids)+len(errs) != 0 {
+				t.Errorf("All() over no items yielded ids %v and errors %v; want nothing", ids, errs)
+			}
+			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIteratorEmptyNextPageEnds(t *testing.T) {
+	t.Parallel()
+	// X-Next-Page decides even when the totals promise more pages.
+	for _, next := range []string{"", "0"} {
+		t.Run(fmt.Sprintf("X-Next-Page %q", next), func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			tc := pgHeadersOnlyCase()
+			srv := tc.serve(t, ts)
+			srv.tweak = func(h http.Header, _ *http.Request, _ int) { h.Set("X-Next-Page", next) }
+
+			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			if len(errs) != 0 {
+				t.Fatalf("All() errors = %v; want none", errs)
+			}
+			if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
+				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,948 @@
+package gitlabdata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// smOps hides the move type so one table drives the project, group and
+// snippet services. Each method calls the exported method of that name
+// (ListFor is ListForProject, ListForGroup or ListForSnippet, and so on).
+type smOps interface {
+	List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error)
+	ListFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) (any, *Response, error)
+	All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error]
+	AllFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) iter.Seq2[any, error]
+	Get(ctx context.Context, id int64) (any, *Response, error)
+	GetFor(ctx context.Context, containerID, id int64) (any, *Response, error)
+	ScheduleFor(ctx context.Context, containerID int64, req ScheduleStorageMoveRequest) (any, *Response, error)
+	ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error)
+}
+
+// smMethods holds one service's method values.
+type smMethods[T any] struct {
+	list        func(context.Context, *ListStorageMovesOptions) ([]*T, *Response, error)
+	listFor     func(context.Context, int64, *ListStorageMovesOptions) ([]*T, *Response, error)
+	all         func(context.Context, *ListStorageMovesOptions) iter.Seq2[*T, error]
+	allFor      func(context.Context, int64, *ListStorageMovesOptions) iter.Seq2[*T, error]
+	get         func(context.Context, int64) (*T, *Response, error)
+	getFor      func(context.Context, int64, int64) (*T, *Response, error)
+	scheduleFor func(context.Context, int64, ScheduleStorageMoveRequest) (*T, *Response, error)
+	scheduleAll func(context.Context, ScheduleAllStorageMovesRequest) (*Response, error)
+}
+
+// smNil turns a nil slice or pointer into a nil interface.
+func smNil[V any](v V, isNil bool) any {
+	if isNil {
+		return nil
+	}
+	return v
+}
+
+func (m smMethods[T]) List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error) {
+	v, r, err := m.list(ctx, opts)
+	return smNil(v, v == nil), r, err
+}
+
+func (m smMethods[T]) ListFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) (any, *Response, error) {
+	v, r, err := m.listFor(ctx, id, opts)
+	return smNil(v, v == nil), r, err
+}
+
+func (m smMethods[T]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
+	return pgAnySeq(m.all(ctx, opts))
+}
+
+func (m smMethods[T]) AllFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
+	return pgAnySeq(m.allFor(ctx, id, opts))
+}
+
+func (m smMethods[T]) Get(ctx context.Context, id int64) (any, *Response, error) {
+	v, r, err := m.get(ctx, id)
+	return smNil(v, v == nil), r, err
+}
+
+func (m smMethods[T]) GetFor(ctx context.Context, containerID, id int64) (any, *Response, error) {
+	v, r, err := m.getFor(ctx, containerID, id)
+	return smNil(v, v == nil), r, err
+}
+
+func (m smMethods[T]) ScheduleFor(ctx context.Context, id int64, req ScheduleStorageMoveRequest) (any, *Response, error) {
+	v, r, err := m.scheduleFor(ctx, id, req)
+	return smNil(v, v == nil), r, err
+}
+
+func (m smMethods[T]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+	return m.scheduleAll(ctx, req)
+}
+
+// smWant is what the fixtures of one kind decode to.
+type smWant struct {
+	pages     [3]any // []*T of testdata/storagemoves_<kind>_page1..3.json
+	all       []any  // the items of the three pages, in order
+	get       any    // *T of testdata/storagemoves_<kind>.json
+	scheduled any    // *T of testdata/storagemoves_<kind>_scheduled.json
+}
+
+type smKind struct {
+	name       string // "project"; fixtures are storagemoves_<name>*.json
+	collection string // "project_repository_storage_moves"
+	container  string // "projects"
+	ops        func(*Client) smOps
+	// containerID owns the moves of the list and get fixtures; scheduleID
+	// is the container of the scheduled fixture.
+	containerID, scheduleID int64
+	notFound                string // message for an unknown container
+	want                    func(testing.TB) smWant
+}
+
+func smKinds() []smKind {
+	return []smKind{
+		{
+			name: "project", collection: "project_repository_storage_moves", container: "projects",
+			ops: func(c *Client) smOps {
+				s := c.ProjectRepositoryStorageMoves
+				return smMethods[ProjectRepositoryStorageMove]{s.List, s.ListForProject, s.All, s.AllForProject, s.Get, s.GetForProject, s.ScheduleForProject, s.ScheduleAll}
+			},
+			containerID: 13, scheduleID: 1, notFound: "404 Project Not Found", want: smProjectWant,
+		},
+		{
+			name: "group", collection: "group_repository_storage_moves", container: "groups",
+			ops: func(c *Client) smOps {
+				s := c.GroupRepositoryStorageMoves
+				return smMethods[GroupRepositoryStorageMove]{s.List, s.ListForGroup, s.All, s.AllForGroup, s.Get, s.GetForGroup, s.ScheduleForGroup, s.ScheduleAll}
+			},
+			containerID: 283, scheduleID: 283, notFound: "404 Group Not Found", want: smGroupWant,
+		},
+		{
+			name: "snippet", collection: "snippet_repository_storage_moves", container: "snippets",
+			ops: func(c *Client) smOps {
+				s := c.SnippetRepositoryStorageMoves
+				return smMethods[SnippetRepositoryStorageMove]{s.List, s.ListForSnippet, s.All, s.AllForSnippet, s.Get, s.GetForSnippet, s.ScheduleForSnippet, s.ScheduleAll}
+			},
+			containerID: 65, scheduleID: 65, notFound: "404 Snippet Not Found", want: smSnippetWant,
+		},
+	}
+}
+
+func (k smKind) containerPath(id int64) string {
+	return fmt.Sprintf("/%s/%d/repository_storage_moves", k.container, id)
+}
+
+func smProjectWant(t testing.TB) smWant {
+	project13 := &ProjectIdentity{
+		ID:                13,
+		Description:       Ptr("Sapiente cumque unde eos quae est."),
+		Name:              "Underscore",
+		NameWithNamespace: "I User0 / Underscore",
+		Path:              "Underscore",
+		PathWithNamespace: "i-user-0-1699826750/Underscore",
+		CreatedAt:         mustTime(t, "2023-11-12T22:09:10.639Z"),
+	}
+	m1 := &ProjectRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     1,
+			CreatedAt:              *mustTime(t, "2023-11-13T02:57:43.523Z"),
+			State:                  StorageMoveStateScheduled,
+			SourceStorageName:      "default",
+			DestinationStorageName: "gitaly-1",
+			ErrorMessage:           nil,
+		},
+		Project: project13,
+	}
+	m2 := &ProjectRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     2,
+			CreatedAt:              *mustTime(t, "2023-11-13T03:10:02.118Z"),
+			State:                  StorageMoveStateCleanupFailed,
+			SourceStorageName:      "default",
+			DestinationStorageName: "gitaly-1",
+			ErrorMessage:           Ptr("Failed to remove the old repository: 14:connect: connection refused"),
+		},
+		Project: project13,
+	}
+	m3 := &ProjectRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     3,
+			CreatedAt:              *mustTime(t, "2023-11-13T03:24:51.902Z"),
+			State:                  StorageMoveStateFailed,
+			SourceStorageName:      "gitaly-1",
+			DestinationStorageName: "default",
+			ErrorMessage:           Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000"),
+		},
+		Project: project13,
+	}
+	return smWant{
+		pages: [3]any{
+			[]*ProjectRepositoryStorageMove{m3},
+			[]*ProjectRepositoryStorageMove{m2},
+			[]*ProjectRepositoryStorageMove{m1},
+		},
+		all: []any{m3, m2, m1},
+		get: m1,
+		// The API docs' example, which leaves out error_message.
+		scheduled: &ProjectRepositoryStorageMove{
+			RepositoryStorageMove: RepositoryStorageMove{
+				ID:                     1,
+				CreatedAt:              *mustTime(t, "2020-05-07T04:27:17.234Z"),
+				State:                  StorageMoveStateScheduled,
+				SourceStorageName:      "default",
+				DestinationStorageName: "storage2",
+			},
+			Project: &ProjectIdentity{
+				ID:                1,
+				Description:       nil,
+				Name:              "project1",
+				NameWithNamespace: "John Doe2 / project1",
+				Path:              "project1",
+				PathWithNamespace: "namespace1/project1",
+				CreatedAt:         mustTime(t, "2020-05-07T04:27:17.016Z"),
+			},
+		},
+	}
+}
+
+func smGroupWant(t testing.TB) smWant {
+	group := &BasicGroupDetails{ID: 283, WebURL: "https://gitlab.example.com/groups/testgroup", Name: "testgroup"}
+	m1 := &GroupRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     1,
+			CreatedAt:              *mustTime(t, "2021-02-09T10:12:23.104Z"),
+			State:                  StorageMoveStateFinished,
+			SourceStorageName:      "default",
+			DestinationStorageName: "storage2",
+		},
+		Group: group,
+	}
+	m2 := &GroupRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     2,
+			CreatedAt:              *mustTime(t, "2021-02-10T08:41:37.550Z"),
+			State:                  StorageMoveStateFailed,
+			SourceStorageName:      "storage2",
+			DestinationStorageName: "default",
+			ErrorMessage:           Ptr("Error moving repository storage for testgroup - 14:connect: connection refused"),
+		},
+		Group: group,
+	}
+	m3 := &GroupRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     3,
+			CreatedAt:              *mustTime(t, "2021-02-11T15:02:09.311Z"),
+			State:                  StorageMoveStateReplicated,
+			SourceStorageName:      "storage2",
+			DestinationStorageName: "default",
+		},
+		Group: group,
+	}
+	return smWant{
+		pages: [3]any{
+			[]*GroupRepositoryStorageMove{m3},
+			[]*GroupRepositoryStorageMove{m2},
+			[]*GroupRepositoryStorageMove{m1},
+		},
+		all: []any{m3, m2, m1},
+		get: m1,
+		scheduled: &GroupRepositoryStorageMove{
+			RepositoryStorageMove: RepositoryStorageMove{
+				ID:                     4,
+				CreatedAt:              *mustTime(t, "2021-02-12T09:30:41.027Z"),
+				State:                  StorageMoveStateScheduled,
+				SourceStorageName:      "default",
+				DestinationStorageName: "storage2",
+			},
+			Group: group,
+		},
+	}
+}
+
+func smSnippetWant(t testing.TB) smWant {
+	root := &UserBasic{
+		ID:        1,
+		Username:  "root",
+		Name:      "Administrator",
+		State:     "active",
+		Locked:    false,
+		AvatarURL: Ptr("https://www.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon"),
+		WebURL:    "https://gitlab.example.com/root",
+	}
+	// With a repository, as GitLab sends it today.
+	withRepo := &BasicSnippet{
+		ID:            65,
+		Title:         "Test Snippet",
+		Description:   nil,
+		Visibility:    "internal",
+		Author:        root,
+		CreatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
+		UpdatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
+		ProjectID:     nil,
+		WebURL:        "https://gitlab.example.com/-/snippets/65",
+		RawURL:        "https://gitlab.example.com/-/snippets/65/raw",
+		SSHURLToRepo:  "ssh://user@gitlab.example.com/snippets/65.git",
+		HTTPURLToRepo: "https://gitlab.example.com/snippets/65.git",
+	}
+	m1 := &SnippetRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     1,
+			CreatedAt:              *mustTime(t, "2020-12-01T11:20:14.128Z"),
+			State:                  StorageMoveStateFinished,
+			SourceStorageName:      "default",
+			DestinationStorageName: "storage2",
+		},
+		Snippet: withRepo,
+	}
+	// Without a repository: GitLab leaves out the clone URLs.
+	m2 := &SnippetRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     2,
+			CreatedAt:              *mustTime(t, "2020-12-02T08:03:11.512Z"),
+			State:                  StorageMoveStateFailed,
+			SourceStorageName:      "storage2",
+			DestinationStorageName: "default",
+			ErrorMessage:           Ptr("Failed to replicate snippet repository: 5:repository not found"),
+		},
+		Snippet: &BasicSnippet{
+			ID:          65,
+			Title:       "Test Snippet",
+			Description: nil,
+			Visibility:  "internal",
+			Author:      root,
+			CreatedAt:   mustTime(t, "2020-12-01T11:15:50.385Z"),
+			UpdatedAt:   mustTime(t, "2020-12-02T08:03:11.904Z"),
+			ProjectID:   nil,
+			WebURL:      "https://gitlab.example.com/-/snippets/65",
+			RawURL:      "https://gitlab.example.com/-/snippets/65/raw",
+		},
+	}
+	// The API docs' older snippet object, which has no author.
+	m3 := &SnippetRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     3,
+			CreatedAt:              *mustTime(t, "2020-12-03T16:45:27.730Z"),
+			State:                  StorageMoveStateFinished,
+			SourceStorageName:      "storage2",
+			DestinationStorageName: "default",
+		},
+		Snippet: &BasicSnippet{
+			ID:            65,
+			Title:         "Test Snippet",
+			Description:   nil,
+			Visibility:    "internal",
+			Author:        nil,
+			CreatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
+			UpdatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
+			ProjectID:     nil,
+			WebURL:        "https://gitlab.example.com/-/snippets/65",
+			RawURL:        "https://gitlab.example.com/-/snippets/65/raw",
+			SSHURLToRepo:  "ssh://user@gitlab.example.com/snippets/65.git",
+			HTTPURLToRepo: "https://gitlab.example.com/snippets/65.git",
+		},
+	}
+	return smWant{
+		pages: [3]any{
+			[]*SnippetRepositoryStorageMove{m3},
+			[]*SnippetRepositoryStorageMove{m2},
+			[]*SnippetRepositoryStorageMove{m1},
+		},
+		all: []any{m3, m2, m1},
+		get: m1,
+		scheduled: &SnippetRepositoryStorageMove{
+			RepositoryStorageMove: RepositoryStorageMove{
+				ID:                     4,
+				CreatedAt:              *mustTime(t, "2020-12-04T07:58:02.361Z"),
+				State:                  StorageMoveStateScheduled,
+				SourceStorageName:      "default",
+				DestinationStorageName: "storage2",
+			},
+			Snippet: withRepo,
+		},
+	}
+}
+
+// smPages serves testdata/storagemoves_<kind>_page<n>.json for the page the
+// request asks for, with GitLab's Link header for that page (the path's id
+// appears in the hrefs, as Grape merges path params into them). It records
+// the request URIs.
+type smPages struct {
+	t           *testing.T
+	kind        smKind
+	containerID int64 // 0 for the collection route
+
+	mu   sync.Mutex
+	uris []string
+}
+
+func (s *smPages) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.uris...)
+}
+
+func (s *smPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.uris = append(s.uris, r.RequestURI)
+	s.mu.Unlock()
+	testMethod(s.t, r, http.MethodGet)
+	testNoBody(s.t, r)
+	page := 1
+	if p := r.URL.Query().Get("page"); p != "" {
+		var err error
+		if page, err = strconv.Atoi(p); err != nil || page < 1 || page > 3 {
+			s.t.Errorf("request %s asks for page %q; the fixtures have pages 1 to 3", r.RequestURI, p)
+			http.Error(w, "no such page", http.StatusBadRequest)
+			return
+		}
+	}
+	serveFixture(s.t, w, http.StatusOK, fmt.Sprintf("storagemoves_%s_page%d", s.kind.name, page),
+		http.Header{"Link": {smLink(r, s.containerID, page)}})
+}
+
+// smLink is GitLab's Link header for page n of 3, one move per page.
+func smLink(r *http.Request, containerID int64, n int) string {
+	href := func(page int) string {
+		set := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"1"}}
+		if containerID != 0 {
+			set.Set("id", strconv.FormatInt(containerID, 10))
+		}
+		return "<" + pgLink(r, set) + ">"
+	}
+	link := ""
+	if n > 1 {
+		link += href(n-1) + `; rel="prev", `
+	}
+	if n < 3 {
+		link += href(n+1) + `; rel="next", `
+	}
+	return link + href(1) + `; rel="first", ` + href(3) + `; rel="last"`
+}
+
+func TestStorageMovesList(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			want := kind.want(t)
+			pages := &smPages{t: t, kind: kind}
+			ts.mux.Handle("GET /"+kind.collection, pages)
+
+			got, resp, err := kind.ops(ts.client).List(t.Context(), &ListStorageMovesOptions{Page: 2, PerPage: 1})
+			if err != nil {
+				t.Fatalf("List(page 2) error = %v", err)
+			}
+			if diff := cmp.Diff(want.pages[1], got); diff != "" {
+				t.Errorf("List(page 2) mismatch (-want +got):\n%s", diff)
+			}
+			base := ts.server.URL + "/api/v4/" + kind.collection
+			wantResp := &Response{
+				StatusCode: http.StatusOK,
+				RequestID:  "01HF3D1" + strings.ToUpper(kind.name[:1]) + "Q5S7U9W1Y3A5C7E2",
+				Page:       2, PerPage: 1, NextPage: 3, PrevPage: 1, Total: 3, TotalPages: 3,
+				NextLink: base + "?page=3&per_page=1",
+				Rate: RateLimit{
+					Name: "throttle_authenticated_api", Limit: 2000, Observed: 12, Remaining: 1988,
+					Reset: time.Unix(1699844280, 0),
+				},
+			}
+			if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
+				t.Errorf("List(page 2) response mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"/api/v4/" + kind.collection + "?page=2&per_page=1"}, pages.requests()); diff != "" {
+				t.Errorf("List(page 2) requests mismatch (-want +got):\n%s", diff)
+			}
+
+			// nil options send no query at all.
+			got, _, err = kind.ops(ts.client).List(t.Context(), nil)
+			if err != nil {
+				t.Fatalf("List(nil) error = %v", err)
+			}
+			if diff := cmp.Diff(want.pages[0], got); diff != "" {
+				t.Errorf("List(nil) mismatch (-want +got):\n%s", diff)
+			}
+			if uris := pages.requests(); len(uris) != 2 || uris[1] != "/api/v4/"+kind.collection {
+				t.Errorf("List(nil) requests = %q; want the bare path second", uris)
+			}
+		})
+	}
+}
+
+func TestStorageMovesListForContainer(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			want := kind.want(t)
+			pages := &smPages{t: t, kind: kind, containerID: kind.containerID}
+			ts.mux.Handle("GET "+kind.containerPath(kind.containerID), pages)
+			ops := kind.ops(ts.client)
+
+			got, resp, err := ops.ListFor(t.Context(), kind.containerID, nil)
+			if err != nil {
+				t.Fatalf("ListFor(%d, nil) error = %v", kind.containerID, err)
+			}
+			if diff := cmp.Diff(want.pages[0], got); diff != "" {
+				t.Errorf("ListFor(%d, nil) mismatch (-want +got):\n%s", kind.containerID, diff)
+			}
+			wantNext := ts.server.URL + "/api/v4" + kind.containerPath(kind.containerID) +
+				"?id=" + strconv.FormatInt(kind.containerID, 10) + "&page=2&per_page=1"
+			if resp.NextPage != 2 || resp.NextLink != wantNext {
+				t.Errorf("ListFor(%d, nil) NextPage, NextLink = %d, %q; want 2, %q", kind.containerID, resp.NextPage, resp.NextLink, wantNext)
+			}
+
+			got, _, err = ops.ListFor(t.Context(), kind.containerID, &ListStorageMovesOptions{Page: 3, PerPage: 1})
+			if err != nil {
+				t.Fatalf("ListFor(%d, page 3) error = %v", kind.containerID, err)
+			}
+			if diff := cmp.Diff(want.pages[2], got); diff != "" {
+				t.Errorf("ListFor(%d, page 3) mismatch (-want +got):\n%s", kind.containerID, diff)
+			}
+			path := "/api/v4" + kind.containerPath(kind.containerID)
+			if diff := cmp.Diff([]string{path, path + "?page=3&per_page=1"}, pages.requests()); diff != "" {
+				t.Errorf("ListFor(%d) requests mismatch (-want +got):\n%s", kind.containerID, diff)
+			}
+		})
+	}
+}
+
+func TestStorageMovesGet(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			var hits counter
+			ts.mux.HandleFunc("GET /"+kind.collection+"/1", func(w http.ResponseWriter, r *http.Request) {
+				hits.inc()
+				testQuery(t, r, nil)
+				testNoBody(t, r)
+				testHeader(t, r, "PRIVATE-TOKEN", testToken)
+				serveFixture(t, w, http.StatusOK, "storagemoves_"+kind.name, nil)
+			})
+
+			got, resp, err := kind.ops(ts.client).Get(t.Context(), 1)
+			if err != nil {
+				t.Fatalf("Get(1) error = %v", err)
+			}
+			if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
+				t.Errorf("Get(%d) mismatch (-want +got):\n%s", 1, diff)
+			}
+			if resp.StatusCode != http.StatusOK || resp.RequestID != fixtureHeader(t, "storagemoves_"+kind.name).Get("X-Request-Id") {
+				t.Errorf("Get(1) response status, request id = %d, %q", resp.StatusCode, resp.RequestID)
+			}
+			if n := hits.get(); n != 1 {
+				t.Errorf("Get(1) made %d requests; want 1", n)
+			}
+		})
+	}
+}
+
+func TestStorageMovesGetForContainer(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			var hits counter
+			ts.mux.HandleFunc("GET "+kind.containerPath(kind.containerID)+"/1", func(w http.ResponseWriter, r *http.Request) {
+				hits.inc()
+				testQuery(t, r, nil)
+				testNoBody(t, r)
+				serveFixture(t, w, http.StatusOK, "storagemoves_"+kind.name, nil)
+			})
+
+			got, _, err := kind.ops(ts.client).GetFor(t.Context(), kind.containerID, 1)
+			if err != nil {
+				t.Fatalf("GetFor(%d, 1) error = %v", kind.containerID, err)
+			}
+			if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
+				t.Errorf("GetFor(%d, %d) mismatch (-want +got):\n%s", kind.containerID, 1, diff)
+			}
+			if n := hits.get(); n != 1 {
+				t.Errorf("GetFor(%d, 1) made %d requests; want 1", kind.containerID, n)
+			}
+		})
+	}
+}
+
+func TestStorageMovesScheduleForContainer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		req      ScheduleStorageMoveRequest
+		wantBody string
+	}{
+		{"destination given", ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")}, `{"destination_storage_name":"storage2"}`},
+		{"GitLab picks the destination", ScheduleStorageMoveRequest{}, `{}`},
+	}
+	for _, kind := range smKinds() {
+		for _, tt := range tests {
+			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				var hits counter
+				ts.mux.HandleFunc("POST "+kind.containerPath(kind.scheduleID), func(w http.ResponseWriter, r *http.Request) {
+					hits.inc()
+					testQuery(t, r, nil)
+					testJSONBody(t, r, tt.wantBody)
+					serveFixture(t, w, http.StatusCreated, "storagemoves_"+kind.name+"_scheduled", nil)
+				})
+
+				got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, tt.req)
+				if err != nil {
+					t.Fatalf("ScheduleFor(%d) error = %v", kind.scheduleID, err)
+				}
+				if diff := cmp.Diff(kind.want(t).scheduled, got); diff != "" {
+					t.Errorf("ScheduleFor(%d) mismatch (-want +got):\n%s", kind.scheduleID, diff)
+				}
+				if resp.StatusCode != http.StatusCreated {
+					t.Errorf("ScheduleFor(%d) status = %d; want 201", kind.scheduleID, resp.StatusCode)
+				}
+				if n := hits.get(); n != 1 {
+					t.Errorf("ScheduleFor(%d) made %d requests; want 1", kind.scheduleID, n)
+				}
+			})
+		}
+	}
+}
+
+func TestStorageMovesScheduleAll(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		req      ScheduleAllStorageMovesRequest
+		wantBody string
+	}{
+		{
+			"destination given",
+			ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("storage2")},
+			`{"source_storage_name":"default","destination_storage_name":"storage2"}`,
+		},
+		{
+			"GitLab picks the destination",
+			ScheduleAllStorageMovesRequest{SourceStorageName: "default"},
+			`{"source_storage_name":"default"}`,
+		},
+	}
+	for _, kind := range smKinds() {
+		for _, tt := range tests {
+			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				var hits counter
+				ts.mux.HandleFunc("POST /"+kind.collection, func(w http.ResponseWriter, r *http.Request) {
+					hits.inc()
+					testQuery(t, r, nil)
+					testJSONBody(t, r, tt.wantBody)
+					serveJSON(w, http.StatusAccepted, `{"message":"202 Accepted"}`)
+				})
+
+				resp, err := kind.ops(ts.client).ScheduleAll(t.Context(), tt.req)
+				if err != nil {
+					t.Fatalf("ScheduleAll(%+v) error = %v", tt.req, err)
+				}
+				if resp.StatusCode != http.StatusAccepted || resp.RequestID != "01JTESTREQUESTID" {
+					t.Errorf("ScheduleAll(%+v) status, request id = %d, %q; want 202, %q", tt.req, resp.StatusCode, resp.RequestID, "01JTESTREQUESTID")
+				}
+				if n := hits.get(); n != 1 {
+					t.Errorf("ScheduleAll(%+v) made %d requests; want 1", tt.req, n)
+				}
+			})
+		}
+	}
+}
+
+func TestStorageMovesAll(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		for _, scoped := range []bool{false, true} {
+			name := kind.name + "/All"
+			if scoped {
+				name = kind.name + "/AllFor"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				opts := &ListStorageMovesOptions{PerPage: 1}
+				pages := &smPages{t: t, kind: kind}
+				path := "/" + kind.collection
+				seq := kind.ops(ts.client).All(t.Context(), opts)
+				next := url.Values{}
+				if scoped {
+					pages.containerID = kind.containerID
+					path = kind.containerPath(kind.containerID)
+					seq = kind.ops(ts.client).AllFor(t.Context(), kind.containerID, opts)
+					next.Set("id", strconv.FormatInt(kind.containerID, 10))
+				}
+				ts.mux.Handle("GET "+path, pages)
+
+				var got []any
+				var errs []error
+				for v, err := range seq {
+					if len(got)+len(errs) > 10 {
+						t.Error("iterator did not stop")
+						break
+					}
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					got = append(got, v)
+				}
+				if len(errs) != 0 {
+					t.Fatalf("%s errors = %v; want none", name, errs)
+				}
+				if diff := cmp.Diff(kind.want(t).all, got); diff != "" {
+					t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+				}
+				wantURIs := []string{"/api/v4" + path + "?per_page=1"}
+				for _, p := range []string{"2", "3"} {
+					next.Set("page", p)
+					next.Set("per_page", "1")
+					wantURIs = append(wantURIs, "/api/v4"+path+"?"+next.Encode())
+				}
+				if diff := cmp.Diff(wantURIs, pages.requests()); diff != "" {
+					t.Errorf("%s requests mismatch (-want +got):\n%s", name, diff)
+				}
+			})
+		}
+	}
+}
+
+func TestStorageMovesScheduleReadOnly(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			body := `{"message":{"` + kind.name + `":["is read-only"]}}`
+			ts.mux.HandleFunc("POST "+kind.containerPath(kind.scheduleID), func(w http.ResponseWriter, r *http.Request) {
+				testJSONBody(t, r, `{"destination_storage_name":"storage2"}`)
+				serveJSON(w, http.StatusBadRequest, body)
+			})
+
+			got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")})
+			if got != nil {
+				t.Errorf("ScheduleFor(%d) move = %+v; want nil on error", kind.scheduleID, got)
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("ScheduleFor(%d) error = %v; want an *APIError", kind.scheduleID, err)
+			}
+			want := &APIError{
+				StatusCode: http.StatusBadRequest,
+				Method:     http.MethodPost,
+				Path:       "/api/v4" + kind.containerPath(kind.scheduleID),
+				Message:    kind.name + " is read-only",
+				Fields:     map[string][]string{kind.name: {"is read-only"}},
+				RequestID:  "01JTESTREQUESTID",
+				Body:       []byte(body),
+			}
+			if diff := cmp.Diff(want, apiErr); diff != "" {
+				t.Errorf("ScheduleFor(%d) error mismatch (-want +got):\n%s", kind.scheduleID, diff)
+			}
+			if resp == nil || resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("ScheduleFor(%d) response = %+v; want one with status 400", kind.scheduleID, resp)
+			}
+		})
+	}
+}
+
+func TestStorageMovesNotFound(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		const unknown = 999
+		tests := []struct {
+			name    string
+			path    string
+			message string
+			call    func(context.Context, smOps) (any, error)
+		}{
+			{
+				name: "unknown container", path: kind.containerPath(unknown) + "/1", message: kind.notFound,
+				call: func(ctx context.Context, ops smOps) (any, error) {
+					v, _, err := ops.GetFor(ctx, unknown, 1)
+					return v, err
+				},
+			},
+			{
+				name: "unknown container listing", path: kind.containerPath(unknown), message: kind.notFound,
+				call: func(ctx context.Context, ops smOps) (any, error) {
+					v, _, err := ops.ListFor(ctx, unknown, nil)
+					return v, err
+				},
+			},
+			{
+				name: "unknown move", path: "/" + kind.collection + "/" + strconv.Itoa(unknown), message: "404 Not found",
+				call: func(ctx context.Context, ops smOps) (any, error) {
+					v, _, err := ops.Get(ctx, unknown)
+					return v, err
+				},
+			},
+		}
+		for _, tt := range tests {
+			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				ts.mux.HandleFunc("GET "+tt.path, func(w http.ResponseWriter, r *http.Request) {
+					serveJSON(w, http.StatusNotFound, `{"message":"`+tt.message+`"}`)
+				})
+
+				got, err := tt.call(t.Context(), kind.ops(ts.client))
+				if got != nil {
+					t.Errorf("result = %+v; want nil on error", got)
+				}
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("error = %v; want one matching ErrNotFound", err)
+				}
+				var apiErr *APIError
+				if !errors.As(err, &apiErr) || apiErr.Message != tt.message || apiErr.Path != "/api/v4"+tt.path {
+					t.Errorf("error = %#v; want an *APIError for %s with message %q", err, tt.path, tt.message)
+				}
+			})
+		}
+	}
+}
+
+// smOnlyError ranges seq and returns its error, checking that it yielded
+// exactly one error and no item.
+func smOnlyError(t *testing.T, seq iter.Seq2[any, error]) error {
+	t.Helper()
+	var errs []error
+	for v, err := range seq {
+		if v != nil || len(errs) > 0 {
+			t.Errorf("iterator yielded (%v, %v); want a single (nil, err)", v, err)
+			break
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) != 1 {
+		t.Fatalf("iterator yielded %d steps; want 1 error", len(errs))
+	}
+	return errs[0]
+}
+
+// smInvalid is one call with input the SDK must refuse before any request.
+// call is set for methods returning a Response, seq for iterators.
+type smInvalid struct {
+	name string
+	call func(context.Context, smOps) (*Response, error)
+	seq  func(context.Context, smOps) iter.Seq2[any, error]
+}
+
+func smInvalidCalls() []smInvalid {
+	dest := func(s string) ScheduleStorageMoveRequest {
+		return ScheduleStorageMoveRequest{DestinationStorageName: Ptr(s)}
+	}
+	get := func(id int64) func(context.Context, smOps) (*Response, error) {
+		return func(ctx context.Context, o smOps) (*Response, error) {
+			_, r, err := o.Get(ctx, id)
+			return r, err
+		}
+	}
+	getFor := func(cid, id int64) func(context.Context, smOps) (*Response, error) {
+		return func(ctx context.Context, o smOps) (*Response, error) {
+			_, r, err := o.GetFor(ctx, cid, id)
+			return r, err
+		}
+	}
+	list := func(opts *ListStorageMovesOptions) func(context.Context, smOps) (*Response, error) {
+		return func(ctx context.Context, o smOps) (*Response, error) {
+			_, r, err := o.List(ctx, opts)
+			return r, err
+		}
+	}
+	listFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, smOps) (*Response, error) {
+		return func(ctx context.Context, o smOps) (*Response, error) {
+			_, r, err := o.ListFor(ctx, cid, opts)
+			return r, err
+		}
+	}
+	scheduleFor := func(cid int64, req ScheduleStorageMoveRequest) func(context.Context, smOps) (*Response, error) {
+		return func(ctx context.Context, o smOps) (*Response, error) {
+			_, r, err := o.ScheduleFor(ctx, cid, req)
+			return r, err
+		}
+	}
+	scheduleAll := func(req ScheduleAllStorageMovesRequest) func(context.Context, smOps) (*Response, error) {
+		return func(ctx context.Context, o smOps) (*Response, error) { return o.ScheduleAll(ctx, req) }
+	}
+	all := func(opts *ListStorageMovesOptions) func(context.Context, smOps) iter.Seq2[any, error] {
+		return func(ctx context.Context, o smOps) iter.Seq2[any, error] { return o.All(ctx, opts) }
+	}
+	allFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, smOps) iter.Seq2[any, error] {
+		return func(ctx context.Context, o smOps) iter.Seq2[any, error] { return o.AllFor(ctx, cid, opts) }
+	}
+	return []smInvalid{
+		{name: "Get move 0", call: get(0)},
+		{name: "Get move -1", call: get(-1)},
+		{name: "GetFor container 0", call: getFor(0, 1)},
+		{name: "GetFor container -1", call: getFor(-1, 1)},
+		{name: "GetFor move 0", call: getFor(1, 0)},
+		{name: "GetFor move -1", call: getFor(1, -1)},
+		{name: "ListFor container 0", call: listFor(0, nil)},
+		{name: "ListFor container -1", call: listFor(-1, nil)},
+		{name: "ScheduleFor container 0", call: scheduleFor(0, dest("storage2"))},
+		{name: "ScheduleFor container -1", call: scheduleFor(-1, ScheduleStorageMoveRequest{})},
+		{name: "ScheduleFor empty destination", call: scheduleFor(1, dest(""))},
+		{name: "ScheduleAll empty source", call: scheduleAll(ScheduleAllStorageMovesRequest{})},
+		{name: "ScheduleAll empty source with destination", call: scheduleAll(ScheduleAllStorageMovesRequest{DestinationStorageName: Ptr("storage2")})},
+		{name: "ScheduleAll empty destination", call: scheduleAll(ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("")})},
+		{name: "List negative page", call: list(&ListStorageMovesOptions{Page: -1})},
+		{name: "List negative per_page", call: list(&ListStorageMovesOptions{PerPage: -1})},
+		{name: "ListFor negative page", call: listFor(1, &ListStorageMovesOptions{Page: -2})},
+		{name: "ListFor negative per_page", call: listFor(1, &ListStorageMovesOptions{PerPage: -20})},
+		{name: "All negative page", seq: all(&ListStorageMovesOptions{Page: -1})},
+		{name: "All negative per_page", seq: all(&ListStorageMovesOptions{PerPage: -1})},
+		{name: "AllFor container 0", seq: allFor(0, nil)},
+		{name: "AllFor container -1", seq: allFor(-1, &ListStorageMovesOptions{PerPage: 1})},
+		{name: "AllFor negative per_page", seq: allFor(1, &ListStorageMovesOptions{PerPage: -1})},
+	}
+}
+
+func TestStorageMovesValidation(t *testing.T) {
+	t.Parallel()
+	for _, kind := range smKinds() {
+		for _, tt := range smInvalidCalls() {
+			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				var hits counter
+				ts.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+					hits.inc()
+					t.Errorf("invalid input reached the server: %s %s", r.Method, r.URL)
+				})
+				ops := kind.ops(ts.client)
+
+				var err error
+				if tt.seq != nil {
+					err = smOnlyError(t, tt.seq(t.Context(), ops))
+				} else {
+					var resp *Response
+					resp, err = tt.call(t.Context(), ops)
+					if resp != nil {
+						t.Errorf("%s: response = %+v; want nil", tt.name, resp)
+					}
+				}
+				if !errors.Is(err, ErrInvalidArgument) {
+					t.Errorf("%s: error = %v; want one matching ErrInvalidArgument", tt.name, err)
+				}
+				if n := hits.get(); n != 0 {
+					t.Errorf("%s: %d requests reached the server; want 0", tt.name, n)
+				}
+			})
+		}
+	}
+}
