@@ -54,9 +54,10 @@ type Client struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// credentials holds the token. Its String and GoString methods redact it in
-// case it is ever printed.
-type credentials struct{ token string }
+// credentials holds the token two pointers away from Client, so that no fmt
+// verb can print it: fmt only dereferences one level. Its String and
+// GoString methods redact it too.
+type credentials struct{ token *string }
 
 func (*credentials) String() string   { return "[redacted]" }
 func (*credentials) GoString() string { return "[redacted]" }
@@ -192,7 +193,7 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	}
 	c := &Client{
 		base:     base,
-		auth:     &credentials{token: token},
+		auth:     &credentials{token: &token},
 		hc:       &hc,
 		ua:       ua,
 		retry:    cfg.retry,
@@ -225,12 +226,12 @@ func normalizeBaseURL(raw string) (*url.URL, error) {
 	switch {
 	case u.User != nil:
 		return nil, fmt.Errorf("%w: base URL must not carry credentials; pass the token to NewClient", ErrInvalidArgument)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%w: base URL must not have a query or fragment", ErrInvalidArgument)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("%w: base URL %q needs an http or https scheme", ErrInvalidArgument, u.Redacted())
 	case u.Host == "":
 		return nil, fmt.Errorf("%w: base URL %q has no host", ErrInvalidArgument, u.Redacted())
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("%w: base URL must not have a query or fragment", ErrInvalidArgument)
 	}
 	p := strings.TrimRight(u.Path, "/")
 	if !strings.HasSuffix(p, "/api/v4") {
@@ -240,8 +241,11 @@ func normalizeBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// errRedirectRefused marks a redirect to another origin; it is never retried.
-var errRedirectRefused = errors.New("gitlabdata: refusing redirect")
+// Redirect errors; neither is retried.
+var (
+	errRedirectRefused  = errors.New("gitlabdata: refusing redirect")
+	errTooManyRedirects = errors.New("gitlabdata: stopped after 10 redirects")
+)
 
 // sameOriginRedirects refuses a redirect to another scheme, host or port:
 // net/http forwards custom headers such as PRIVATE-TOKEN to any host.
@@ -255,7 +259,7 @@ func sameOriginRedirects(base *url.URL, next func(*http.Request, []*http.Request
 			return next(req, via)
 		}
 		if len(via) >= 10 {
-			return errors.New("gitlabdata: stopped after 10 redirects")
+			return errTooManyRedirects
 		}
 		return nil
 	}
@@ -324,7 +328,7 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("PRIVATE-TOKEN", c.auth.token)
+	req.Header.Set("PRIVATE-TOKEN", *c.auth.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -424,7 +428,7 @@ func transientTransportError(err error) bool {
 		alertErr  tls.AlertError
 	)
 	switch {
-	case !errors.As(err, &uerr), errors.Is(err, errRedirectRefused):
+	case !errors.As(err, &uerr), errors.Is(err, errRedirectRefused), errors.Is(err, errTooManyRedirects):
 		return false
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid),
 		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &alertErr):
