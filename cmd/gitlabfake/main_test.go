@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata"
+	"github.com/google/go-cmp/cmp"
+)
+
+// startRun runs the command in the background and returns the base URL
+// and token it printed, and stop, which cancels it and returns its result.
+func startRun(t *testing.T, args ...string) (baseURL, token string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, pw, io.Discard)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && (baseURL == "" || token == "") {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "gitlabfake serving "); ok {
+			baseURL = strings.TrimSuffix(rest, "/api/v4")
+		}
+		if rest, ok := strings.CutPrefix(line, "admin token: "); ok {
+			token = rest
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if baseURL == "" || token == "" {
+		cancel()
+		t.Fatalf("run(%q) printed no URL and token; result %v", args, <-done)
+	}
+	return baseURL, token, func() error {
+		cancel()
+		return <-done
+	}
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	t.Parallel()
+	base, token, stop := startRun(t, "-listen", "127.0.0.1:0", "-token", "glpat-fixed", "-step", "0",
+		"-records", "10", "-projects", "3", "-latency", "1ms", "-seed", "7")
+	if token != "glpat-fixed" {
+		t.Errorf("printed token = %q; want glpat-fixed", token)
+	}
+	client, err := gitlabdata.NewClient(base, token, gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatalf("NewClient(%q) error = %v", base, err)
+	}
+	// Demo data plus the extra records: 10 per documented model.
+	_, resp, err := client.DataManagement.List(t.Context(), gitlabdata.ModelCISecureFiles, nil)
+	if err != nil {
+		t.Fatalf("List(ci_secure_files) error = %v", err)
+	}
+	if resp.Total != 10 {
+		t.Errorf("ci_secure_files total = %d; want 10", resp.Total)
+	}
+	states := map[gitlabdata.ChecksumState]int{}
+	for r, err := range client.DataManagement.All(t.Context(), gitlabdata.ModelCISecureFiles, nil) {
+		if err != nil {
+			t.Fatalf("All error = %v", err)
+		}
+		states[r.ChecksumInformation.ChecksumState]++
+	}
+	if diff := cmp.Diff(map[gitlabdata.ChecksumState]int{"succeeded": 8, "pending": 1, "failed": 1}, states); diff != "" {
+		t.Errorf("extra record states mismatch (-want +got):\n%s", diff)
+	}
+	moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil)
+	if err != nil || len(moves) != 6 {
+		t.Errorf("demo project moves = %d, %v; want 6", len(moves), err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run after cancel = %v; want nil", err)
+	}
+	if _, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil); err == nil {
+		t.Errorf("the server still answers after run returned")
+	}
+}
+
+func TestRunWithoutDemoInLegacyMode(t *testing.T) {
+	t.Parallel()
+	base, token, stop := startRun(t, "-listen", "127.0.0.1:0", "-demo=false", "-legacy", "-step", "10ms")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("run after cancel = %v; want nil", err)
+		}
+	}()
+	client, err := gitlabdata.NewClient(base, token, gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatalf("NewClient error = %v", err)
+	}
+	moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil)
+	if err != nil || len(moves) != 0 {
+		t.Errorf("moves without demo = %v, %v; want none", moves, err)
+	}
+	if _, _, err := client.DataManagement.List(t.Context(), "lfs_object", nil); err != nil {
+		t.Errorf("legacy List(lfs_object) error = %v", err)
+	}
+	_, _, err = client.DataManagement.List(t.Context(), gitlabdata.ModelLFSObjects, nil)
+	var apiErr *gitlabdata.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Errorf("legacy List(lfs_objects) error = %v; want 400", err)
+	}
+}
+
+func TestRunArgumentErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined: -nope"},
+		{"bad duration", []string{"-latency", "soon"}, `invalid value "soon" for flag -latency`},
+		{"negative records", []string{"-records", "-1"}, "-records must not be negative"},
+		{"negative projects", []string{"-projects", "-2"}, "-projects must not be negative"},
+		{"negative step", []string{"-step", "-1s"}, "-latency and -step must not be negative"},
+		{"extra argument", []string{"serve"}, `unexpected arguments: ["serve"]`},
+		{"bad address", []string{"-listen", "127.0.0.1:notaport"}, "listen tcp"},
+	}
+	for _, tt := range tests {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		err := run(ctx, tt.args, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: run(%q) error = %v; want one containing %q", tt.name, tt.args, err, tt.want)
+		}
+	}
+	if err := run(t.Context(), []string{"-h"}, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("run(-h) error = %v; want flag.ErrHelp", err)
+	}
+}

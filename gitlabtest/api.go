@@ -1,0 +1,338 @@
+package gitlabtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// call is one API request being served.
+type call struct {
+	s     *Server
+	w     http.ResponseWriter
+	r     *http.Request
+	rid   string
+	body  []byte
+	query url.Values
+	// path params in the order GitLab declares them, for Link headers.
+	pathParams [][2]string
+}
+
+// handler serves one route once authentication passed.
+type handler struct {
+	fn func(*call)
+	// anyUser lets a non-administrator through (GET /version).
+	anyUser bool
+}
+
+// route dispatches rest (the escaped path after /api/v4/) like Grape: an
+// unknown path gets the catch-all 404 and a known path with another method
+// gets 405, both before authentication; then 401 and 403; then the route.
+func (s *Server) route(c *call, rest string) {
+	raw := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	segs := make([]string, len(raw))
+	for i, seg := range raw {
+		u, err := url.PathUnescape(seg)
+		if err != nil {
+			c.grapeError(http.StatusNotFound, "404 Not Found")
+			return
+		}
+		segs[i] = u
+	}
+	methods := s.match(c, segs)
+	if len(methods) == 0 {
+		c.grapeError(http.StatusNotFound, "404 Not Found")
+		return
+	}
+	method := c.r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	h, ok := methods[method]
+	if !ok {
+		allow := make([]string, 0, len(methods)+2)
+		allow = append(allow, "OPTIONS")
+		for m := range methods {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+		sort.Strings(allow)
+		c.w.Header().Set("Allow", strings.Join(allow, ", "))
+		c.grapeError(http.StatusMethodNotAllowed, "405 Not Allowed")
+		return
+	}
+	switch admin, known := s.authenticate(c.r); {
+	case !known:
+		c.message(http.StatusUnauthorized, "401 Unauthorized")
+	case !admin && !h.anyUser:
+		c.message(http.StatusForbidden, "403 Forbidden")
+	default:
+		h.fn(c)
+	}
+}
+
+// match returns the handlers of the route segs names, by method, and sets
+// the call's path params. nil means no route.
+func (s *Server) match(c *call, segs []string) map[string]handler {
+	n := len(segs)
+	switch {
+	case n == 1 && segs[0] == "version":
+		return map[string]handler{http.MethodGet: {fn: s.handleVersion, anyUser: true}}
+	case n >= 3 && segs[0] == "admin" && segs[1] == "data_management":
+		c.pathParams = [][2]string{{"model_name", segs[2]}}
+		switch {
+		case n == 3:
+			return map[string]handler{http.MethodGet: {fn: s.dmList}}
+		case n == 4 && segs[3] == "checksum":
+			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
+			return map[string]handler{http.MethodGet: {fn: s.dmGet}, http.MethodPut: {fn: s.dmBulkChecksum}}
+		case n == 4:
+			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
+			return map[string]handler{http.MethodGet: {fn: s.dmGet}}
+		case n == 5 && segs[4] == "checksum":
+			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
+			return map[string]handler{http.MethodPut: {fn: s.dmChecksum}}
+		}
+		return nil
+	}
+	for k := range kindCount {
+		ki := kinds[k]
+		switch {
+		case segs[0] == ki.collection && n == 1:
+			return map[string]handler{
+				http.MethodGet:  {fn: func(c *call) { s.listMoves(c, k, "") }},
+				http.MethodPost: {fn: func(c *call) { s.scheduleAll(c, k) }},
+			}
+		case segs[0] == ki.collection && n == 2:
+			c.pathParams = [][2]string{{"repository_storage_move_id", segs[1]}}
+			return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getMove(c, k, "", segs[1]) }}}
+		case segs[0] == ki.container && n >= 3 && n <= 4 && segs[2] == "repository_storage_moves" && segs[1] != "":
+			c.pathParams = [][2]string{{"id", segs[1]}}
+			if n == 3 {
+				return map[string]handler{
+					http.MethodGet:  {fn: func(c *call) { s.listMoves(c, k, segs[1]) }},
+					http.MethodPost: {fn: func(c *call) { s.scheduleMove(c, k, segs[1]) }},
+				}
+			}
+			c.pathParams = append(c.pathParams, [2]string{"repository_storage_move_id", segs[3]})
+			return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getMove(c, k, segs[1], segs[3]) }}}
+		}
+	}
+	return nil
+}
+
+// authenticate reads the token from PRIVATE-TOKEN or an Authorization
+// bearer header.
+func (s *Server) authenticate(r *http.Request) (admin, known bool) {
+	tok := r.Header.Get("Private-Token")
+	if tok == "" {
+		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			tok = strings.TrimSpace(v)
+		}
+	}
+	if tok == "" {
+		return false, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	admin, known = s.tokens[tok]
+	return admin, known
+}
+
+func (s *Server) handleVersion(c *call) {
+	v := "18.8.0-ee"
+	if s.cfg.legacy {
+		v = "18.7.0-ee"
+	}
+	c.raw(http.StatusOK, []byte(`{"version":"`+v+`","revision":"gitlabtest","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`))
+}
+
+// origin is the scheme and host the request was sent to, which the fake
+// uses where GitLab uses its external URL (Link hrefs, web_url).
+func (c *call) origin() string {
+	if c.r.Host != "" {
+		return "http://" + c.r.Host
+	}
+	return c.s.URL()
+}
+
+// writeJSON sends body with the headers GitLab's API sends.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Vary", "Origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	if status < 300 {
+		h.Set("Cache-Control", "max-age=0, private, must-revalidate")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// mustJSON encodes values built by this package, which cannot fail.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{"message":"500 Internal Server Error"}`)
+	}
+	return b
+}
+
+func jsonMessage(msg string) []byte { return mustJSON(map[string]string{"message": msg}) }
+
+func (c *call) json(status int, v any) { writeJSON(c.w, status, mustJSON(v)) }
+
+func (c *call) raw(status int, body []byte) { writeJSON(c.w, status, body) }
+
+// message answers {"message": msg}, the body of GitLab's error helpers.
+func (c *call) message(status int, msg string) { writeJSON(c.w, status, jsonMessage(msg)) }
+
+// grapeError answers {"error": msg}, the body of Grape's validation errors
+// and of the catch-all route.
+func (c *call) grapeError(status int, msg string) {
+	writeJSON(c.w, status, mustJSON(map[string]string{"error": msg}))
+}
+
+// fieldError is one entry of a model validation error.
+type fieldError struct {
+	field string
+	msgs  []string
+}
+
+// fieldErrors answers 400 {"message":{"field":["msg", ...]}} with the
+// fields in the order given.
+func (c *call) fieldErrors(errs []fieldError) {
+	var b bytes.Buffer
+	b.WriteString(`{"message":{`)
+	for i, fe := range errs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(mustJSON(fe.field))
+		b.WriteByte(':')
+		b.Write(mustJSON(fe.msgs))
+	}
+	b.WriteString(`}}`)
+	c.raw(http.StatusBadRequest, b.Bytes())
+}
+
+// paramErrors collects Grape validation messages; GitLab joins them with
+// ", " in one {"error": ...} body.
+type paramErrors []string
+
+func (e *paramErrors) add(msg string) { *e = append(*e, msg) }
+
+// send answers 400 and reports true if there were errors.
+func (e paramErrors) send(c *call) bool {
+	if len(e) == 0 {
+		return false
+	}
+	c.grapeError(http.StatusBadRequest, strings.Join(e, ", "))
+	return true
+}
+
+// last returns the last value of key, as Rack keeps the last of repeated
+// scalar parameters.
+func last(q url.Values, key string) (string, bool) {
+	vs, ok := q[key]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
+}
+
+// parseInt coerces a parameter to an Integer the way Grape does.
+func parseInt(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	v = strings.TrimPrefix(v, "+")
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+// bodyParams merges the query with a JSON or form body (the body wins), as
+// Grape builds params. ok is false after a 400 was sent for a malformed
+// body.
+func (c *call) bodyParams() (map[string]any, bool) {
+	params := paramsOf(c.query)
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return params, true
+	}
+	mediaType, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if mediaType == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(c.body))
+		if err != nil {
+			c.grapeError(http.StatusBadRequest, "message body does not match declared format")
+			return nil, false
+		}
+		maps.Copy(params, paramsOf(form))
+		return params, true
+	}
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(c.body))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		c.grapeError(http.StatusBadRequest, "message body does not match declared format")
+		return nil, false
+	}
+	maps.Copy(params, obj)
+	return params, true
+}
+
+// paramsOf converts query or form values to params as Rack builds them:
+// "key[]" gives an array under "key", a repeated scalar keeps its last value.
+func paramsOf(q url.Values) map[string]any {
+	params := make(map[string]any, len(q))
+	for k, vs := range q {
+		if name, ok := strings.CutSuffix(k, "[]"); ok {
+			list := make([]any, len(vs))
+			for i, v := range vs {
+				list[i] = v
+			}
+			params[name] = list
+		} else if len(vs) > 0 {
+			params[k] = vs[len(vs)-1]
+		}
+	}
+	return params
+}
+
+// stringParam coerces a body parameter to a Grape String: absent or null
+// gives ok=false, numbers and booleans become text, objects and arrays are
+// invalid.
+func stringParam(params map[string]any, key string) (val string, present, valid bool) {
+	v, ok := params[key]
+	if !ok || v == nil {
+		return "", false, true
+	}
+	switch v := v.(type) {
+	case string:
+		return v, true, true
+	case json.Number:
+		return v.String(), true, true
+	case bool:
+		return strconv.FormatBool(v), true, true
+	}
+	return "", true, false
+}
+
+// gitlabTime formats t as GitLab's JSON does: UTC with milliseconds.
+func gitlabTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// jsonTime marshals like GitLab's timestamps.
+type jsonTime time.Time
+
+func (t jsonTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + gitlabTime(time.Time(t)) + `"`), nil
+}

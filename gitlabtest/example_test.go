@@ -1,0 +1,90 @@
+package gitlabtest_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/gitlabtest"
+)
+
+// Move a project to another storage and follow the move through GitLab's
+// states, one Step at a time.
+func Example() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	srv.AddStorage("storage2", 50)
+	id := srv.AddProject(gitlabtest.Project{Name: "Website", Namespace: "acme"})
+
+	ctx := context.Background()
+	client := srv.Client()
+	move, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, id,
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(move.Project.PathWithNamespace, move.State)
+	for range 3 {
+		srv.Step()
+		move, _, err = client.ProjectRepositoryStorageMoves.Get(ctx, move.ID)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(move.State)
+	}
+	p, _ := srv.Project(id)
+	fmt.Println("now on", p.Storage)
+	// Output:
+	// acme/website scheduled
+	// started
+	// replicated
+	// finished
+	// now on storage2
+}
+
+// Recalculate checksums in bulk and watch a record that fails verification.
+func Example_dataManagement() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	first := srv.AddRecords(gitlabdata.ModelLFSObjects, 3, gitlabdata.ChecksumStateSucceeded)
+	srv.SetVerificationFailure(gitlabdata.ModelLFSObjects, gitlabdata.IntRecordID(first+1), "Checksum does not match")
+
+	ctx := context.Background()
+	client := srv.Client()
+	if _, err := client.DataManagement.RecalculateChecksums(ctx, gitlabdata.ModelLFSObjects, nil); err != nil {
+		log.Fatal(err)
+	}
+	srv.Step() // pending → started
+	srv.Step() // started → succeeded or failed
+	for rec, err := range client.DataManagement.All(ctx, gitlabdata.ModelLFSObjects, nil) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		ci := rec.ChecksumInformation
+		if ci.ChecksumFailure != nil {
+			fmt.Println(rec.RecordIdentifier, ci.ChecksumState, *ci.ChecksumFailure)
+		} else {
+			fmt.Println(rec.RecordIdentifier, ci.ChecksumState)
+		}
+	}
+	// Output:
+	// 1 succeeded
+	// 2 failed Checksum does not match
+	// 3 succeeded
+}
+
+// Make the next request fail the way GitLab's rate limiter does.
+func ExampleServer_FailNext() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	client, err := srv.NewClient(gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	srv.FailNext(1, 429)
+	_, _, err = client.ProjectRepositoryStorageMoves.List(context.Background(), nil)
+	fmt.Println(err != nil, srv.Requests()[0].Status)
+	// Output: true 429
+}

@@ -1,0 +1,506 @@
+package gitlabtest
+
+import (
+	"encoding/base32"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata"
+)
+
+const (
+	// maxBody bounds how much of a request body the fake reads and records.
+	maxBody = 1 << 20
+	// maxLogged bounds the request log; older requests are dropped.
+	maxLogged = 100_000
+)
+
+// Server is an in-process fake GitLab serving the Data management API and
+// the repository storage moves APIs under /api/v4. Create it with
+// [NewServer] and stop it with [Server.Close]. All methods are safe for
+// concurrent use, also while requests are being served.
+type Server struct {
+	cfg  config
+	srv  *httptest.Server
+	done chan struct{} // closed by Close: stops the clock and latency waits
+	// clockDone is closed when the clock goroutine has returned.
+	clockDone chan struct{}
+	once      sync.Once
+
+	mu         sync.Mutex
+	rng        *rand.Rand
+	tokens     map[string]bool // token -> administrator
+	storages   []storageShard  // in configuration order
+	projects   map[int64]*Project
+	groups     map[int64]*Group
+	snippets   map[int64]*Snippet
+	users      map[string]*user
+	moves      [kindCount][]*move
+	nextMoveID [kindCount]int64
+	models     map[gitlabdata.ModelName]*modelStore
+	requests   []RecordedRequest
+	failN      int
+	failStatus int
+	redirectN  int
+	redirectTo string
+}
+
+// ServerOption configures a [Server] in [NewServer].
+type ServerOption func(*config)
+
+type config struct {
+	demo     bool
+	legacy   bool
+	latency  time.Duration
+	step     time.Duration
+	token    string
+	listener net.Listener
+	seeded   bool
+	seed     uint64
+	now      func() time.Time
+}
+
+// WithDemoData seeds a realistic instance from data embedded in the package:
+// three storages ("default" weight 100, "storage2" weight 50, "storage3"
+// weight 0); 30 projects (25 on "default"), 5 groups and 5 snippets; a few
+// finished, failed and "cleanup failed" storage moves; and about 350 Data
+// management records across eleven models with a mix of checksum states,
+// including failed ones with their checksum_failure (which fail again when
+// re-verified), and the composite-key model
+// "virtual_registries_cache_entries" (base64 ids, no Geo verification).
+// Moves of project 25 (platform/legacy-monolith) fail and moves of project
+// 30 (data-science/large-datasets) end "cleanup failed".
+func WithDemoData() ServerOption { return func(c *config) { c.demo = true } }
+
+// WithLegacy makes the server behave like GitLab 18.3 to 18.7 for the Data
+// management API: singular model names only (a plural name answers 400),
+// checksum_state sent as an integer, no X-Total, X-Total-Pages or rel="last",
+// pagination=keyset, sort and cursor ignored, and bulk recalculation that
+// ignores its filters and requeues every record of the model.
+func WithLegacy() ServerOption { return func(c *config) { c.legacy = true } }
+
+// WithLatency delays every request by d before it is handled. The wait ends
+// early when the client goes away or the server closes.
+func WithLatency(d time.Duration) ServerOption {
+	return func(c *config) { c.latency = max(d, 0) }
+}
+
+// WithStepInterval starts a background clock that calls [Server.Step] every
+// d. With 0 (the default) storage moves and checksums only advance when the
+// test calls Step. [Server.Close] stops the clock and waits for it.
+func WithStepInterval(d time.Duration) ServerOption {
+	return func(c *config) { c.step = max(d, 0) }
+}
+
+// WithAdminToken sets the administrator's token. The default is a random
+// "glpat-" token; read it with [Server.Token].
+func WithAdminToken(tok string) ServerOption { return func(c *config) { c.token = tok } }
+
+// WithListener serves on l instead of a new listener on a random local
+// port, for example to serve on a fixed address. The server takes ownership
+// of l and closes it in [Server.Close].
+func WithListener(l net.Listener) ServerOption { return func(c *config) { c.listener = l } }
+
+// WithSeed makes random choices (the destination storage picked by weight)
+// repeatable.
+func WithSeed(seed uint64) ServerOption {
+	return func(c *config) { c.seeded, c.seed = true, seed }
+}
+
+// WithClock sets the server's clock, used for the created_at of new
+// projects, snippets and storage moves, for checksum times and for the
+// request log. The default is time.Now. A fixed clock makes whole responses
+// predictable in tests. now is called while the server holds its lock: it
+// must be fast and must not call the Server.
+func WithClock(now func() time.Time) ServerOption {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// NewServer starts a fake GitLab on a local port (or on the listener of
+// [WithListener]) and returns it. The instance has one storage, "default"
+// with weight 100, and no other data unless [WithDemoData] is given.
+func NewServer(opts ...ServerOption) *Server {
+	cfg := config{now: time.Now}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	if cfg.token == "" {
+		cfg.token = randomToken()
+	}
+	if !cfg.seeded {
+		cfg.seed = rand.Uint64()
+	}
+	s := &Server{
+		cfg:      cfg,
+		done:     make(chan struct{}),
+		rng:      rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
+		tokens:   map[string]bool{cfg.token: true},
+		projects: make(map[int64]*Project),
+		groups:   make(map[int64]*Group),
+		snippets: make(map[int64]*Snippet),
+		users:    make(map[string]*user),
+		models:   make(map[gitlabdata.ModelName]*modelStore),
+	}
+	s.users["root"] = &user{id: 1, username: "root", name: "Administrator"}
+	s.AddStorage("default", 100)
+	if cfg.demo {
+		if err := s.loadDemo(); err != nil {
+			// The demo data is embedded and checked by the tests; this
+			// cannot happen in a released build.
+			panic("gitlabtest: embedded demo data: " + err.Error())
+		}
+	}
+	h := http.HandlerFunc(s.serveHTTP)
+	if cfg.listener != nil {
+		s.srv = &httptest.Server{Listener: cfg.listener, Config: &http.Server{Handler: h}}
+		s.srv.Start()
+	} else {
+		s.srv = httptest.NewServer(h)
+	}
+	if cfg.step > 0 {
+		s.clockDone = make(chan struct{})
+		go s.clock(cfg.step)
+	}
+	return s
+}
+
+// clock calls Step every d until Close.
+func (s *Server) clock(d time.Duration) {
+	defer close(s.clockDone)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.Step()
+		}
+	}
+}
+
+// URL returns the server's base URL, such as "http://127.0.0.1:41234",
+// without /api/v4. Pass it to [gitlabdata.NewClient].
+func (s *Server) URL() string { return s.srv.URL }
+
+// Token returns the administrator's token.
+func (s *Server) Token() string { return s.cfg.token }
+
+// Client returns a client for the server, authenticated with the
+// administrator's token, with the SDK's default retry policy. Use NewClient
+// to pass options.
+func (s *Server) Client() *gitlabdata.Client {
+	// NewClient fails only for invalid options, and none are given here.
+	c, _ := s.NewClient()
+	return c
+}
+
+// NewClient returns a client for the server, authenticated with the
+// administrator's token and configured by opts (for example
+// gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}) to see every
+// injected fault). It fails only if an option is invalid.
+func (s *Server) NewClient(opts ...gitlabdata.ClientOption) (*gitlabdata.Client, error) {
+	opts = append([]gitlabdata.ClientOption{gitlabdata.WithHTTPClient(s.srv.Client())}, opts...)
+	return gitlabdata.NewClient(s.URL(), s.cfg.token, opts...)
+}
+
+// Close stops the background clock, waits for it, and shuts the server
+// down, waiting for requests in flight. It is safe to call more than once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.done)
+		if s.clockDone != nil {
+			<-s.clockDone
+		}
+		s.srv.Close()
+	})
+}
+
+// AddUserToken registers token for a user. Requests with the token of a user
+// who is not an administrator get 403 {"message":"403 Forbidden"}; requests
+// with an unknown token or none get 401 {"message":"401 Unauthorized"}.
+func (s *Server) AddUserToken(token string, admin bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = admin
+}
+
+// Step advances every storage move in progress and every checksum in
+// progress by one state: scheduled → started → replicated → finished for
+// moves (or failed / cleanup failed, see [Project]), and pending → started →
+// succeeded or failed for checksums.
+func (s *Server) Step() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	s.stepMovesLocked()
+	for _, m := range s.models {
+		m.step(now)
+	}
+}
+
+// RecordedRequest is one request the server received.
+type RecordedRequest struct {
+	Method string
+	// Path is the escaped path, such as
+	// "/api/v4/admin/data_management/projects".
+	Path     string
+	RawQuery string
+	// Body is the request body (at most 1 MiB).
+	Body []byte
+	// Status is the status code sent, or 0 if the client went away or the
+	// server closed before an answer.
+	Status int
+	// RequestID is the X-Request-Id sent with the answer.
+	RequestID string
+	// Time is when the request arrived, by the server's clock.
+	Time time.Time
+}
+
+// Requests returns the requests received so far, oldest first: all of
+// them, or the last 100,000 on a server that received more.
+func (s *Server) Requests() []RecordedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RecordedRequest, len(s.requests))
+	copy(out, s.requests)
+	return out
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// FailNext makes the next n requests under /api/v4 fail with status before
+// any other processing: 429 answers like GitLab's Rack::Attack throttle
+// (text/plain "Retry later\n" with RateLimit-* headers and Retry-After: 1),
+// 502, 503 and 504 answer an HTML error page as a proxy would, and any other
+// status answers GitLab's JSON {"message":"<code> <text>"}. n <= 0 cancels
+// pending failures.
+func (s *Server) FailNext(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failN, s.failStatus = max(n, 0), status
+}
+
+// RedirectNext answers the next n requests under /api/v4 with 302 Found to
+// location, for example to check that a client does not follow a redirect
+// to another host with its token. Redirects are served before failures set
+// by [Server.FailNext]. n <= 0 cancels pending redirects.
+func (s *Server) RedirectNext(n int, location string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirectN, s.redirectTo = max(n, 0), location
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	arrived := s.cfg.now()
+	rid := newRequestID(arrived)
+	rw.Header().Set("X-Request-Id", rid)
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if len(body) == 0 {
+		body = nil
+	}
+	w := &statusWriter{ResponseWriter: rw}
+	defer func() {
+		// A bug in the fake answers like GitLab's unhandled exceptions
+		// instead of dropping the connection.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			if w.status == 0 {
+				writeJSON(w, http.StatusInternalServerError, jsonMessage("500 Internal Server Error"))
+			}
+		}
+		s.mu.Lock()
+		if len(s.requests) >= maxLogged {
+			s.requests = s.requests[1:]
+		}
+		s.requests = append(s.requests, RecordedRequest{
+			Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+			Body: body, Status: w.status, RequestID: rid, Time: arrived,
+		})
+		s.mu.Unlock()
+	}()
+	if !s.delay(r) {
+		return
+	}
+	path := r.URL.EscapedPath()
+	rest, isAPI := strings.CutPrefix(path, "/api/v4/")
+	if !isAPI && path != "/api/v4" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, notFoundPage)
+		return
+	}
+	if s.injectFault(w) {
+		return
+	}
+	c := &call{s: s, w: w, r: r, body: body, rid: rid}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		// GitLab's HandleMalformedStrings middleware answers this way.
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "Bad Request")
+		return
+	}
+	c.query = q
+	s.route(c, rest)
+}
+
+// delay waits the configured latency; false means the client went away or
+// the server is closing.
+func (s *Server) delay(r *http.Request) bool {
+	if s.cfg.latency <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.cfg.latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+	case <-s.done:
+	}
+	return false
+}
+
+// injectFault serves a pending redirect or failure; true if it did.
+func (s *Server) injectFault(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	var redirect string
+	var status int
+	switch {
+	case s.redirectN > 0:
+		s.redirectN--
+		redirect = s.redirectTo
+	case s.failN > 0:
+		s.failN--
+		status = s.failStatus
+	}
+	s.mu.Unlock()
+	h := w.Header()
+	switch {
+	case redirect != "":
+		h.Set("Location", redirect)
+		w.WriteHeader(http.StatusFound)
+		return true
+	case status == 0:
+		return false
+	case status == http.StatusTooManyRequests:
+		reset := s.cfg.now().Add(time.Second).Truncate(time.Second)
+		h.Set("Content-Type", "text/plain")
+		h.Set("RateLimit-Name", "throttle_authenticated_api")
+		h.Set("RateLimit-Limit", "120")
+		h.Set("RateLimit-Observed", "121")
+		h.Set("RateLimit-Remaining", "0")
+		h.Set("RateLimit-Reset", fmt.Sprint(reset.Unix()))
+		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
+		h.Set("Retry-After", "1")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "Retry later\n")
+	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, proxyErrorPage, status, http.StatusText(status))
+	default:
+		writeJSON(w, status, jsonMessage(fmt.Sprintf("%d %s", status, http.StatusText(status))))
+	}
+	return true
+}
+
+const notFoundPage = `<!DOCTYPE html>
+<html><head><title>The page you're looking for could not be found (404)</title></head>
+<body><h1>404</h1><p>The page could not be found or you don't have permission to view it.</p></body></html>
+`
+
+const proxyErrorPage = `<!DOCTYPE html>
+<html><head><title>GitLab is not responding (%[1]d)</title></head>
+<body><h1>%[1]d</h1><h2>%[2]s</h2><p>GitLab did not answer in time. Try again in a few moments.</p></body></html>
+`
+
+// user is a snippet author.
+type user struct {
+	id             int64
+	username, name string
+}
+
+// userLocked returns the user with username, creating it if needed.
+func (s *Server) userLocked(username string) *user {
+	if username == "" {
+		username = "root"
+	}
+	if u, ok := s.users[username]; ok {
+		return u
+	}
+	var maxID int64
+	for _, u := range s.users {
+		maxID = max(maxID, u.id)
+	}
+	u := &user{id: maxID + 1, username: username, name: username}
+	s.users[username] = u
+	return u
+}
+
+var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+
+// newRequestID returns a 26-character ULID-like id, as GitLab's
+// X-Request-Id looks: 48 bits of milliseconds, then 80 random bits.
+func newRequestID(now time.Time) string {
+	var b [20]byte // 16 used; base32 of 16 bytes is 26 characters
+	binary.BigEndian.PutUint64(b[0:8], uint64(now.UnixMilli())<<16)
+	binary.BigEndian.PutUint64(b[6:14], rand.Uint64())
+	binary.BigEndian.PutUint64(b[12:20], rand.Uint64())
+	return crockford.EncodeToString(b[:16])
+}
+
+// randomToken returns a token in the format of a GitLab personal access
+// token.
+func randomToken() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	b := []byte("glpat-")
+	for range 20 {
+		b = append(b, alphabet[rand.IntN(len(alphabet))])
+	}
+	return string(b)
+}

@@ -1,0 +1,918 @@
+package gitlabtest
+
+import (
+	"cmp"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata"
+)
+
+// kind is the type of container a storage move moves.
+type kind int
+
+const (
+	kindProject kind = iota
+	kindGroup
+	kindSnippet
+	kindCount
+)
+
+type kindInfo struct {
+	collection string // project_repository_storage_moves
+	container  string // projects
+	noun       string // project: the key of the read-only error
+	title      string // Project: in "404 Project Not Found"
+}
+
+var kinds = [kindCount]kindInfo{
+	{"project_repository_storage_moves", "projects", "project", "Project"},
+	{"group_repository_storage_moves", "groups", "group", "Group"},
+	{"snippet_repository_storage_moves", "snippets", "snippet", "Snippet"},
+}
+
+// storageShard is a configured Gitaly storage.
+type storageShard struct {
+	name   string
+	weight int
+}
+
+// Project is a project of the fake instance. Only the fields used by the
+// storage moves API exist.
+type Project struct {
+	// ID is assigned when 0.
+	ID int64
+	// Name defaults to "project-<id>", Path to the name in lower case
+	// with spaces replaced by "-", Namespace to "root".
+	Name, Path, Namespace string
+	// Description is sent as null when empty.
+	Description string
+	// Storage is the repository storage; "default" when empty.
+	Storage string
+	// ReadOnly is true while a move is scheduled or running. Scheduling
+	// a move of a read-only project answers 400 "is read-only".
+	ReadOnly bool
+	// MoveFailure, when set, makes moves of this project end "failed"
+	// with this error_message (the project stays on its storage).
+	MoveFailure string
+	// CleanupFailure, when set, makes moves of this project end
+	// "cleanup failed" with this error_message after the repository was
+	// copied (the project is then on the destination storage).
+	CleanupFailure string
+	// CreatedAt defaults to the server's clock when added.
+	CreatedAt time.Time
+}
+
+// Group is a group of the fake instance, whose wiki repository can be moved.
+type Group struct {
+	// ID is assigned when 0.
+	ID int64
+	// Name defaults to "group-<id>"; Path (the full path) to the name in
+	// lower case with spaces replaced by "-".
+	Name, Path string
+	// Storage is the wiki's storage; "default" when empty.
+	Storage string
+	// ReadOnly, MoveFailure and CleanupFailure work as for [Project].
+	ReadOnly       bool
+	MoveFailure    string
+	CleanupFailure string
+}
+
+// Snippet is a snippet of the fake instance.
+type Snippet struct {
+	// ID is assigned when 0.
+	ID int64
+	// Title defaults to "snippet-<id>".
+	Title string
+	// Description is sent as null when empty.
+	Description string
+	// Visibility defaults to "private".
+	Visibility string
+	// Storage is the repository storage; "default" when empty.
+	Storage string
+	// HasRepository adds ssh_url_to_repo and http_url_to_repo to the
+	// snippet's JSON; GitLab leaves them out for a snippet without one.
+	HasRepository bool
+	// ProjectID is set for project snippets, nil for personal ones.
+	ProjectID *int64
+	// AuthorUsername defaults to "root".
+	AuthorUsername string
+	// ReadOnly, MoveFailure and CleanupFailure work as for [Project].
+	ReadOnly       bool
+	MoveFailure    string
+	CleanupFailure string
+	// CreatedAt defaults to the server's clock when added.
+	CreatedAt time.Time
+}
+
+// move is a storage move of any kind.
+type move struct {
+	id          int64
+	created     time.Time
+	state       gitlabdata.StorageMoveState
+	source      string
+	dest        string
+	errMsg      *string
+	containerID int64
+}
+
+// containerRef gives the storage-move code access to the fields every
+// container has.
+type containerRef struct {
+	storage        *string
+	readOnly       *bool
+	moveFailure    string
+	cleanupFailure string
+}
+
+// AddStorage adds a repository storage with a weight for the weighted
+// choice of a destination, or changes the weight of an existing one. A
+// weight of 0 (or less) is never chosen while another storage has a
+// positive weight.
+func (s *Server) AddStorage(name string, weight int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	weight = max(weight, 0)
+	for i := range s.storages {
+		if s.storages[i].name == name {
+			s.storages[i].weight = weight
+			return
+		}
+	}
+	s.storages = append(s.storages, storageShard{name, weight})
+}
+
+// slug turns a name into a path: lower case, spaces as "-".
+func slug(name string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), " ", "-")
+}
+
+func nextID[T any](m map[int64]T) int64 {
+	var id int64
+	for k := range m {
+		id = max(id, k)
+	}
+	return id + 1
+}
+
+// AddProject adds (or replaces, by ID) a project and returns its ID.
+func (s *Server) AddProject(p Project) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addProjectLocked(p)
+}
+
+func (s *Server) addProjectLocked(p Project) int64 {
+	if p.ID <= 0 {
+		p.ID = nextID(s.projects)
+	}
+	if p.Name == "" {
+		p.Name = "project-" + strconv.FormatInt(p.ID, 10)
+	}
+	if p.Path == "" {
+		p.Path = slug(p.Name)
+	}
+	if p.Namespace == "" {
+		p.Namespace = "root"
+	}
+	if p.Storage == "" {
+		p.Storage = "default"
+	}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = s.cfg.now()
+	}
+	s.projects[p.ID] = &p
+	return p.ID
+}
+
+// AddProjects adds n projects named "project-<id>" on storage and returns
+// their IDs.
+func (s *Server) AddProjects(n int, storage string) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, 0, max(n, 0))
+	for range n {
+		ids = append(ids, s.addProjectLocked(Project{Storage: storage}))
+	}
+	return ids
+}
+
+// AddGroup adds (or replaces, by ID) a group and returns its ID.
+func (s *Server) AddGroup(g Group) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addGroupLocked(g)
+}
+
+func (s *Server) addGroupLocked(g Group) int64 {
+	if g.ID <= 0 {
+		g.ID = nextID(s.groups)
+	}
+	if g.Name == "" {
+		g.Name = "group-" + strconv.FormatInt(g.ID, 10)
+	}
+	if g.Path == "" {
+		g.Path = slug(g.Name)
+	}
+	if g.Storage == "" {
+		g.Storage = "default"
+	}
+	s.groups[g.ID] = &g
+	return g.ID
+}
+
+// AddSnippet adds (or replaces, by ID) a snippet and returns its ID.
+func (s *Server) AddSnippet(sn Snippet) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addSnippetLocked(sn)
+}
+
+func (s *Server) addSnippetLocked(sn Snippet) int64 {
+	if sn.ID <= 0 {
+		sn.ID = nextID(s.snippets)
+	}
+	if sn.Title == "" {
+		sn.Title = "snippet-" + strconv.FormatInt(sn.ID, 10)
+	}
+	if sn.Visibility == "" {
+		sn.Visibility = "private"
+	}
+	if sn.Storage == "" {
+		sn.Storage = "default"
+	}
+	if sn.AuthorUsername == "" {
+		sn.AuthorUsername = "root"
+	}
+	if sn.CreatedAt.IsZero() {
+		sn.CreatedAt = s.cfg.now()
+	}
+	if sn.ProjectID != nil {
+		sn.ProjectID = gitlabdata.Ptr(*sn.ProjectID)
+	}
+	s.userLocked(sn.AuthorUsername)
+	s.snippets[sn.ID] = &sn
+	return sn.ID
+}
+
+// Project returns a copy of the project with its current storage and
+// read-only flag.
+func (s *Server) Project(id int64) (Project, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.projects[id]
+	if !ok {
+		return Project{}, false
+	}
+	return *p, true
+}
+
+// ProjectsOnStorage returns the ids of the projects whose repositories are
+// on storage, in ascending order: what an evacuation of that storage moves.
+func (s *Server) ProjectsOnStorage(storage string) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []int64
+	for id, p := range s.projects {
+		if p.Storage == storage {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Group returns a copy of the group with its current storage and read-only
+// flag.
+func (s *Server) Group(id int64) (Group, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[id]
+	if !ok {
+		return Group{}, false
+	}
+	return *g, true
+}
+
+// Snippet returns a copy of the snippet with its current storage and
+// read-only flag.
+func (s *Server) Snippet(id int64) (Snippet, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn, ok := s.snippets[id]
+	if !ok {
+		return Snippet{}, false
+	}
+	out := *sn
+	if sn.ProjectID != nil {
+		out.ProjectID = gitlabdata.Ptr(*sn.ProjectID)
+	}
+	return out, true
+}
+
+// containerLocked returns the container k/id, or false.
+func (s *Server) containerLocked(k kind, id int64) (containerRef, bool) {
+	switch k {
+	case kindProject:
+		if p, ok := s.projects[id]; ok {
+			return containerRef{&p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure}, true
+		}
+	case kindGroup:
+		if g, ok := s.groups[id]; ok {
+			return containerRef{&g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure}, true
+		}
+	case kindSnippet:
+		if sn, ok := s.snippets[id]; ok {
+			return containerRef{&sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure}, true
+		}
+	}
+	return containerRef{}, false
+}
+
+// containerIDs returns the IDs of every container of kind k, ascending.
+func (s *Server) containerIDsLocked(k kind) []int64 {
+	var ids []int64
+	switch k {
+	case kindProject:
+		for id := range s.projects {
+			ids = append(ids, id)
+		}
+	case kindGroup:
+		for id := range s.groups {
+			ids = append(ids, id)
+		}
+	case kindSnippet:
+		for id := range s.snippets {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// findContainerLocked resolves the :id path param: a numeric ID, or for
+// projects and groups a full path ("group/project").
+func (s *Server) findContainerLocked(k kind, param string) (int64, bool) {
+	if isDigits(param) {
+		id, err := strconv.ParseInt(param, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		_, ok := s.containerLocked(k, id)
+		return id, ok
+	}
+	switch k {
+	case kindProject:
+		for id, p := range s.projects {
+			if strings.EqualFold(p.Namespace+"/"+p.Path, param) {
+				return id, true
+			}
+		}
+	case kindGroup:
+		for id, g := range s.groups {
+			if strings.EqualFold(g.Path, param) {
+				return id, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// AddProjectStorageMove adds a project storage move, as if it had been
+// scheduled earlier, and returns its ID. Zero fields get defaults: ID the
+// next free one, CreatedAt the server's clock, State "scheduled",
+// SourceStorageName the project's storage, DestinationStorageName a storage
+// chosen by weight. If m.Project is nil or names an unknown ID, a project is
+// added from m.Project's fields. A move in state scheduled or started makes
+// its project read-only, and [Server.Step] advances it.
+func (s *Server) AddProjectStorageMove(m gitlabdata.ProjectRepositoryStorageMove) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := gitlabdata.ProjectIdentity{}
+	if m.Project != nil {
+		p = *m.Project
+	}
+	if _, ok := s.projects[p.ID]; !ok || p.ID == 0 {
+		pr := Project{ID: p.ID, Name: p.Name, Path: p.Path, Storage: seedStorage(m.RepositoryStorageMove)}
+		if p.Description != nil {
+			pr.Description = *p.Description
+		}
+		if ns, _, ok := strings.Cut(p.PathWithNamespace, "/"); ok {
+			pr.Namespace = ns
+		}
+		if p.CreatedAt != nil {
+			pr.CreatedAt = *p.CreatedAt
+		}
+		p.ID = s.addProjectLocked(pr)
+	}
+	return s.addMoveLocked(kindProject, p.ID, m.RepositoryStorageMove)
+}
+
+// AddGroupStorageMove adds a group storage move like
+// [Server.AddProjectStorageMove] and returns its ID.
+func (s *Server) AddGroupStorageMove(m gitlabdata.GroupRepositoryStorageMove) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := gitlabdata.BasicGroupDetails{}
+	if m.Group != nil {
+		g = *m.Group
+	}
+	if _, ok := s.groups[g.ID]; !ok || g.ID == 0 {
+		g.ID = s.addGroupLocked(Group{ID: g.ID, Name: g.Name, Storage: seedStorage(m.RepositoryStorageMove)})
+	}
+	return s.addMoveLocked(kindGroup, g.ID, m.RepositoryStorageMove)
+}
+
+// AddSnippetStorageMove adds a snippet storage move like
+// [Server.AddProjectStorageMove] and returns its ID.
+func (s *Server) AddSnippetStorageMove(m gitlabdata.SnippetRepositoryStorageMove) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn := gitlabdata.BasicSnippet{}
+	if m.Snippet != nil {
+		sn = *m.Snippet
+	}
+	if _, ok := s.snippets[sn.ID]; !ok || sn.ID == 0 {
+		add := Snippet{
+			ID: sn.ID, Title: sn.Title, Visibility: sn.Visibility, ProjectID: sn.ProjectID,
+			HasRepository: sn.HTTPURLToRepo != "", Storage: seedStorage(m.RepositoryStorageMove),
+		}
+		if sn.Description != nil {
+			add.Description = *sn.Description
+		}
+		if sn.Author != nil {
+			add.AuthorUsername = sn.Author.Username
+		}
+		if sn.CreatedAt != nil {
+			add.CreatedAt = *sn.CreatedAt
+		}
+		sn.ID = s.addSnippetLocked(add)
+	}
+	return s.addMoveLocked(kindSnippet, sn.ID, m.RepositoryStorageMove)
+}
+
+// seedStorage is where a container created for a seeded move lives: the
+// destination once the repository was copied, else the source.
+func seedStorage(m gitlabdata.RepositoryStorageMove) string {
+	switch m.State {
+	case gitlabdata.StorageMoveStateReplicated, gitlabdata.StorageMoveStateFinished, gitlabdata.StorageMoveStateCleanupFailed:
+		return m.DestinationStorageName
+	}
+	return m.SourceStorageName
+}
+
+func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.RepositoryStorageMove) int64 {
+	c, _ := s.containerLocked(k, containerID)
+	mv := &move{
+		id: m.ID, created: m.CreatedAt, state: m.State, source: m.SourceStorageName,
+		dest: m.DestinationStorageName, containerID: containerID,
+	}
+	if m.ErrorMessage != nil {
+		mv.errMsg = gitlabdata.Ptr(*m.ErrorMessage)
+	}
+	if mv.id <= 0 {
+		mv.id = s.nextMoveID[k] + 1
+	}
+	s.nextMoveID[k] = max(s.nextMoveID[k], mv.id)
+	if mv.created.IsZero() {
+		mv.created = s.cfg.now()
+	}
+	if mv.state == "" {
+		mv.state = gitlabdata.StorageMoveStateScheduled
+	}
+	if mv.source == "" {
+		mv.source = *c.storage
+	}
+	if mv.dest == "" {
+		mv.dest = s.pickStorageLocked()
+	}
+	if mv.state == gitlabdata.StorageMoveStateScheduled || mv.state == gitlabdata.StorageMoveStateStarted {
+		*c.readOnly = true
+	}
+	s.moves[k] = slices.DeleteFunc(s.moves[k], func(o *move) bool { return o.id == mv.id })
+	s.moves[k] = append(s.moves[k], mv)
+	return mv.id
+}
+
+// pickStorageLocked picks a storage by weight like GitLab's
+// pick_repository_storage: the largest rand^(1/w) over normalised weights
+// (Efraimidis–Spirakis), the first storage on ties.
+func (s *Server) pickStorageLocked() string {
+	total := 0
+	for _, st := range s.storages {
+		total += st.weight
+	}
+	best, bestKey := "", -1.0
+	for _, st := range s.storages {
+		w := float64(st.weight)
+		if total > 0 {
+			w /= float64(total)
+		}
+		key := math.Pow(s.rng.Float64(), 1/w)
+		if key > bestKey {
+			best, bestKey = st.name, key
+		}
+	}
+	return best
+}
+
+func (s *Server) storageKnownLocked(name string) bool {
+	for _, st := range s.storages {
+		if st.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// stepMovesLocked advances every move in progress by one state.
+func (s *Server) stepMovesLocked() {
+	for k := range kindCount {
+		for _, m := range s.moves[k] {
+			c, ok := s.containerLocked(k, m.containerID)
+			if !ok {
+				continue
+			}
+			switch m.state {
+			case gitlabdata.StorageMoveStateScheduled:
+				m.state = gitlabdata.StorageMoveStateStarted
+			case gitlabdata.StorageMoveStateStarted:
+				*c.readOnly = false
+				if c.moveFailure != "" {
+					m.state = gitlabdata.StorageMoveStateFailed
+					m.errMsg = gitlabdata.Ptr(truncate(c.moveFailure, 256))
+				} else {
+					m.state = gitlabdata.StorageMoveStateReplicated
+					*c.storage = m.dest
+				}
+			case gitlabdata.StorageMoveStateReplicated:
+				if c.cleanupFailure != "" {
+					m.state = gitlabdata.StorageMoveStateCleanupFailed
+					m.errMsg = gitlabdata.Ptr(truncate(c.cleanupFailure, 256))
+				} else {
+					m.state = gitlabdata.StorageMoveStateFinished
+				}
+			}
+		}
+	}
+}
+
+// truncate shortens s like Rails' String#truncate(n).
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
+}
+
+// sortedMovesLocked returns the moves of kind k (of one container when
+// containerID > 0), newest first.
+func (s *Server) sortedMovesLocked(k kind, containerID int64) []*move {
+	var out []*move
+	for _, m := range s.moves[k] {
+		if containerID == 0 || m.containerID == containerID {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b *move) int {
+		if c := b.created.Compare(a.created); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	})
+	return out
+}
+
+// Wire forms of the storage move entities, in GitLab's key order.
+type (
+	wireMove struct {
+		ID           int64    `json:"id"`
+		CreatedAt    jsonTime `json:"created_at"`
+		State        string   `json:"state"`
+		Source       string   `json:"source_storage_name"`
+		Destination  string   `json:"destination_storage_name"`
+		ErrorMessage *string  `json:"error_message"`
+	}
+	wireProjectMove struct {
+		wireMove
+		Project *wireProject `json:"project"`
+	}
+	wireGroupMove struct {
+		wireMove
+		Group *wireGroup `json:"group"`
+	}
+	wireSnippetMove struct {
+		wireMove
+		Snippet *wireSnippet `json:"snippet"`
+	}
+	wireProject struct {
+		ID                int64    `json:"id"`
+		Description       *string  `json:"description"`
+		Name              string   `json:"name"`
+		NameWithNamespace string   `json:"name_with_namespace"`
+		Path              string   `json:"path"`
+		PathWithNamespace string   `json:"path_with_namespace"`
+		CreatedAt         jsonTime `json:"created_at"`
+	}
+	wireGroup struct {
+		ID     int64  `json:"id"`
+		WebURL string `json:"web_url"`
+		Name   string `json:"name"`
+	}
+	wireSnippet struct {
+		ID            int64     `json:"id"`
+		Title         string    `json:"title"`
+		Description   *string   `json:"description"`
+		Visibility    string    `json:"visibility"`
+		Author        *wireUser `json:"author"`
+		CreatedAt     jsonTime  `json:"created_at"`
+		UpdatedAt     jsonTime  `json:"updated_at"`
+		ProjectID     *int64    `json:"project_id"`
+		WebURL        string    `json:"web_url"`
+		RawURL        string    `json:"raw_url"`
+		SSHURLToRepo  string    `json:"ssh_url_to_repo,omitempty"`
+		HTTPURLToRepo string    `json:"http_url_to_repo,omitempty"`
+	}
+	wireUser struct {
+		ID        int64   `json:"id"`
+		Username  string  `json:"username"`
+		Name      string  `json:"name"`
+		State     string  `json:"state"`
+		Locked    bool    `json:"locked"`
+		AvatarURL *string `json:"avatar_url"`
+		WebURL    string  `json:"web_url"`
+	}
+)
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// wireLocked renders a move with its container as GitLab's entity does;
+// web is the origin for URLs.
+func (s *Server) wireLocked(web string, k kind, m *move) any {
+	base := wireMove{
+		ID: m.id, CreatedAt: jsonTime(m.created), State: string(m.state),
+		Source: m.source, Destination: m.dest, ErrorMessage: m.errMsg,
+	}
+	switch k {
+	case kindProject:
+		out := wireProjectMove{wireMove: base}
+		if p, ok := s.projects[m.containerID]; ok {
+			out.Project = &wireProject{
+				ID: p.ID, Description: nullable(p.Description), Name: p.Name,
+				NameWithNamespace: p.Namespace + " / " + p.Name, Path: p.Path,
+				PathWithNamespace: p.Namespace + "/" + p.Path, CreatedAt: jsonTime(p.CreatedAt),
+			}
+		}
+		return out
+	case kindGroup:
+		out := wireGroupMove{wireMove: base}
+		if g, ok := s.groups[m.containerID]; ok {
+			out.Group = &wireGroup{ID: g.ID, WebURL: web + "/groups/" + g.Path, Name: g.Name}
+		}
+		return out
+	default:
+		out := wireSnippetMove{wireMove: base}
+		if sn, ok := s.snippets[m.containerID]; ok {
+			out.Snippet = s.wireSnippetLocked(web, sn)
+		}
+		return out
+	}
+}
+
+func (s *Server) wireSnippetLocked(web string, sn *Snippet) *wireSnippet {
+	host := "localhost"
+	if u, err := url.Parse(web); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	u := s.userLocked(sn.AuthorUsername)
+	id := strconv.FormatInt(sn.ID, 10)
+	out := &wireSnippet{
+		ID: sn.ID, Title: sn.Title, Description: nullable(sn.Description), Visibility: sn.Visibility,
+		Author:    &wireUser{ID: u.id, Username: u.username, Name: u.name, State: "active", WebURL: web + "/" + u.username},
+		CreatedAt: jsonTime(sn.CreatedAt), UpdatedAt: jsonTime(sn.CreatedAt), ProjectID: sn.ProjectID,
+	}
+	repoPath := "snippets/" + id
+	out.WebURL = web + "/-/snippets/" + id
+	if sn.ProjectID != nil {
+		if p, ok := s.projects[*sn.ProjectID]; ok {
+			full := p.Namespace + "/" + p.Path
+			repoPath = full + "/snippets/" + id
+			out.WebURL = web + "/" + full + "/-/snippets/" + id
+		}
+	}
+	out.RawURL = out.WebURL + "/raw"
+	if sn.HasRepository {
+		out.SSHURLToRepo = "ssh://git@" + host + "/" + repoPath + ".git"
+		out.HTTPURLToRepo = web + "/" + repoPath + ".git"
+	}
+	return out
+}
+
+// lookupContainer resolves the :id of a container route, answering 404
+// when it is unknown. It takes and releases the lock.
+func (s *Server) lookupContainer(c *call, k kind, param string) (int64, bool) {
+	s.mu.Lock()
+	id, ok := s.findContainerLocked(k, param)
+	s.mu.Unlock()
+	if !ok {
+		c.message(http.StatusNotFound, "404 "+kinds[k].title+" Not Found")
+	}
+	return id, ok
+}
+
+// listMoves serves GET /<collection> and GET /<container>/:id/repository_storage_moves.
+func (s *Server) listMoves(c *call, k kind, containerParam string) {
+	if containerParam != "" && k == kindSnippet {
+		// The snippet API looks the snippet up before validating params.
+		if _, ok := s.lookupContainer(c, k, containerParam); !ok {
+			return
+		}
+	}
+	var errs paramErrors
+	p := parsePaging(c.query, &errs, true)
+	if errs.send(c) {
+		return
+	}
+	var containerID int64
+	if containerParam != "" {
+		id, ok := s.lookupContainer(c, k, containerParam)
+		if !ok {
+			return
+		}
+		containerID = id
+	}
+	s.mu.Lock()
+	all := s.sortedMovesLocked(k, containerID)
+	total := len(all)
+	start := min((p.page-1)*p.perPage, total)
+	end := min(start+p.perPage, total)
+	page := make([]any, 0, end-start)
+	for _, m := range all[start:end] {
+		page = append(page, s.wireLocked(c.origin(), k, m))
+	}
+	s.mu.Unlock()
+	op := newOffsetPage(p, total <= countLimit, total, len(page), end < total)
+	c.setOffsetHeaders(op, nil)
+	c.json(http.StatusOK, page)
+}
+
+// getMove serves GET /<collection>/:id and GET /<container>/:id/repository_storage_moves/:move_id.
+func (s *Server) getMove(c *call, k kind, containerParam, moveParam string) {
+	if containerParam != "" && k == kindSnippet {
+		if _, ok := s.lookupContainer(c, k, containerParam); !ok {
+			return
+		}
+	}
+	moveID, ok := parseInt(moveParam)
+	if !ok {
+		c.grapeError(http.StatusBadRequest, "repository_storage_move_id is invalid")
+		return
+	}
+	var containerID int64
+	if containerParam != "" {
+		id, ok := s.lookupContainer(c, k, containerParam)
+		if !ok {
+			return
+		}
+		containerID = id
+	}
+	s.mu.Lock()
+	var out any
+	for _, m := range s.moves[k] {
+		if m.id == moveID && (containerID == 0 || m.containerID == containerID) {
+			out = s.wireLocked(c.origin(), k, m)
+		}
+	}
+	s.mu.Unlock()
+	if out == nil {
+		c.message(http.StatusNotFound, "404 Not found")
+		return
+	}
+	c.json(http.StatusOK, out)
+}
+
+// scheduleMove serves POST /<container>/:id/repository_storage_moves.
+func (s *Server) scheduleMove(c *call, k kind, containerParam string) {
+	if k == kindSnippet {
+		if _, ok := s.lookupContainer(c, k, containerParam); !ok {
+			return
+		}
+	}
+	params, ok := c.bodyParams()
+	if !ok {
+		return
+	}
+	dest, hasDest, valid := stringParam(params, "destination_storage_name")
+	if !valid {
+		c.grapeError(http.StatusBadRequest, "destination_storage_name is invalid")
+		return
+	}
+	id, ok := s.lookupContainer(c, k, containerParam)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	cont, _ := s.containerLocked(k, id)
+	if !hasDest {
+		dest = s.pickStorageLocked()
+	}
+	var errs []fieldError
+	check := func(field, value string) {
+		var msgs []string
+		if strings.TrimSpace(value) == "" {
+			msgs = append(msgs, "can't be blank")
+		}
+		if !s.storageKnownLocked(value) {
+			msgs = append(msgs, "is not included in the list")
+		}
+		if len(msgs) > 0 {
+			errs = append(errs, fieldError{field, msgs})
+		}
+	}
+	check("source_storage_name", *cont.storage)
+	check("destination_storage_name", dest)
+	if *cont.readOnly {
+		errs = append(errs, fieldError{kinds[k].noun, []string{"is read-only"}})
+	}
+	if len(errs) > 0 {
+		s.mu.Unlock()
+		c.fieldErrors(errs)
+		return
+	}
+	mid := s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
+		State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: *cont.storage, DestinationStorageName: dest,
+	})
+	var out any
+	for _, m := range s.moves[k] {
+		if m.id == mid {
+			out = s.wireLocked(c.origin(), k, m)
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusCreated, out)
+}
+
+// scheduleAll serves POST /<collection>: 202, then a scheduled move for
+// every writable container on the source storage.
+func (s *Server) scheduleAll(c *call, k kind) {
+	params, ok := c.bodyParams()
+	if !ok {
+		return
+	}
+	var errs paramErrors
+	s.mu.Lock()
+	source, hasSource, validSource := stringParam(params, "source_storage_name")
+	switch {
+	case !hasSource:
+		errs.add("source_storage_name is missing")
+	case !validSource || !s.storageKnownLocked(source):
+		errs.add("source_storage_name does not have a valid value")
+	}
+	dest, hasDest, validDest := stringParam(params, "destination_storage_name")
+	if hasDest && (!validDest || !s.storageKnownLocked(dest)) {
+		errs.add("destination_storage_name does not have a valid value")
+	}
+	if len(errs) > 0 {
+		s.mu.Unlock()
+		errs.send(c)
+		return
+	}
+	for _, id := range s.containerIDsLocked(k) {
+		cont, _ := s.containerLocked(k, id)
+		if *cont.storage != source || *cont.readOnly {
+			continue
+		}
+		d := dest
+		if !hasDest {
+			d = s.pickStorageLocked()
+		}
+		s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
+			State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: source, DestinationStorageName: d,
+		})
+	}
+	s.mu.Unlock()
+	c.message(http.StatusAccepted, "202 Accepted")
+}
