@@ -468,3 +468,29 @@ func TestAddProjectStorageMoveDefaults(t *testing.T) {
 		t.Errorf("project 9 is read-only after seeding a failed move")
 	}
 }
+
+func TestProjectsOnStorageFollowsMoves(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	srv.AddStorage("storage2", 1)
+	onDefault := srv.AddProjects(3, "default")
+	srv.AddProjects(2, "storage2")
+	if diff := cmp.Diff(onDefault, srv.ProjectsOnStorage("default")); diff != "" {
+		t.Errorf("ProjectsOnStorage(default) mismatch (-want +got):\n%s", diff)
+	}
+	if _, _, err := fakeClient(t, srv).ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), onDefault[0],
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")}); err != nil {
+		t.Fatalf("ScheduleForProject error = %v", err)
+	}
+	srv.Step()
+	srv.Step() // replicated: the project now lives on storage2
+	if diff := cmp.Diff(onDefault[1:], srv.ProjectsOnStorage("default")); diff != "" {
+		t.Errorf("ProjectsOnStorage(default) after a move mismatch (-want +got):\n%s", diff)
+	}
+	if got := len(srv.ProjectsOnStorage("storage2")); got != 3 {
+		t.Errorf("len(ProjectsOnStorage(storage2)) = %d; want 3", got)
+	}
+	if got := srv.ProjectsOnStorage("nowhere"); got != nil {
+		t.Errorf("ProjectsOnStorage(nowhere) = %v; want nil", got)
+	}
+}

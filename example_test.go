@@ -1,0 +1,173 @@
+package gitlabdata_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"slices"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/gitlabtest"
+)
+
+// List every LFS object whose checksum failed, across all pages.
+func ExampleDataManagementService_All() {
+	srv := gitlabtest.NewServer() // a fake GitLab; use your instance's URL and token
+	defer srv.Close()
+	srv.AddRecords(gitlabdata.ModelLFSObjects, 250, gitlabdata.ChecksumStateSucceeded)
+	srv.AddRecord(gitlabdata.ModelLFSObjects, gitlabdata.ModelRecord{ChecksumInformation: &gitlabdata.ChecksumInformation{
+		ChecksumState: gitlabdata.ChecksumStateFailed, ChecksumFailure: gitlabdata.Ptr("Checksum does not match"),
+	}})
+	gitlabURL, token, ctx := srv.URL(), srv.Token(), context.Background()
+
+	client, err := gitlabdata.NewClient(gitlabURL, token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	failed := &gitlabdata.ListModelRecordsOptions{ChecksumState: gitlabdata.ChecksumStateFailed}
+	for rec, err := range client.DataManagement.All(ctx, gitlabdata.ModelLFSObjects, failed) {
+		if err != nil {
+			log.Fatal(err) // the loop stops after the first error
+		}
+		fmt.Println(rec.RecordIdentifier, *rec.ChecksumInformation.ChecksumFailure)
+	}
+	// Output: 251 Checksum does not match
+}
+
+// Fetch one page at a time and resume from the cursor GitLab returned, as a
+// job that stops and restarts would.
+func ExampleDataManagementService_List() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	srv.AddRecords(gitlabdata.ModelUploads, 5, gitlabdata.ChecksumStateSucceeded)
+	client := srv.Client()
+	ctx := context.Background()
+
+	opts := &gitlabdata.ListModelRecordsOptions{Pagination: gitlabdata.PaginationKeyset, PerPage: 2}
+	for {
+		records, resp, err := client.DataManagement.List(ctx, gitlabdata.ModelUploads, opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(len(records), "records, more:", resp.NextCursor != "")
+		if resp.NextCursor == "" {
+			break
+		}
+		opts.Cursor = resp.NextCursor // save it to resume later
+	}
+	// Output:
+	// 2 records, more: true
+	// 2 records, more: true
+	// 1 records, more: false
+}
+
+// Recalculate the checksums of every failed record of a model.
+func ExampleDataManagementService_RecalculateChecksums() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	srv.AddRecords(gitlabdata.ModelUploads, 3, gitlabdata.ChecksumStateFailed)
+	client := srv.Client()
+
+	_, err := client.DataManagement.RecalculateChecksums(context.Background(), gitlabdata.ModelUploads,
+		&gitlabdata.RecalculateChecksumsOptions{ChecksumState: gitlabdata.ChecksumStateFailed})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// Schedule a move and wait for it to end.
+func ExampleProjectRepositoryStorageMovesService_Wait() {
+	srv := gitlabtest.NewServer(gitlabtest.WithStepInterval(10 * time.Millisecond))
+	defer srv.Close()
+	srv.AddStorage("storage2", 50)
+	id := srv.AddProject(gitlabtest.Project{Name: "Website", Namespace: "acme"})
+	client := srv.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	move, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, id,
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(move.Project.PathWithNamespace, move.State)
+	move, err = client.ProjectRepositoryStorageMoves.Wait(ctx, move.ID,
+		&gitlabdata.WaitOptions{MinDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond})
+	if errors.Is(err, gitlabdata.ErrMoveFailed) {
+		log.Fatalf("move failed: %v", err)
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(move.State, "on", move.DestinationStorageName)
+	// Output:
+	// acme/website scheduled
+	// finished on storage2
+}
+
+// Move every project off a storage, four schedule calls at a time.
+func ExampleProjectRepositoryStorageMovesService_Evacuate() {
+	srv := gitlabtest.NewServer(gitlabtest.WithStepInterval(10 * time.Millisecond))
+	defer srv.Close()
+	srv.AddStorage("default", 100)
+	srv.AddStorage("storage2", 50)
+	projectIDs := srv.AddProjects(6, "default")
+	client := srv.Client()
+	ctx := context.Background()
+	finished := 0
+
+	sum, err := client.ProjectRepositoryStorageMoves.Evacuate(ctx, slices.Values(projectIDs),
+		&gitlabdata.EvacuateOptions{
+			DestinationStorageName: gitlabdata.Ptr("storage2"),
+			Concurrency:            4, // schedule calls in flight
+			Wait:                   gitlabdata.WaitOptions{MinDelay: 10 * time.Millisecond},
+			OnEvent: func(ev gitlabdata.EvacuationEvent) {
+				if ev.Outcome == gitlabdata.EvacuationFinished {
+					finished++ // calls never overlap
+				}
+			},
+		})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d finished, %d failed, %d skipped\n", sum.Finished, sum.Failed, sum.Skipped)
+	fmt.Println(len(srv.ProjectsOnStorage("default")), "left on default;", finished, "finished events")
+	// Output:
+	// 6 finished, 0 failed, 0 skipped
+	// 0 left on default; 6 finished events
+}
+
+// Tell GitLab's answers apart with errors.Is and read their details with
+// errors.As.
+func ExampleAPIError() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	srv.AddStorage("storage2", 50)
+	id := srv.AddProject(gitlabtest.Project{ReadOnly: true}) // a move is under way
+	client := srv.Client()
+	ctx := context.Background()
+
+	_, _, err := client.ProjectRepositoryStorageMoves.Get(ctx, 999)
+	fmt.Println(errors.Is(err, gitlabdata.ErrNotFound))
+
+	_, _, err = client.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, id, gitlabdata.ScheduleStorageMoveRequest{})
+	var apiErr *gitlabdata.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Message, apiErr.Fields["project"])
+	}
+
+	_, _, err = client.DataManagement.Get(ctx, "LFS_OBJECTS", gitlabdata.IntRecordID(1))
+	fmt.Println(errors.Is(err, gitlabdata.ErrInvalidArgument))
+	// Output:
+	// true
+	// 400 project is read-only [is read-only]
+	// true
+}
+
+// Build the id of a record whose primary key has several columns.
+func ExampleCompositeRecordID() {
+	id := gitlabdata.CompositeRecordID("12", "34")
+	parts, _ := id.Parts()
+	fmt.Println(id, parts)
+	// Output: MTIgMzQ= [12 34]
+}
