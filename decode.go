@@ -35,10 +35,15 @@ func readAndDecode(resp *http.Response, out any) error {
 }
 
 // decodeJSON decodes data into out. It is the one place a response body is
-// turned into values, so a faster decoder for hot types plugs in here.
+// turned into values. Data management records and project storage moves,
+// the hot types, go through decodeFast; whatever it declines, encoding/json
+// decodes, so the results and errors are always exactly encoding/json's.
 func decodeJSON(data []byte, out any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty response body")
+	}
+	if decodeFast(data, out) {
+		return nil
 	}
 	return json.Unmarshal(data, out)
 }
