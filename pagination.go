@@ -160,29 +160,31 @@ func ParseLinkHeader(header string) map[string]string {
 }
 
 // splitLinkParams returns the parameter part of one link value and what
-// follows the comma that ends it.
+// follows the comma that ends it. A "<" outside quotes also ends it, so a
+// missing comma between two links is tolerated.
 func splitLinkParams(s string) (params, rest string) {
+	i, stop := indexUnquoted(s, ",<")
+	if stop == ',' {
+		return s[:i], s[i+1:]
+	}
+	return s[:i], s[i:]
+}
+
+// indexUnquoted returns the index of the first byte of stops in s that is
+// outside a quoted string, and that byte; len(s) and 0 if there is none.
+func indexUnquoted(s, stops string) (int, byte) {
 	quoted := false
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if quoted {
-				i++
-			}
-		case '"':
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
 			quoted = !quoted
-		case ',':
-			if !quoted {
-				return s[:i], s[i+1:]
-			}
-		case '<':
-			if !quoted {
-				// A new link without a comma: tolerate it.
-				return s[:i], s[i:]
-			}
+		case !quoted && strings.IndexByte(stops, c) >= 0:
+			return i, c
 		}
 	}
-	return s, ""
+	return len(s), 0
 }
 
 // linkParam returns the value of parameter name in "; a=b; rel=\"next\"".
@@ -206,22 +208,11 @@ func linkParam(params, name string) string {
 
 // cutParam splits off the first ";"-separated parameter, honouring quotes.
 func cutParam(s string) (param, rest string) {
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if quoted {
-				i++
-			}
-		case '"':
-			quoted = !quoted
-		case ';':
-			if !quoted {
-				return s[:i], s[i+1:]
-			}
-		}
+	i, stop := indexUnquoted(s, ";")
+	if stop == 0 {
+		return s, ""
 	}
-	return s, ""
+	return s[:i], s[i+1:]
 }
 
 // nextPage returns the URL of the page after cur, or nil on the last page.
