@@ -28,6 +28,11 @@ func readAndDecode(resp *http.Response, out any) error {
 			bufPool.Put(buf)
 		}
 	}()
+	if n := resp.ContentLength; n > 0 && n < maxPooledBuf {
+		// Room for the whole body plus ReadFrom's end-of-file probe, so the
+		// buffer does not double past what the page needs.
+		buf.Grow(int(n) + bytes.MinRead)
+	}
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return err
 	}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Smoke-sized listings: each benchmark op walks one of them whole. The full
+// comparison is the main program (see BENCHMARKS.md).
+const (
+	smokeRecords = 2_000
+	smokeMoves   = 1_000
+)
+
+var smoke struct {
+	once           sync.Once
+	srv            *server
+	records, moves *dataset
+	err            error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if smoke.srv != nil {
+		_ = smoke.srv.Close()
+	}
+	os.Exit(code)
+}
+
+func smokeServer(tb testing.TB) *server {
+	tb.Helper()
+	smoke.once.Do(func() {
+		smoke.srv, smoke.records, smoke.moves, smoke.err = startServer(smokeRecords, smokeMoves)
+	})
+	if smoke.err != nil {
+		tb.Fatal(smoke.err)
+	}
+	return smoke.srv
+}
+
+// startServer starts a server serving n records and m moves.
+func startServer(n, m int) (*server, *dataset, *dataset, error) {
+	srv, err := newServer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	records, err := renderRecords(srv.URL, n)
+	if err != nil {
+		srv.Close()
+		return nil, nil, nil, err
+	}
+	moves, err := renderMoves(srv.URL, m)
+	if err != nil {
+		srv.Close()
+		return nil, nil, nil, err
+	}
+	srv.records.Store(records)
+	srv.moves.Store(moves)
+	return srv, records, moves, nil
+}
+
+func BenchmarkRecords(b *testing.B) {
+	srv := smokeServer(b)
+	benchListing(b, srv, workload{name: "records", ds: smoke.records, pick: func(c contender) listing { return c.records }})
+}
+
+func BenchmarkMoves(b *testing.B) {
+	srv := smokeServer(b)
+	benchListing(b, srv, workload{name: "moves", ds: smoke.moves, pick: func(c contender) listing { return c.moves }})
+}
+
+func benchListing(b *testing.B, srv *server, w workload) {
+	for _, c := range contenders() {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			for b.Loop() {
+				if err := runChecked(b.Context(), srv, w, c, &consumer{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&m1)
+			items := float64(b.N) * float64(w.ds.items)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/items, "ns/item")
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/items, "allocs/item")
+		})
+	}
+}
+
+// TestContendersListEverything checks the harness itself: every contender
+// gets every item once from the server, which refuses nothing.
+func TestContendersListEverything(t *testing.T) {
+	t.Parallel()
+	srv, records, moves, err := startServer(350, 250)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, w := range []workload{
+		{name: "records", ds: records, pick: func(c contender) listing { return c.records }},
+		{name: "moves", ds: moves, pick: func(c contender) listing { return c.moves }},
+	} {
+		for _, c := range contenders() {
+			srv.resetConnections()
+			if err := runChecked(t.Context(), srv, w, c, &consumer{}); err != nil {
+				t.Error(err)
+			}
+			if accepted, used := srv.connections(); used < 1 || accepted < used {
+				t.Errorf("%s on %s: server counted %d connections accepted, %d used", c.name, w.name, accepted, used)
+			}
+		}
+	}
+}
+
+// TestServerRefusesOtherRequests checks that a contender asking for other
+// pages than the ones served fails the run instead of being measured.
+func TestServerRefusesOtherRequests(t *testing.T) {
+	t.Parallel()
+	srv, _, _, err := startServer(200, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, path := range []string{
+		recordsPath + "?per_page=100",                               // offset instead of keyset
+		recordsPath + "?pagination=keyset&per_page=20",              // other page size
+		recordsPath + "?pagination=keyset&per_page=100&cursor=eyJ9", // unknown cursor
+		movesPath + "?page=9&per_page=100",                          // past the end
+	} {
+		before := srv.rejected.Load()
+		if _, err := plainGet(t.Context(), newPlainClient(), srv.URL+path, nil); err == nil {
+			t.Errorf("GET %s: no error, want the server to refuse it", path)
+		}
+		if got := srv.rejected.Load() - before; got != 1 {
+			t.Errorf("GET %s: server counted %d refusals, want 1", path, got)
+		}
+	}
+}
+
+// TestServerCountsConnections opens one connection that carries two
+// requests and one that carries none.
+func TestServerCountsConnections(t *testing.T) {
+	t.Parallel()
+	srv, _, _, err := startServer(200, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.resetConnections()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	var d net.Dialer
+	spare, err := d.DialContext(t.Context(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	busy, err := d.DialContext(t.Context(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	rd := bufio.NewReader(busy)
+	for page := 1; page <= 2; page++ {
+		req := fmt.Sprintf("GET %s?page=%d&per_page=%d HTTP/1.1\r\nHost: %s\r\nPRIVATE-TOKEN: %s\r\n\r\n", movesPath, page, perPage, addr, token)
+		if _, err := busy.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("page %d: status %d, want 200", page, resp.StatusCode)
+		}
+	}
+	// The server accepts in order, so the spare one is counted by now.
+	if accepted, used := srv.connections(); accepted != 2 || used != 1 {
+		t.Errorf("connections() = %d accepted, %d used; want 2, 1", accepted, used)
+	}
+	srv.resetConnections()
+	if accepted, used := srv.connections(); accepted != 0 || used != 0 {
+		t.Errorf("after resetConnections: %d accepted, %d used; want 0, 0", accepted, used)
+	}
+}
+
+func TestNextLink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		header, want string
+	}{
+		{"", ""},
+		{`<http://h/a?page=1>; rel="first"`, ""},
+		{`<http://h/a?cursor=eyJ9%3D&per_page=100>; rel="next"`, "http://h/a?cursor=eyJ9%3D&per_page=100"},
+		{`<http://h/a?page=1>; rel="prev", <http://h/a?page=3>; rel="next", <http://h/a?page=1>; rel="first"`, "http://h/a?page=3"},
+	} {
+		if got := nextLink(tc.header); got != tc.want {
+			t.Errorf("nextLink(%q) = %q, want %q", tc.header, got, tc.want)
+		}
+	}
+}
+
+// TestRenderedPagesChain walks the rendered pages by their own headers, as a
+// client would, and checks they cover every item once.
+func TestRenderedPagesChain(t *testing.T) {
+	t.Parallel()
+	srv, records, moves, err := startServer(1050, 10_100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if got, want := len(records.pages), 11; got != want {
+		t.Errorf("records: %d pages, want %d", got, want)
+	}
+	if last := records.pages[len(records.pages)-1].header; last.Get("Link") != "" {
+		t.Errorf("records: last page has Link %q, want none", last.Get("Link"))
+	}
+	for i, pg := range records.pages[:len(records.pages)-1] {
+		if !strings.Contains(pg.header.Get("Link"), `rel="next"`) || !strings.Contains(pg.header.Get("Link"), "cursor=") {
+			t.Errorf("records page %d: Link %q, want a rel=\"next\" link with cursor=", i, pg.header.Get("Link"))
+		}
+	}
+	// Above 10,000 moves GitLab leaves out the totals.
+	first := moves.pages[0].header
+	if first.Get("X-Total") != "" || strings.Contains(first.Get("Link"), `rel="last"`) {
+		t.Errorf("moves: X-Total %q, Link %q; want neither totals nor rel=\"last\" above 10,000", first.Get("X-Total"), first.Get("Link"))
+	}
+	if got := moves.pages[len(moves.pages)-1].header.Get("X-Next-Page"); got != "" {
+		t.Errorf("moves: last page X-Next-Page %q, want empty", got)
+	}
+	if err := runChecked(t.Context(), srv, workload{name: "moves", ds: moves, pick: func(c contender) listing { return c.moves }},
+		contender{name: nameBaseline, moves: baselineMoves, decodes: true}, &consumer{}); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+)
+
+// consumer is the loop body every contender feeds: it keeps nothing but a
+// count and a sum. It can pause after each page of items, to stand for
+// work done on them, and call probe in the middle of each page.
+type consumer struct {
+	n     int
+	sum   int64
+	pause time.Duration
+	probe func()
+}
+
+func (c *consumer) take(id int64) {
+	c.n++
+	c.sum += id
+	if c.probe != nil && c.n%perPage == perPage/2 {
+		c.probe()
+	}
+	if c.pause > 0 && c.n%perPage == 0 {
+		time.Sleep(c.pause)
+	}
+}
+
+// listing walks one whole listing on the server at base and hands every
+// item to c. Each call builds its own client, so that connections are
+// counted per run.
+type listing func(ctx context.Context, base string, c *consumer) error
+
+type contender struct {
+	name    string
+	records listing
+	moves   listing
+	// decodes is false for the transport floor, which reads bodies
+	// without decoding them and so cannot count items.
+	decodes bool
+	// info marks a reference point outside the issue's comparison; it
+	// is left out of the latency scenario.
+	info bool
+}
+
+const (
+	nameSDK      = "gitlabdata"
+	nameSDKAhead = "gitlabdata+prefetch"
+	nameClientGo = "client-go"
+	nameBaseline = "baseline"
+	namePlain    = "baseline-plain"
+	nameFloor    = "floor"
+)
+
+func contenders() []contender {
+	return []contender{
+		{name: nameSDK, records: sdkRecords(false), moves: sdkMoves(false), decodes: true},
+		{name: nameSDKAhead, records: sdkRecords(true), moves: sdkMoves(true), decodes: true},
+		{name: nameClientGo, records: clientGoRecords, moves: clientGoMoves, decodes: true},
+		{name: nameBaseline, records: baselineRecords, moves: baselineMoves, decodes: true},
+		{name: namePlain, records: plainRecords, moves: plainMoves, decodes: true, info: true},
+		{name: nameFloor, records: floorRecords, moves: floorMoves, info: true},
+	}
+}
+
+// gitlabdata, through its public API only.
+
+func sdkRecords(prefetch bool) listing {
+	return func(ctx context.Context, base string, c *consumer) error {
+		client, err := gitlabdata.NewClient(base, token, gitlabdata.WithPrefetch(prefetch))
+		if err != nil {
+			return err
+		}
+		opts := &gitlabdata.ListModelRecordsOptions{PerPage: perPage}
+		for rec, err := range client.DataManagement.All(ctx, gitlabdata.ModelLFSObjects, opts) {
+			if err != nil {
+				return err
+			}
+			id, _ := rec.RecordIdentifier.Int()
+			c.take(id)
+		}
+		return nil
+	}
+}
+
+func sdkMoves(prefetch bool) listing {
+	return func(ctx context.Context, base string, c *consumer) error {
+		client, err := gitlabdata.NewClient(base, token, gitlabdata.WithPrefetch(prefetch))
+		if err != nil {
+			return err
+		}
+		opts := &gitlabdata.ListStorageMovesOptions{PerPage: perPage}
+		for m, err := range client.ProjectRepositoryStorageMoves.All(ctx, opts) {
+			if err != nil {
+				return err
+			}
+			c.take(m.ID)
+		}
+		return nil
+	}
+}
+
+// GitLab's official client, with its defaults. Its rate limiter stays
+// unlimited because the server sends no RateLimit-Limit header, and its
+// retries only act on failed requests, of which there are none.
+
+func newClientGo(base string) (*gitlab.Client, error) {
+	return gitlab.NewClient(token, gitlab.WithBaseURL(base+"/api/v4"))
+}
+
+// clientGoRecords uses client-go's generic NewRequest and Do, since it has
+// no data management service, and follows keyset pages with
+// WithKeysetPaginationParameters(resp.NextLink). It decodes into
+// gitlabdata's ModelRecord, as client-go has no type for it.
+func clientGoRecords(ctx context.Context, base string, c *consumer) error {
+	client, err := newClientGo(base)
+	if err != nil {
+		return err
+	}
+	opts := &gitlab.ListOptions{Pagination: "keyset", PerPage: perPage}
+	reqOpts := []gitlab.RequestOptionFunc{gitlab.WithContext(ctx)}
+	for {
+		req, err := client.NewRequest(http.MethodGet, "admin/data_management/"+model, opts, reqOpts)
+		if err != nil {
+			return err
+		}
+		var recs []*gitlabdata.ModelRecord
+		resp, err := client.Do(req, &recs)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			id, _ := rec.RecordIdentifier.Int()
+			c.take(id)
+		}
+		if resp.NextLink == "" {
+			return nil
+		}
+		reqOpts = []gitlab.RequestOptionFunc{gitlab.WithContext(ctx), gitlab.WithKeysetPaginationParameters(resp.NextLink)}
+	}
+}
+
+// clientGoMoves uses client-go's Scan2 over RetrieveAllStorageMoves, as its
+// documentation shows, with its own ProjectRepositoryStorageMove type.
+func clientGoMoves(ctx context.Context, base string, c *consumer) error {
+	client, err := newClientGo(base)
+	if err != nil {
+		return err
+	}
+	opts := gitlab.RetrieveAllProjectStorageMovesOptions{ListOptions: gitlab.ListOptions{PerPage: perPage}}
+	pages := func(p gitlab.PaginationOptionFunc) ([]*gitlab.ProjectRepositoryStorageMove, *gitlab.Response, error) {
+		return client.ProjectRepositoryStorageMove.RetrieveAllStorageMoves(opts, p, gitlab.WithContext(ctx))
+	}
+	for m, err := range gitlab.Scan2(pages) {
+		if err != nil {
+			return err
+		}
+		c.take(m.ID)
+	}
+	return nil
+}
+
+// The baseline: net/http and encoding/json, no SDK, the same structs as
+// gitlabdata, pagination headers followed by hand.
+
+func newPlainClient() *http.Client {
+	return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: time.Minute}
+}
+
+func baselineRecords(ctx context.Context, base string, c *consumer) error {
+	hc := newPlainClient()
+	next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
+	for next != "" {
+		var recs []*gitlabdata.ModelRecord
+		h, err := plainGet(ctx, hc, next, &recs)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			id, _ := rec.RecordIdentifier.Int()
+			c.take(id)
+		}
+		next = nextLink(h.Get("Link"))
+	}
+	return nil
+}
+
+func baselineMoves(ctx context.Context, base string, c *consumer) error {
+	hc := newPlainClient()
+	next := movesPage(base, "1")
+	for next != "" {
+		var moves []*gitlabdata.ProjectRepositoryStorageMove
+		h, err := plainGet(ctx, hc, next, &moves)
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			c.take(m.ID)
+		}
+		next = ""
+		if p := h.Get("X-Next-Page"); p != "" {
+			next = movesPage(base, p)
+		}
+	}
+	return nil
+}
+
+// The plain baseline: as the baseline, but decoding into structs a caller
+// might write for this one job, with plain fields and no UnmarshalJSON
+// methods (gitlabdata's RecordID and ChecksumState have them, to accept
+// both wire forms). It shows what those methods cost encoding/json.
+
+type plainRecord struct {
+	RecordIdentifier    int64      `json:"record_identifier"`
+	ModelClass          string     `json:"model_class"`
+	CreatedAt           *time.Time `json:"created_at"`
+	FileSize            *int64     `json:"file_size"`
+	ChecksumInformation *struct {
+		Checksum           *string    `json:"checksum"`
+		LastChecksum       *time.Time `json:"last_checksum"`
+		ChecksumState      string     `json:"checksum_state"`
+		ChecksumRetryCount *int64     `json:"checksum_retry_count"`
+		ChecksumRetryAt    *time.Time `json:"checksum_retry_at"`
+		ChecksumFailure    *string    `json:"checksum_failure"`
+	} `json:"checksum_information"`
+}
+
+type plainMove struct {
+	ID                     int64     `json:"id"`
+	CreatedAt              time.Time `json:"created_at"`
+	State                  string    `json:"state"`
+	SourceStorageName      string    `json:"source_storage_name"`
+	DestinationStorageName string    `json:"destination_storage_name"`
+	ErrorMessage           *string   `json:"error_message"`
+	Project                *struct {
+		ID                int64      `json:"id"`
+		Description       *string    `json:"description"`
+		Name              string     `json:"name"`
+		NameWithNamespace string     `json:"name_with_namespace"`
+		Path              string     `json:"path"`
+		PathWithNamespace string     `json:"path_with_namespace"`
+		CreatedAt         *time.Time `json:"created_at"`
+	} `json:"project"`
+}
+
+func plainRecords(ctx context.Context, base string, c *consumer) error {
+	hc := newPlainClient()
+	next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
+	for next != "" {
+		var recs []*plainRecord
+		h, err := plainGet(ctx, hc, next, &recs)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			c.take(rec.RecordIdentifier)
+		}
+		next = nextLink(h.Get("Link"))
+	}
+	return nil
+}
+
+func plainMoves(ctx context.Context, base string, c *consumer) error {
+	hc := newPlainClient()
+	next := movesPage(base, "1")
+	for next != "" {
+		var moves []*plainMove
+		h, err := plainGet(ctx, hc, next, &moves)
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			c.take(m.ID)
+		}
+		next = ""
+		if p := h.Get("X-Next-Page"); p != "" {
+			next = movesPage(base, p)
+		}
+	}
+	return nil
+}
+
+// The floor: the same requests as the baseline with the bodies read and
+// thrown away. What it costs, no client can save.
+
+func floorRecords(ctx context.Context, base string, _ *consumer) error {
+	hc := newPlainClient()
+	next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
+	for next != "" {
+		h, err := plainGet(ctx, hc, next, nil)
+		if err != nil {
+			return err
+		}
+		next = nextLink(h.Get("Link"))
+	}
+	return nil
+}
+
+func floorMoves(ctx context.Context, base string, _ *consumer) error {
+	hc := newPlainClient()
+	next := movesPage(base, "1")
+	for next != "" {
+		h, err := plainGet(ctx, hc, next, nil)
+		if err != nil {
+			return err
+		}
+		next = ""
+		if p := h.Get("X-Next-Page"); p != "" {
+			next = movesPage(base, p)
+		}
+	}
+	return nil
+}
+
+func movesPage(base, page string) string {
+	return base + movesPath + "?page=" + page + "&per_page=" + strconv.Itoa(perPage)
+}
+
+// plainGet sends one GET and decodes the body into out (or discards it when
+// out is nil), then drains the body so the connection is reused.
+func plainGet(ctx context.Context, hc *http.Client, u string, out any) (http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("PRIVATE-TOKEN", token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, msg)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return nil, fmt.Errorf("GET %s: decoding: %w", u, err)
+		}
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return nil, err
+	}
+	return resp.Header, nil
+}
+
+// nextLink returns the rel="next" target of a Link header, or "".
+func nextLink(header string) string {
+	for part := range strings.SplitSeq(header, ",") {
+		target, params, ok := strings.Cut(part, ";")
+		if ok && strings.Contains(params, `rel="next"`) {
+			return strings.Trim(strings.TrimSpace(target), "<>")
+		}
+	}
+	return ""
+}
