@@ -335,9 +335,21 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 	return req, nil
 }
 
+// checkContext refuses a nil context, which would otherwise panic deep in
+// the standard library.
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return fmt.Errorf("%w: context is nil; use context.Background()", ErrInvalidArgument)
+	}
+	return nil
+}
+
 // call sends one request (retrying per the policy) and decodes a 2xx JSON
 // body into out, unless out is nil.
 func (c *Client) call(ctx context.Context, method string, u *url.URL, body, out any) (*Response, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	req, err := c.newRequest(ctx, method, u, body)
 	if err != nil {
 		return nil, err

@@ -92,6 +92,9 @@ func (s storageMoves[T, P]) Evacuate(ctx context.Context, ids iter.Seq[int64], o
 	if opts != nil {
 		o = *opts
 	}
+	if err := checkContext(ctx); err != nil {
+		return EvacuationSummary{}, err
+	}
 	if ids == nil {
 		return EvacuationSummary{}, fmt.Errorf("%w: no ids to evacuate", ErrInvalidArgument)
 	}

@@ -317,6 +317,9 @@ func underBase(base, u *url.URL) bool {
 // for when the caller stops early, so no goroutine outlives the loop.
 func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
+		if argErr == nil {
+			argErr = checkContext(ctx)
+		}
 		if argErr != nil {
 			yield(nil, argErr)
 			return

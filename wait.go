@@ -106,6 +106,9 @@ func moveOutcome(m *RepositoryStorageMove) error {
 //
 // GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-project-repository-storage-move
 func (s storageMoves[T, P]) Wait(ctx context.Context, id int64, opts *WaitOptions) (*T, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,37 @@
+package gitlabdata
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// A nil context is a caller's mistake: every entry point reports it as
+// ErrInvalidArgument, sends nothing, and never panics.
+func TestNilContextIsRefused(t *testing.T) {
+	t.Parallel()
+	ts := setup(t) // any request would fail the test: no handler is mounted
+	c := ts.client
+	var nilCtx context.Context
+	checks := map[string]func() error{
+		"List": func() error { _, _, err := c.DataManagement.List(nilCtx, ModelUploads, nil); return err },
+		"All": func() error {
+			for _, err := range c.DataManagement.All(nilCtx, ModelUploads, nil) {
+				return err
+			}
+			return nil
+		},
+		"Get":  func() error { _, _, err := c.ProjectRepositoryStorageMoves.Get(nilCtx, 1); return err },
+		"Wait": func() error { _, err := c.ProjectRepositoryStorageMoves.Wait(nilCtx, 1, nil); return err },
+		"Evacuate": func() error {
+			_, err := c.ProjectRepositoryStorageMoves.Evacuate(nilCtx, slices.Values([]int64{1}), nil)
+			return err
+		},
+	}
+	for name, call := range checks {
+		if err := call(); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s(nil context) error = %v; want ErrInvalidArgument", name, err)
+		}
+	}
+}
