@@ -66,6 +66,59 @@ func dmRefuseOthers(t *testing.T, ts *testServer) *counter {
 	return &n
 }
 
+// dmServeFixture mounts a handler on path that checks a request of method
+// (token, Accept, the exact query, and the JSON body, or no body and no
+// Content-Type when wantBody is "") and answers with the fixture. It returns
+// the request count.
+func dmServeFixture(t *testing.T, ts *testServer, method, path, fixture string, wantQuery url.Values, wantBody string) *counter {
+	t.Helper()
+	fx := dmLoad(t, fixture)
+	base := ts.server.URL
+	var calls counter
+	ts.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		calls.inc()
+		testMethod(t, r, method)
+		testQuery(t, r, wantQuery)
+		testHeader(t, r, "PRIVATE-TOKEN", testToken)
+		testHeader(t, r, "Accept", "application/json")
+		if wantBody == "" {
+			testNoBody(t, r)
+			testHeader(t, r, "Content-Type", "")
+		} else {
+			testJSONBody(t, r, wantBody)
+		}
+		fx.serve(w, base)
+	})
+	return &calls
+}
+
+// dmServeTwoPages mounts a GET handler on path that answers the first
+// request (no page parameter) with fixture page1 and page=2 with page2,
+// checking each exact query; the headers in drop are left out of both.
+func dmServeTwoPages(t *testing.T, ts *testServer, path, page1, page2 string, query1, query2 url.Values, drop ...string) *counter {
+	t.Helper()
+	fx1, fx2 := dmLoad(t, page1), dmLoad(t, page2)
+	base := ts.server.URL
+	var calls counter
+	ts.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		calls.inc()
+		testMethod(t, r, http.MethodGet)
+		testNoBody(t, r)
+		switch p := r.URL.Query().Get("page"); p {
+		case "":
+			testQuery(t, r, query1)
+			fx1.serve(w, base, drop...)
+		case "2":
+			testQuery(t, r, query2)
+			fx2.serve(w, base, drop...)
+		default:
+			t.Errorf("unexpected page %q", p)
+			dmServeJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
+		}
+	})
+	return &calls
+}
+
 // dmIDs collects the record ids of an All iteration and fails on an error.
 func dmIDs(t *testing.T, seq func(func(*ModelRecord, error) bool)) []RecordID {
 	t.Helper()
@@ -91,18 +144,9 @@ func TestDataManagementListOffsetPage(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
 	dmRefuseOthers(t, ts)
-	fx := dmLoad(t, "datamanagement_list_offset")
 	base := ts.server.URL
-	var calls counter
-	ts.mux.HandleFunc("/admin/data_management/projects", func(w http.ResponseWriter, r *http.Request) {
-		calls.inc()
-		testMethod(t, r, http.MethodGet)
-		testQuery(t, r, url.Values{"page": {"2"}, "per_page": {"2"}})
-		testHeader(t, r, "PRIVATE-TOKEN", testToken)
-		testHeader(t, r, "Accept", "application/json")
-		testNoBody(t, r)
-		fx.serve(w, base)
-	})
+	calls := dmServeFixture(t, ts, http.MethodGet, "/admin/data_management/projects", "datamanagement_list_offset",
+		url.Values{"page": {"2"}, "per_page": {"2"}}, "")
 
 	got, resp, err := ts.client.DataManagement.List(t.Context(), ModelProjects, &ListModelRecordsOptions{Page: 2, PerPage: 2})
 	if err != nil {
@@ -258,13 +302,7 @@ func TestDataManagementListLegacyIntegerStates(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
 	dmRefuseOthers(t, ts)
-	fx := dmLoad(t, "datamanagement_list_legacy")
-	base := ts.server.URL
-	ts.mux.HandleFunc("/admin/data_management/lfs_object", func(w http.ResponseWriter, r *http.Request) {
-		testMethod(t, r, http.MethodGet)
-		testQuery(t, r, url.Values{})
-		fx.serve(w, base)
-	})
+	calls := dmServeFixture(t, ts, http.MethodGet, "/admin/data_management/lfs_object", "datamanagement_list_legacy", url.Values{}, "")
 
 	got, resp, err := ts.client.DataManagement.List(t.Context(), ModelName("lfs_object"), nil)
 	if err != nil {
@@ -333,6 +371,9 @@ func TestDataManagementListLegacyIntegerStates(t *testing.T) {
 	if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
 		t.Errorf("List(lfs_object) response mismatch (-want +got):\n%s", diff)
 	}
+	if n := calls.get(); n != 1 {
+		t.Errorf("List(lfs_object) sent %d requests; want 1", n)
+	}
 }
 
 func TestDataManagementListChecksumInformation(t *testing.T) {
@@ -375,13 +416,7 @@ func TestDataManagementListChecksumInformation(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			dmRefuseOthers(t, ts)
-			fx := dmLoad(t, tc.fixture)
-			base := ts.server.URL
-			ts.mux.HandleFunc("/admin/data_management/"+string(tc.model), func(w http.ResponseWriter, r *http.Request) {
-				testMethod(t, r, http.MethodGet)
-				testQuery(t, r, tc.query)
-				fx.serve(w, base)
-			})
+			dmServeFixture(t, ts, http.MethodGet, "/admin/data_management/"+string(tc.model), tc.fixture, tc.query, "")
 			got, _, err := ts.client.DataManagement.List(t.Context(), tc.model, tc.opts)
 			if err != nil {
 				t.Fatalf("List(%s) error = %v", tc.model, err)
@@ -497,50 +532,34 @@ func TestDataManagementAllKeyset(t *testing.T) {
 		}
 	})
 
-	t.Run("nil options ask for keyset", func(t *testing.T) {
-		t.Parallel()
-		ts := setup(t)
-		dmRefuseOthers(t, ts)
-		fx := dmLoad(t, "datamanagement_keyset_page2")
-		base := ts.server.URL
-		var calls counter
-		ts.mux.HandleFunc("/admin/data_management/snippet_repositories", func(w http.ResponseWriter, r *http.Request) {
-			calls.inc()
-			testMethod(t, r, http.MethodGet)
-			testQuery(t, r, url.Values{"pagination": {"keyset"}})
-			fx.serve(w, base)
+	// One-page walks that check what the first request asks for.
+	onePage := []struct {
+		name, label string // label names the options in messages
+		opts        *ListModelRecordsOptions
+		query       url.Values
+	}{
+		{"nil options ask for keyset", "nil", nil, url.Values{"pagination": {"keyset"}}},
+		{
+			"caller's cursor and sort are sent", "cursor",
+			&ListModelRecordsOptions{Pagination: PaginationKeyset, PerPage: 2, Sort: SortAsc, Cursor: cursor},
+			url.Values{"cursor": {cursor}, "pagination": {"keyset"}, "per_page": {"2"}, "sort": {"asc"}},
+		},
+	}
+	for _, tc := range onePage {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			dmRefuseOthers(t, ts)
+			calls := dmServeFixture(t, ts, http.MethodGet, "/admin/data_management/snippet_repositories", "datamanagement_keyset_page2", tc.query, "")
+			got := dmIDs(t, ts.client.DataManagement.All(t.Context(), ModelSnippetRepositories, tc.opts))
+			if diff := cmp.Diff(dmIntIDs(3), got); diff != "" {
+				t.Errorf("All(snippet_repositories, %s) ids mismatch (-want +got):\n%s", tc.label, diff)
+			}
+			if n := calls.get(); n != 1 {
+				t.Errorf("All(snippet_repositories, %s) sent %d requests; want 1", tc.label, n)
+			}
 		})
-		got := dmIDs(t, ts.client.DataManagement.All(t.Context(), ModelSnippetRepositories, nil))
-		if diff := cmp.Diff(dmIntIDs(3), got); diff != "" {
-			t.Errorf("All(snippet_repositories, nil) ids mismatch (-want +got):\n%s", diff)
-		}
-		if n := calls.get(); n != 1 {
-			t.Errorf("All(snippet_repositories, nil) sent %d requests; want 1", n)
-		}
-	})
-
-	t.Run("caller's cursor and sort are sent", func(t *testing.T) {
-		t.Parallel()
-		ts := setup(t)
-		dmRefuseOthers(t, ts)
-		fx := dmLoad(t, "datamanagement_keyset_page2")
-		base := ts.server.URL
-		var calls counter
-		ts.mux.HandleFunc("/admin/data_management/snippet_repositories", func(w http.ResponseWriter, r *http.Request) {
-			calls.inc()
-			testMethod(t, r, http.MethodGet)
-			testQuery(t, r, url.Values{"cursor": {cursor}, "pagination": {"keyset"}, "per_page": {"2"}, "sort": {"asc"}})
-			fx.serve(w, base)
-		})
-		opts := &ListModelRecordsOptions{Pagination: PaginationKeyset, PerPage: 2, Sort: SortAsc, Cursor: cursor}
-		got := dmIDs(t, ts.client.DataManagement.All(t.Context(), ModelSnippetRepositories, opts))
-		if diff := cmp.Diff(dmIntIDs(3), got); diff != "" {
-			t.Errorf("All(snippet_repositories, cursor) ids mismatch (-want +got):\n%s", diff)
-		}
-		if n := calls.get(); n != 1 {
-			t.Errorf("All(snippet_repositories, cursor) sent %d requests; want 1", n)
-		}
-	})
+	}
 
 	t.Run("break sends no further request", func(t *testing.T) {
 		t.Parallel()
@@ -591,25 +610,8 @@ func TestDataManagementAllOldServerOffset(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			dmRefuseOthers(t, ts)
-			page1 := dmLoad(t, "datamanagement_legacy_page1")
-			page2 := dmLoad(t, "datamanagement_legacy_page2")
-			base := ts.server.URL
-			var calls counter
-			ts.mux.HandleFunc("/admin/data_management/lfs_object", func(w http.ResponseWriter, r *http.Request) {
-				calls.inc()
-				testMethod(t, r, http.MethodGet)
-				switch p := r.URL.Query().Get("page"); p {
-				case "":
-					testQuery(t, r, url.Values{"pagination": {"keyset"}, "per_page": {"2"}})
-					page1.serve(w, base, tc.drop...)
-				case "2":
-					testQuery(t, r, tc.page2Query)
-					page2.serve(w, base, tc.drop...)
-				default:
-					t.Errorf("unexpected page %q", p)
-					dmServeJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
-				}
-			})
+			calls := dmServeTwoPages(t, ts, "/admin/data_management/lfs_object", "datamanagement_legacy_page1", "datamanagement_legacy_page2",
+				url.Values{"pagination": {"keyset"}, "per_page": {"2"}}, tc.page2Query, tc.drop...)
 			got := dmIDs(t, ts.client.DataManagement.All(t.Context(), ModelName("lfs_object"), &ListModelRecordsOptions{PerPage: 2}))
 			if diff := cmp.Diff(dmIntIDs(21, 22, 23), got); diff != "" {
 				t.Errorf("All(lfs_object) ids mismatch (-want +got):\n%s", diff)
@@ -625,31 +627,9 @@ func TestDataManagementAllOffsetRespected(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
 	dmRefuseOthers(t, ts)
-	page1 := dmLoad(t, "datamanagement_offset_page1")
-	page2 := dmLoad(t, "datamanagement_offset_page2")
-	base := ts.server.URL
-	var calls counter
-	ts.mux.HandleFunc("/admin/data_management/uploads", func(w http.ResponseWriter, r *http.Request) {
-		calls.inc()
-		testMethod(t, r, http.MethodGet)
-		switch p := r.URL.Query().Get("page"); p {
-		case "":
-			testQuery(t, r, url.Values{"pagination": {"offset"}, "per_page": {"2"}})
-			page1.serve(w, base)
-		case "2":
-			testQuery(t, r, url.Values{
-				"model_name": {"uploads"},
-				"page":       {"2"},
-				"pagination": {"offset"},
-				"per_page":   {"2"},
-				"sort":       {"asc"},
-			})
-			page2.serve(w, base)
-		default:
-			t.Errorf("unexpected page %q", p)
-			dmServeJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
-		}
-	})
+	calls := dmServeTwoPages(t, ts, "/admin/data_management/uploads", "datamanagement_offset_page1", "datamanagement_offset_page2",
+		url.Values{"pagination": {"offset"}, "per_page": {"2"}},
+		url.Values{"model_name": {"uploads"}, "page": {"2"}, "pagination": {"offset"}, "per_page": {"2"}, "sort": {"asc"}})
 	opts := &ListModelRecordsOptions{Pagination: PaginationOffset, PerPage: 2}
 	got := dmIDs(t, ts.client.DataManagement.All(t.Context(), ModelUploads, opts))
 	if diff := cmp.Diff(dmIntIDs(101, 102, 103), got); diff != "" {
@@ -839,18 +819,7 @@ func TestDataManagementRecalculateChecksum(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
 	dmRefuseOthers(t, ts)
-	fx := dmLoad(t, "datamanagement_checksum_upload")
-	base := ts.server.URL
-	var calls counter
-	ts.mux.HandleFunc("/admin/data_management/uploads/1/checksum", func(w http.ResponseWriter, r *http.Request) {
-		calls.inc()
-		testMethod(t, r, http.MethodPut)
-		testQuery(t, r, url.Values{})
-		testNoBody(t, r)
-		testHeader(t, r, "Content-Type", "")
-		testHeader(t, r, "PRIVATE-TOKEN", testToken)
-		fx.serve(w, base)
-	})
+	calls := dmServeFixture(t, ts, http.MethodPut, "/admin/data_management/uploads/1/checksum", "datamanagement_checksum_upload", url.Values{}, "")
 
 	got, resp, err := ts.client.DataManagement.RecalculateChecksum(t.Context(), ModelUploads, IntRecordID(1))
 	if err != nil {
@@ -942,16 +911,7 @@ func TestDataManagementRecalculateChecksums(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			dmRefuseOthers(t, ts)
-			fx := dmLoad(t, "datamanagement_bulk_success")
-			base := ts.server.URL
-			var calls counter
-			ts.mux.HandleFunc("/admin/data_management/uploads/checksum", func(w http.ResponseWriter, r *http.Request) {
-				calls.inc()
-				testMethod(t, r, http.MethodPut)
-				testQuery(t, r, url.Values{})
-				testJSONBody(t, r, tc.wantBody)
-				fx.serve(w, base)
-			})
+			calls := dmServeFixture(t, ts, http.MethodPut, "/admin/data_management/uploads/checksum", "datamanagement_bulk_success", url.Values{}, tc.wantBody)
 			resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, tc.opts)
 			if err != nil {
 				t.Fatalf("RecalculateChecksums(uploads, %+v) error = %v", tc.opts, err)
@@ -970,13 +930,7 @@ func TestDataManagementRecalculateChecksumsStatusError(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
 	dmRefuseOthers(t, ts)
-	fx := dmLoad(t, "datamanagement_bulk_error")
-	base := ts.server.URL
-	ts.mux.HandleFunc("/admin/data_management/uploads/checksum", func(w http.ResponseWriter, r *http.Request) {
-		testMethod(t, r, http.MethodPut)
-		testJSONBody(t, r, `{"identifiers":[3]}`)
-		fx.serve(w, base)
-	})
+	calls := dmServeFixture(t, ts, http.MethodPut, "/admin/data_management/uploads/checksum", "datamanagement_bulk_error", url.Values{}, `{"identifiers":[3]}`)
 
 	resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, &RecalculateChecksumsOptions{Identifiers: dmIntIDs(3)})
 	var apiErr *APIError
@@ -1005,6 +959,9 @@ func TestDataManagementRecalculateChecksumsStatusError(t *testing.T) {
 	}
 	if resp == nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("RecalculateChecksums(uploads) response = %+v; want status 200", resp)
+	}
+	if n := calls.get(); n != 1 {
+		t.Errorf("RecalculateChecksums(uploads) sent %d requests; want 1", n)
 	}
 }
 

@@ -668,127 +668,122 @@ func (tc pgCase) serve(t *testing.T, ts *testServer) *pgServer {
 	return s
 }
 
-func TestIteratorSequence(t *testing.T) {
-	t.Parallel()
-	for _, tc := range pgCases() {
+// pgRun runs body as a parallel subtest for each case, with a fresh client
+// and a pgServer for the case holding pgIDs in pages of two.
+func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer)) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			srv := tc.serve(t, ts)
-
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-			if len(errs) != 0 {
-				t.Fatalf("All() errors = %v; want none", errs)
-			}
-			if diff := cmp.Diff(pgIDs, ids); diff != "" {
-				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantURIs, srv.requests()); diff != "" {
-				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-			}
+			body(t, tc, ts, tc.serve(t, ts))
 		})
 	}
+}
+
+// pgLinkCases are the cases whose server sends a Link header.
+func pgLinkCases() []pgCase {
+	var cases []pgCase
+	for _, tc := range pgCases() {
+		if tc.mode != pgOffsetHeaders {
+			cases = append(cases, tc)
+		}
+	}
+	return cases
+}
+
+func TestIteratorSequence(t *testing.T) {
+	t.Parallel()
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		if len(errs) != 0 {
+			t.Fatalf("All() errors = %v; want none", errs)
+		}
+		if diff := cmp.Diff(pgIDs, ids); diff != "" {
+			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(tc.wantURIs, srv.requests()); diff != "" {
+			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorLazy(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-
-			seq := tc.seq(t.Context(), ts.client)
-			if n := len(srv.requests()); n != 0 {
-				t.Fatalf("All() without ranging made %d requests; want 0", n)
-			}
-			ids, _ := pgDrain(t, seq, 20)
-			if len(ids) != len(pgIDs) || len(srv.requests()) != 3 {
-				t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(pgIDs))
-			}
-		})
-	}
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		seq := tc.seq(t.Context(), ts.client)
+		if n := len(srv.requests()); n != 0 {
+			t.Fatalf("All() without ranging made %d requests; want 0", n)
+		}
+		ids, _ := pgDrain(t, seq, 20)
+		if len(ids) != len(pgIDs) || len(srv.requests()) != 3 {
+			t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(pgIDs))
+		}
+	})
 }
 
 func TestIteratorBreak(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-
-			var got []int64
-			for v, err := range tc.seq(t.Context(), ts.client) {
-				if err != nil {
-					t.Fatalf("All() error = %v", err)
-				}
-				got = append(got, pgItemID(v))
-				break
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		var got []int64
+		for v, err := range tc.seq(t.Context(), ts.client) {
+			if err != nil {
+				t.Fatalf("All() error = %v", err)
 			}
-			if diff := cmp.Diff([]int64{101}, got); diff != "" {
-				t.Errorf("All() ids before break mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-				t.Errorf("All() requests with break mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+			got = append(got, pgItemID(v))
+			break
+		}
+		if diff := cmp.Diff([]int64{101}, got); diff != "" {
+			t.Errorf("All() ids before break mismatch (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+			t.Errorf("All() requests with break mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorErrorOnSecondPage(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-			srv.failPage = 2
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		srv.failPage = 2
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-			if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
-				t.Errorf("All() ids before the error mismatch (-want +got):\n%s", diff)
-			}
-			if len(errs) != 1 {
-				t.Fatalf("All() yielded %d errors (%v); want exactly 1", len(errs), errs)
-			}
-			var apiErr *APIError
-			if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
-				t.Errorf("All() error = %v; want an *APIError with status 500", errs[0])
-			}
-			if diff := cmp.Diff(tc.wantURIs[:2], srv.requests()); diff != "" {
-				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
+			t.Errorf("All() ids before the error mismatch (-want +got):\n%s", diff)
+		}
+		if len(errs) != 1 {
+			t.Fatalf("All() yielded %d errors (%v); want exactly 1", len(errs), errs)
+		}
+		var apiErr *APIError
+		if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
+			t.Errorf("All() error = %v; want an *APIError with status 500", errs[0])
+		}
+		if diff := cmp.Diff(tc.wantURIs[:2], srv.requests()); diff != "" {
+			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorRangeTwice(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-
-			seq := tc.seq(t.Context(), ts.client)
-			first, errs1 := pgDrain(t, seq, 20)
-			second, errs2 := pgDrain(t, seq, 20)
-			if len(errs1)+len(errs2) != 0 {
-				t.Fatalf("All() errors = %v, %v; want none", errs1, errs2)
-			}
-			if diff := cmp.Diff(pgIDs, first); diff != "" {
-				t.Errorf("All() first range mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(first, second); diff != "" {
-				t.Errorf("All() second range differs from the first (-first +second):\n%s", diff)
-			}
-			want := append(append([]string(nil), tc.wantURIs...), tc.wantURIs...)
-			if diff := cmp.Diff(want, srv.requests()); diff != "" {
-				t.Errorf("All() requests over two ranges mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		seq := tc.seq(t.Context(), ts.client)
+		first, errs1 := pgDrain(t, seq, 20)
+		second, errs2 := pgDrain(t, seq, 20)
+		if len(errs1)+len(errs2) != 0 {
+			t.Fatalf("All() errors = %v, %v; want none", errs1, errs2)
+		}
+		if diff := cmp.Diff(pgIDs, first); diff != "" {
+			t.Errorf("All() first range mismatch (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(first, second); diff != "" {
+			t.Errorf("All() second range differs from the first (-first +second):\n%s", diff)
+		}
+		want := append(append([]string(nil), tc.wantURIs...), tc.wantURIs...)
+		if diff := cmp.Diff(want, srv.requests()); diff != "" {
+			t.Errorf("All() requests over two ranges mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorContextCanceled(t *testing.T) {
@@ -901,10 +896,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 			return "http://" + main.Hostname() + ":%zz/api/v4/x"
 		}},
 	}
-	for _, tc := range pgCases() {
-		if tc.mode == pgOffsetHeaders {
-			continue // no Link to follow
-		}
+	for _, tc := range pgLinkCases() {
 		for _, target := range targets {
 			t.Run(tc.name+"/"+target.name, func(t *testing.T) {
 				t.Parallel()
@@ -998,70 +990,52 @@ func TestIteratorStalledNextPage(t *testing.T) {
 
 func TestIteratorStalledNextLink(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		if tc.mode == pgOffsetHeaders {
-			continue
+	pgRun(t, pgLinkCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		srv.tweak = func(h http.Header, r *http.Request, _ int) {
+			h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
 		}
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-			srv.tweak = func(h http.Header, r *http.Request, _ int) {
-				h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
-			}
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-			if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
-				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
-			}
-			if len(errs) != 1 {
-				t.Errorf("All() errors = %v; want exactly 1 for a next link repeating the page", errs)
-			}
-			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
+			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+		}
+		if len(errs) != 1 {
+			t.Errorf("All() errors = %v; want exactly 1 for a next link repeating the page", errs)
+		}
+		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorSkipsNullItems(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-			srv.nulls = true
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		srv.nulls = true
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 30)
-			if len(errs) != 0 {
-				t.Fatalf("All() errors = %v; want none", errs)
-			}
-			if diff := cmp.Diff(pgIDs, ids); diff != "" {
-				t.Errorf("All() ids with null elements mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 30)
+		if len(errs) != 0 {
+			t.Fatalf("All() errors = %v; want none", errs)
+		}
+		if diff := cmp.Diff(pgIDs, ids); diff != "" {
+			t.Errorf("All() ids with null elements mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorEmptyFirstPage(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			srv := tc.serve(t, ts)
-			srv.ids = nil
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+		srv.ids = nil
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-			if len(ids)+len(errs) != 0 {
-				t.Errorf("All() over no items yielded ids %v and errors %v; want nothing", ids, errs)
-			}
-			if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-				t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		if len(ids)+len(errs) != 0 {
+			t.Errorf("All() over no items yielded ids %v and errors %v; want nothing", ids, errs)
+		}
+		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
+			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestIteratorEmptyNextPageEnds(t *testing.T) {
