@@ -357,6 +357,20 @@ func (c *Client) call(ctx context.Context, method string, u *url.URL, body, out 
 	return c.do(req, out)
 }
 
+// callOne makes one request whose answer is a single object; err, if set,
+// is returned without any request.
+func callOne[T any](ctx context.Context, c *Client, method string, u *url.URL, err error, body any) (*T, *Response, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(T)
+	resp, err := c.call(ctx, method, u, body, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
 // do runs req with retries and decodes the answer into out.
 func (c *Client) do(req *http.Request, out any) (*Response, error) {
 	ctx := req.Context()

@@ -142,15 +142,7 @@ func (s *DataManagementService) listURL(model ModelName, opts *ListModelRecordsO
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#get-information-about-a-model
 func (s *DataManagementService) List(ctx context.Context, model ModelName, opts *ListModelRecordsOptions) ([]*ModelRecord, *Response, error) {
 	u, err := s.listURL(model, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	var records []*ModelRecord
-	resp, err := s.c.call(ctx, http.MethodGet, u, nil, &records)
-	if err != nil {
-		return nil, resp, err
-	}
-	return records, resp, nil
+	return listPage[ModelRecord](ctx, s.c, u, err)
 }
 
 // All returns an iterator over every record of model that matches opts,
@@ -170,8 +162,7 @@ func (s *DataManagementService) List(ctx context.Context, model ModelName, opts 
 func (s *DataManagementService) All(ctx context.Context, model ModelName, opts *ListModelRecordsOptions) iter.Seq2[*ModelRecord, error] {
 	var o ListModelRecordsOptions
 	if opts != nil {
-		o = *opts
-		o.Identifiers = append([]RecordID(nil), opts.Identifiers...)
+		o = *opts // the query is encoded now, so later changes to opts do not leak in
 	}
 	if o.Pagination == "" {
 		o.Pagination = PaginationKeyset
@@ -201,15 +192,7 @@ func (s *DataManagementService) record(ctx context.Context, method string, model
 		return nil, nil, err
 	}
 	u, err := s.modelURL(model, nil, append([]string{id.String()}, more...)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	rec := new(ModelRecord)
-	resp, err := s.c.call(ctx, method, u, nil, rec)
-	if err != nil {
-		return nil, resp, err
-	}
-	return rec, resp, nil
+	return callOne[ModelRecord](ctx, s.c, method, u, err, nil)
 }
 
 // RecalculateChecksumsOptions selects the records whose checksums

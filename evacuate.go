@@ -133,7 +133,9 @@ func (s storageMoves[T, P]) Evacuate(ctx context.Context, ids iter.Seq[int64], o
 			break
 		}
 		if seen[id] {
-			e.count(func(sum *EvacuationSummary) { sum.Duplicates++ })
+			e.mu.Lock()
+			e.summary.Duplicates++
+			e.mu.Unlock()
 			continue
 		}
 		seen[id] = true
@@ -183,12 +185,6 @@ type evacuation[T any, P storageMove[T]] struct {
 	pending      map[int64]*pendingMove
 	allScheduled bool // every schedule call has returned
 	summary      EvacuationSummary
-}
-
-func (e *evacuation[T, P]) count(f func(*EvacuationSummary)) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f(&e.summary)
 }
 
 // emit counts ev and calls OnEvent; the caller holds e.mu.

@@ -267,6 +267,19 @@ func fetchPage[T any](ctx context.Context, c *Client, u *url.URL) page[T] {
 	return p
 }
 
+// listPage fetches one page of a listing for a List method; err, if set, is
+// returned without any request.
+func listPage[T any](ctx context.Context, c *Client, u *url.URL, err error) ([]*T, *Response, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	p := fetchPage[T](ctx, c, u)
+	if p.err != nil {
+		return nil, p.resp, p.err
+	}
+	return p.items, p.resp, nil
+}
+
 // readAhead is a page being fetched in the background.
 type readAhead[T any] struct {
 	done   chan page[T]

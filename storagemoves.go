@@ -133,23 +133,17 @@ func (s storageMoves[T, P]) listURL(containerID int64, opts *ListStorageMovesOpt
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	segs, err := s.segments(containerID)
-	if err != nil {
-		return nil, err
-	}
-	return s.c.endpoint(segs, opts)
+	return s.c.endpoint(s.segments(containerID), opts)
 }
 
 // segments is /<collection> for containerID 0, else
-// /<container>/:id/repository_storage_moves.
-func (s storageMoves[T, P]) segments(containerID int64, more ...string) ([]string, error) {
+// /<container>/:id/repository_storage_moves. Callers have refused negative
+// ids already.
+func (s storageMoves[T, P]) segments(containerID int64, more ...string) []string {
 	if containerID == 0 {
-		return append([]string{s.kind.collection}, more...), nil
+		return append([]string{s.kind.collection}, more...)
 	}
-	if containerID < 0 {
-		return nil, fmt.Errorf("%w: %s id %d is not positive", ErrInvalidArgument, s.kind.noun, containerID)
-	}
-	return append([]string{s.kind.container, strconv.FormatInt(containerID, 10), "repository_storage_moves"}, more...), nil
+	return append([]string{s.kind.container, strconv.FormatInt(containerID, 10), "repository_storage_moves"}, more...)
 }
 
 func (s storageMoves[T, P]) listFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
@@ -179,11 +173,8 @@ func (s storageMoves[T, P]) get(ctx context.Context, containerID, id int64) (*T,
 	if id <= 0 {
 		return nil, nil, fmt.Errorf("%w: storage move id %d is not positive", ErrInvalidArgument, id)
 	}
-	segs, err := s.segments(containerID, strconv.FormatInt(id, 10))
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.send(ctx, http.MethodGet, segs, nil)
+	u, err := s.c.endpoint(s.segments(containerID, strconv.FormatInt(id, 10)), nil)
+	return callOne[T](ctx, s.c, http.MethodGet, u, err, nil)
 }
 
 func (s storageMoves[T, P]) scheduleFor(ctx context.Context, containerID int64, req ScheduleStorageMoveRequest) (*T, *Response, error) {
@@ -193,25 +184,8 @@ func (s storageMoves[T, P]) scheduleFor(ctx context.Context, containerID int64, 
 	if err := validateDestination(req.DestinationStorageName); err != nil {
 		return nil, nil, err
 	}
-	segs, err := s.segments(containerID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.send(ctx, http.MethodPost, segs, req)
-}
-
-// send makes one request whose answer is a single move.
-func (s storageMoves[T, P]) send(ctx context.Context, method string, segs []string, body any) (*T, *Response, error) {
-	u, err := s.c.endpoint(segs, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	move := new(T)
-	resp, err := s.c.call(ctx, method, u, body, move)
-	if err != nil {
-		return nil, resp, err
-	}
-	return move, resp, nil
+	u, err := s.c.endpoint(s.segments(containerID), nil)
+	return callOne[T](ctx, s.c, http.MethodPost, u, err, req)
 }
 
 func (s storageMoves[T, P]) checkContainer(id int64) error {
@@ -219,19 +193,6 @@ func (s storageMoves[T, P]) checkContainer(id int64) error {
 		return fmt.Errorf("%w: %s id %d is not positive", ErrInvalidArgument, s.kind.noun, id)
 	}
 	return nil
-}
-
-// listPage fetches one page of a listing.
-func listPage[T any](ctx context.Context, c *Client, u *url.URL, err error) ([]*T, *Response, error) {
-	if err != nil {
-		return nil, nil, err
-	}
-	var items []*T
-	resp, err := c.call(ctx, http.MethodGet, u, nil, &items)
-	if err != nil {
-		return nil, resp, err
-	}
-	return items, resp, nil
 }
 
 // ProjectRepositoryStorageMovesService moves project repositories between

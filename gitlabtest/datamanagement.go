@@ -829,9 +829,20 @@ func checksumStateParam(params map[string]any, allowed []gitlabdata.ChecksumStat
 	return anyState, false
 }
 
-// notVerifiable answers GitLab's 400 for a model without verification.
-func (c *call) notVerifiable(class string) {
-	c.message(http.StatusBadRequest, "400 Bad request - "+class+" is not a verifiable model.")
+// refuseUnverifiable answers GitLab's 400 when model's verification is off,
+// and reports whether it did. It takes and releases s.mu itself.
+func (s *Server) refuseUnverifiable(c *call, model gitlabdata.ModelName) bool {
+	s.mu.Lock()
+	refused := !s.verifiableLocked(model)
+	var class string
+	if refused {
+		class = s.modelLocked(model).class
+	}
+	s.mu.Unlock()
+	if refused {
+		c.message(http.StatusBadRequest, "400 Bad request - "+class+" is not a verifiable model.")
+	}
+	return refused
 }
 
 // dmList serves GET /admin/data_management/:model_name.
@@ -869,13 +880,10 @@ func (s *Server) dmList(c *call) {
 		c.message(http.StatusBadRequest, "400 Bad request - "+msg)
 		return
 	}
-	s.mu.Lock()
-	if p.hasState && !s.verifiableLocked(p.model) {
-		class := s.modelLocked(p.model).class
-		s.mu.Unlock()
-		c.notVerifiable(class)
+	if p.hasState && s.refuseUnverifiable(c, p.model) {
 		return
 	}
+	s.mu.Lock()
 	m := s.models[p.model]
 	if m == nil {
 		m = &modelStore{name: p.model, class: className(p.model)}
@@ -1063,13 +1071,10 @@ func (s *Server) dmChecksum(c *call) {
 	if errs.send(c) {
 		return
 	}
-	s.mu.Lock()
-	if !s.verifiableLocked(model) {
-		class := s.modelLocked(model).class
-		s.mu.Unlock()
-		c.notVerifiable(class)
+	if s.refuseUnverifiable(c, model) {
 		return
 	}
+	s.mu.Lock()
 	var body []byte
 	found, ok := false, false
 	if m, exists := s.models[model]; exists {
@@ -1121,14 +1126,9 @@ func (s *Server) dmBulkChecksum(c *call) {
 	if errs.send(c) {
 		return
 	}
-	s.mu.Lock()
-	if !s.verifiableLocked(model) {
-		class := s.modelLocked(model).class
-		s.mu.Unlock()
-		c.notVerifiable(class)
+	if s.refuseUnverifiable(c, model) {
 		return
 	}
-	s.mu.Unlock()
 	f, msg := decodeIdentifiers(vals)
 	if msg != "" {
 		c.message(http.StatusBadRequest, "400 Bad request - "+msg)
