@@ -176,44 +176,6 @@ func newPlainClient() *http.Client {
 	return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: time.Minute}
 }
 
-func baselineRecords(ctx context.Context, base string, c *consumer) error {
-	hc := newPlainClient()
-	next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
-	for next != "" {
-		var recs []*gitlabdata.ModelRecord
-		h, err := plainGet(ctx, hc, next, &recs)
-		if err != nil {
-			return err
-		}
-		for _, rec := range recs {
-			id, _ := rec.RecordIdentifier.Int()
-			c.take(id)
-		}
-		next = nextLink(h.Get("Link"))
-	}
-	return nil
-}
-
-func baselineMoves(ctx context.Context, base string, c *consumer) error {
-	hc := newPlainClient()
-	next := movesPage(base, "1")
-	for next != "" {
-		var moves []*gitlabdata.ProjectRepositoryStorageMove
-		h, err := plainGet(ctx, hc, next, &moves)
-		if err != nil {
-			return err
-		}
-		for _, m := range moves {
-			c.take(m.ID)
-		}
-		next = ""
-		if p := h.Get("X-Next-Page"); p != "" {
-			next = movesPage(base, p)
-		}
-	}
-	return nil
-}
-
 // The plain baseline: as the baseline, but decoding into structs a caller
 // might write for this one job, with plain fields and no UnmarshalJSON
 // methods (gitlabdata's RecordID and ChecksumState have them, to accept
@@ -252,73 +214,71 @@ type plainMove struct {
 	} `json:"project"`
 }
 
-func plainRecords(ctx context.Context, base string, c *consumer) error {
-	hc := newPlainClient()
-	next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
-	for next != "" {
-		var recs []*plainRecord
-		h, err := plainGet(ctx, hc, next, &recs)
-		if err != nil {
-			return err
+// The three contenders without an SDK share two loops, one per listing:
+// the baseline decodes into gitlabdata's structs, the plain baseline into
+// the plain ones above, and the floor sends the same requests but reads and
+// throws the bodies away (what it costs, no client can save).
+var (
+	baselineRecords = plainKeyset(func(r *gitlabdata.ModelRecord) int64 { id, _ := r.RecordIdentifier.Int(); return id })
+	baselineMoves   = plainOffset(func(m *gitlabdata.ProjectRepositoryStorageMove) int64 { return m.ID })
+	plainRecords    = plainKeyset(func(r *plainRecord) int64 { return r.RecordIdentifier })
+	plainMoves      = plainOffset(func(m *plainMove) int64 { return m.ID })
+	floorRecords    = plainKeyset[struct{}](nil)
+	floorMoves      = plainOffset[struct{}](nil)
+)
+
+// plainKeyset walks the records listing with a bare http.Client, following
+// Link rel="next" by hand. Each page is decoded into []*T and every item's id
+// goes to the consumer; a nil id throws the bodies away instead (the floor).
+func plainKeyset[T any](id func(*T) int64) func(context.Context, string, *consumer) error {
+	return func(ctx context.Context, base string, c *consumer) error {
+		hc := newPlainClient()
+		next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
+		for next != "" {
+			h, err := plainPage(ctx, hc, next, c, id)
+			if err != nil {
+				return err
+			}
+			next = nextLink(h.Get("Link"))
 		}
-		for _, rec := range recs {
-			c.take(rec.RecordIdentifier)
-		}
-		next = nextLink(h.Get("Link"))
+		return nil
 	}
-	return nil
 }
 
-func plainMoves(ctx context.Context, base string, c *consumer) error {
-	hc := newPlainClient()
-	next := movesPage(base, "1")
-	for next != "" {
-		var moves []*plainMove
-		h, err := plainGet(ctx, hc, next, &moves)
-		if err != nil {
-			return err
+// plainOffset walks the moves listing the same way, following X-Next-Page.
+func plainOffset[T any](id func(*T) int64) func(context.Context, string, *consumer) error {
+	return func(ctx context.Context, base string, c *consumer) error {
+		hc := newPlainClient()
+		next := movesPage(base, "1")
+		for next != "" {
+			h, err := plainPage(ctx, hc, next, c, id)
+			if err != nil {
+				return err
+			}
+			next = ""
+			if p := h.Get("X-Next-Page"); p != "" {
+				next = movesPage(base, p)
+			}
 		}
-		for _, m := range moves {
-			c.take(m.ID)
-		}
-		next = ""
-		if p := h.Get("X-Next-Page"); p != "" {
-			next = movesPage(base, p)
-		}
+		return nil
 	}
-	return nil
 }
 
-// The floor: the same requests as the baseline with the bodies read and
-// thrown away. What it costs, no client can save.
-
-func floorRecords(ctx context.Context, base string, _ *consumer) error {
-	hc := newPlainClient()
-	next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
-	for next != "" {
-		h, err := plainGet(ctx, hc, next, nil)
-		if err != nil {
-			return err
-		}
-		next = nextLink(h.Get("Link"))
+// plainPage gets one page and hands each item's id to c, or only reads the
+// body when id is nil.
+func plainPage[T any](ctx context.Context, hc *http.Client, u string, c *consumer, id func(*T) int64) (http.Header, error) {
+	if id == nil {
+		return plainGet(ctx, hc, u, nil)
 	}
-	return nil
-}
-
-func floorMoves(ctx context.Context, base string, _ *consumer) error {
-	hc := newPlainClient()
-	next := movesPage(base, "1")
-	for next != "" {
-		h, err := plainGet(ctx, hc, next, nil)
-		if err != nil {
-			return err
-		}
-		next = ""
-		if p := h.Get("X-Next-Page"); p != "" {
-			next = movesPage(base, p)
-		}
+	var items []*T
+	h, err := plainGet(ctx, hc, u, &items)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	for _, item := range items {
+		c.take(id(item))
+	}
+	return h, nil
 }
 
 func movesPage(base, page string) string {
