@@ -1087,27 +1087,27 @@ func TestDataManagementValidation(t *testing.T) {
 			check(t, "All", firstErr, requests)
 		})
 	}
+	// Get and RecalculateChecksum take and return the same things.
+	recordMethods := []struct {
+		name string
+		call func(*DataManagementService, context.Context, ModelName, RecordID) (*ModelRecord, *Response, error)
+	}{
+		{"Get", (*DataManagementService).Get},
+		{"RecalculateChecksum", (*DataManagementService).RecalculateChecksum},
+	}
 	for _, tc := range recordCases {
-		t.Run("Get/"+tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			requests := dmRefuseOthers(t, ts)
-			rec, resp, err := ts.client.DataManagement.Get(t.Context(), tc.model, tc.id)
-			if rec != nil || resp != nil {
-				t.Errorf("Get(%q, %#v) = %v, %v; want nil, nil", tc.model, tc.id, rec, resp)
-			}
-			check(t, "Get", err, requests)
-		})
-		t.Run("RecalculateChecksum/"+tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			requests := dmRefuseOthers(t, ts)
-			rec, resp, err := ts.client.DataManagement.RecalculateChecksum(t.Context(), tc.model, tc.id)
-			if rec != nil || resp != nil {
-				t.Errorf("RecalculateChecksum(%q, %#v) = %v, %v; want nil, nil", tc.model, tc.id, rec, resp)
-			}
-			check(t, "RecalculateChecksum", err, requests)
-		})
+		for _, m := range recordMethods {
+			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				requests := dmRefuseOthers(t, ts)
+				rec, resp, err := m.call(ts.client.DataManagement, t.Context(), tc.model, tc.id)
+				if rec != nil || resp != nil {
+					t.Errorf("%s(%q, %#v) = %v, %v; want nil, nil", m.name, tc.model, tc.id, rec, resp)
+				}
+				check(t, m.name, err, requests)
+			})
+		}
 	}
 	for _, tc := range bulkCases {
 		t.Run("RecalculateChecksums/"+tc.name, func(t *testing.T) {
