@@ -411,11 +411,13 @@ type BasicSnippet struct {
 
 // UserBasic is the short form of a user, such as a snippet's author.
 type UserBasic struct {
-	ID        int64   `json:"id"`
-	Username  string  `json:"username"`
-	Name      string  `json:"name"`
-	State     string  `json:"state"`
-	Locked    bool    `json:"locked,omitempty"`
-	AvatarURL *string `json:"avatar_url"`
-	WebURL    string  `json:"web_url"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	// PublicEmail is the address the user made public, or "".
+	PublicEmail string  `json:"public_email"`
+	Name        string  `json:"name"`
+	State       string  `json:"state"`
+	Locked      bool    `json:"locked,omitempty"`
+	AvatarURL   *string `json:"avatar_url"`
+	WebURL      string  `json:"web_url"`
 }
