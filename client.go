@@ -202,13 +202,13 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	}
 	c.DataManagement = &DataManagementService{c: c}
 	c.ProjectRepositoryStorageMoves = &ProjectRepositoryStorageMovesService{
-		storageMoves[ProjectRepositoryStorageMove, *ProjectRepositoryStorageMove]{c: c, kind: projectMoves},
+		moves: storageMoves[ProjectRepositoryStorageMove, *ProjectRepositoryStorageMove]{c: c, kind: projectMoves},
 	}
 	c.GroupRepositoryStorageMoves = &GroupRepositoryStorageMovesService{
-		storageMoves[GroupRepositoryStorageMove, *GroupRepositoryStorageMove]{c: c, kind: groupMoves},
+		moves: storageMoves[GroupRepositoryStorageMove, *GroupRepositoryStorageMove]{c: c, kind: groupMoves},
 	}
 	c.SnippetRepositoryStorageMoves = &SnippetRepositoryStorageMovesService{
-		storageMoves[SnippetRepositoryStorageMove, *SnippetRepositoryStorageMove]{c: c, kind: snippetMoves},
+		moves: storageMoves[SnippetRepositoryStorageMove, *SnippetRepositoryStorageMove]{c: c, kind: snippetMoves},
 	}
 	return c, nil
 }

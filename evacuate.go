@@ -72,7 +72,7 @@ type EvacuateOptions struct {
 	OnEvent func(EvacuationEvent)
 }
 
-// Evacuate schedules a move for every id that ids yields (projects on the
+// evacuate schedules a move for every id that ids yields (projects on the
 // shard to empty, for example), with at most opts.Concurrency schedule calls
 // in flight, then follows the moves until each ends. It reports each outcome
 // through opts.OnEvent as it happens and returns the counts.
@@ -83,11 +83,11 @@ type EvacuateOptions struct {
 // per poll, not one request per move, so evacuating thousands of
 // repositories costs a few requests per poll.
 //
-// Evacuate returns an error only when it cannot go on: the context ended
+// It returns an error only when it cannot go on: the context ended
 // (the error wraps ctx.Err()), opts are invalid, or following the moves
 // failed after the client's retries. Every goroutine it started has ended
 // when it returns.
-func (s storageMoves[T, P]) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
+func (s *storageMoves[T, P]) evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
 	var o EvacuateOptions
 	if opts != nil {
 		o = *opts
@@ -175,7 +175,7 @@ type pendingMove struct {
 
 // evacuation is the shared state of one Evacuate call.
 type evacuation[T any, P storageMove[T]] struct {
-	s      storageMoves[T, P]
+	s      *storageMoves[T, P]
 	opts   EvacuateOptions
 	wait   WaitOptions
 	cancel context.CancelCauseFunc
@@ -323,7 +323,7 @@ func (e *evacuation[T, P]) poll(ctx context.Context) error {
 	e.mu.Unlock()
 
 	found := 0
-	for move, err := range e.s.All(ctx, &ListStorageMovesOptions{PerPage: 100}) {
+	for move, err := range e.s.all(ctx, &ListStorageMovesOptions{PerPage: 100}) {
 		if err != nil {
 			return err
 		}
@@ -341,7 +341,7 @@ func (e *evacuation[T, P]) poll(ctx context.Context) error {
 		if !missing {
 			continue
 		}
-		move, _, err := e.s.Get(ctx, id)
+		move, _, err := e.s.get(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -70,50 +70,32 @@ type storageMove[T any] interface {
 	common() *RepositoryStorageMove
 }
 
-// storageMoves implements the methods every storage-move service shares.
-// Each service embeds it and adds its container-scoped methods by name.
+// storageMoves implements every storage-move service once. Each service
+// holds one and exposes its methods under concrete types, one line each.
 type storageMoves[T any, P storageMove[T]] struct {
 	c    *Client
 	kind moveKind
 }
 
-// List returns one page of storage moves of every container, newest first.
-// opts may be nil.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-project-repository-storage-moves
-// and the group and snippet pages beside it.
-func (s storageMoves[T, P]) List(ctx context.Context, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
+
+
+
+
+func (s *storageMoves[T, P]) list(ctx context.Context, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
 	u, err := s.listURL(0, opts)
 	return listPage[T](ctx, s.c, u, err)
 }
 
-// All returns an iterator over the storage moves of every container, newest
-// first, across all pages (offset pagination). opts may be nil. The iterator
-// is lazy, can be ranged again, and stops after the first error, which it
-// yields with a nil move.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-project-repository-storage-moves
-// and the group and snippet pages beside it.
-func (s storageMoves[T, P]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[*T, error] {
+func (s *storageMoves[T, P]) all(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[*T, error] {
 	u, err := s.listURL(0, opts)
 	return all[T](ctx, s.c, u, err)
 }
 
-// Get returns one storage move.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-project-repository-storage-move
-// and the group and snippet pages beside it.
-func (s storageMoves[T, P]) Get(ctx context.Context, id int64) (*T, *Response, error) {
-	return s.get(ctx, 0, id)
+func (s *storageMoves[T, P]) get(ctx context.Context, id int64) (*T, *Response, error) {
+	return s.getIn(ctx, 0, id)
 }
 
-// ScheduleAll asks GitLab to move every repository off
-// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
-// background; list them to follow their progress.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-repository-storage-moves-for-all-projects-on-a-storage-shard
-// and the group and snippet pages beside it.
-func (s storageMoves[T, P]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+func (s *storageMoves[T, P]) scheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
 	if req.SourceStorageName == "" {
 		return nil, fmt.Errorf("%w: source storage name is empty", ErrInvalidArgument)
 	}
@@ -129,7 +111,7 @@ func (s storageMoves[T, P]) ScheduleAll(ctx context.Context, req ScheduleAllStor
 
 // listURL resolves the collection route, or the container's route when
 // containerID is not 0.
-func (s storageMoves[T, P]) listURL(containerID int64, opts *ListStorageMovesOptions) (*url.URL, error) {
+func (s *storageMoves[T, P]) listURL(containerID int64, opts *ListStorageMovesOptions) (*url.URL, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -139,14 +121,14 @@ func (s storageMoves[T, P]) listURL(containerID int64, opts *ListStorageMovesOpt
 // segments is /<collection> for containerID 0, else
 // /<container>/:id/repository_storage_moves. Callers have refused negative
 // ids already.
-func (s storageMoves[T, P]) segments(containerID int64, more ...string) []string {
+func (s *storageMoves[T, P]) segments(containerID int64, more ...string) []string {
 	if containerID == 0 {
 		return append([]string{s.kind.collection}, more...)
 	}
 	return append([]string{s.kind.container, strconv.FormatInt(containerID, 10), "repository_storage_moves"}, more...)
 }
 
-func (s storageMoves[T, P]) listFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
+func (s *storageMoves[T, P]) listFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
 	if err := s.checkContainer(containerID); err != nil {
 		return nil, nil, err
 	}
@@ -154,7 +136,7 @@ func (s storageMoves[T, P]) listFor(ctx context.Context, containerID int64, opts
 	return listPage[T](ctx, s.c, u, err)
 }
 
-func (s storageMoves[T, P]) allFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) iter.Seq2[*T, error] {
+func (s *storageMoves[T, P]) allFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) iter.Seq2[*T, error] {
 	if err := s.checkContainer(containerID); err != nil {
 		return all[T](ctx, s.c, nil, err)
 	}
@@ -162,14 +144,14 @@ func (s storageMoves[T, P]) allFor(ctx context.Context, containerID int64, opts 
 	return all[T](ctx, s.c, u, err)
 }
 
-func (s storageMoves[T, P]) getFor(ctx context.Context, containerID, id int64) (*T, *Response, error) {
+func (s *storageMoves[T, P]) getFor(ctx context.Context, containerID, id int64) (*T, *Response, error) {
 	if err := s.checkContainer(containerID); err != nil {
 		return nil, nil, err
 	}
-	return s.get(ctx, containerID, id)
+	return s.getIn(ctx, containerID, id)
 }
 
-func (s storageMoves[T, P]) get(ctx context.Context, containerID, id int64) (*T, *Response, error) {
+func (s *storageMoves[T, P]) getIn(ctx context.Context, containerID, id int64) (*T, *Response, error) {
 	if id <= 0 {
 		return nil, nil, fmt.Errorf("%w: storage move id %d is not positive", ErrInvalidArgument, id)
 	}
@@ -177,7 +159,7 @@ func (s storageMoves[T, P]) get(ctx context.Context, containerID, id int64) (*T,
 	return callOne[T](ctx, s.c, http.MethodGet, u, err, nil)
 }
 
-func (s storageMoves[T, P]) scheduleFor(ctx context.Context, containerID int64, req ScheduleStorageMoveRequest) (*T, *Response, error) {
+func (s *storageMoves[T, P]) scheduleFor(ctx context.Context, containerID int64, req ScheduleStorageMoveRequest) (*T, *Response, error) {
 	if err := s.checkContainer(containerID); err != nil {
 		return nil, nil, err
 	}
@@ -188,136 +170,297 @@ func (s storageMoves[T, P]) scheduleFor(ctx context.Context, containerID int64, 
 	return callOne[T](ctx, s.c, http.MethodPost, u, err, req)
 }
 
-func (s storageMoves[T, P]) checkContainer(id int64) error {
+func (s *storageMoves[T, P]) checkContainer(id int64) error {
 	if id <= 0 {
 		return fmt.Errorf("%w: %s id %d is not positive", ErrInvalidArgument, s.kind.noun, id)
 	}
 	return nil
 }
 
-// ProjectRepositoryStorageMovesService moves project repositories between
-// Gitaly storages. Every call needs an administrator's token.
-//
-// Besides the project-scoped methods below, it has List, All, Get,
-// ScheduleAll, Wait and Evacuate, shared with the group and snippet
-// services; in their signatures T is [ProjectRepositoryStorageMove].
+// ProjectRepositoryStorageMovesService moves project repositories
+// (repository, wiki and design repositories) between Gitaly storages.
+// Every call needs an administrator's token.
 //
 // GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/
 type ProjectRepositoryStorageMovesService struct {
-	storageMoves[ProjectRepositoryStorageMove, *ProjectRepositoryStorageMove]
-}
-
-// ListForProject returns one page of a project's storage moves, newest
-// first. opts may be nil.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-project
-func (s *ProjectRepositoryStorageMovesService) ListForProject(ctx context.Context, projectID int64, opts *ListStorageMovesOptions) ([]*ProjectRepositoryStorageMove, *Response, error) {
-	return s.listFor(ctx, projectID, opts)
-}
-
-// AllForProject returns an iterator over a project's storage moves across
-// all pages, with the same contract as All.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-project
-func (s *ProjectRepositoryStorageMovesService) AllForProject(ctx context.Context, projectID int64, opts *ListStorageMovesOptions) iter.Seq2[*ProjectRepositoryStorageMove, error] {
-	return s.allFor(ctx, projectID, opts)
-}
-
-// GetForProject returns one storage move of a project.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-repository-storage-move-for-a-project
-func (s *ProjectRepositoryStorageMovesService) GetForProject(ctx context.Context, projectID, id int64) (*ProjectRepositoryStorageMove, *Response, error) {
-	return s.getFor(ctx, projectID, id)
-}
-
-// ScheduleForProject schedules a move of a project's repositories off its
-// current storage. GitLab answers 201 with the move in state "scheduled",
-// and 400 with Fields["project"] = ["is read-only"] when the project is
-// already being moved.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-a-repository-storage-move-for-a-project
-func (s *ProjectRepositoryStorageMovesService) ScheduleForProject(ctx context.Context, projectID int64, req ScheduleStorageMoveRequest) (*ProjectRepositoryStorageMove, *Response, error) {
-	return s.scheduleFor(ctx, projectID, req)
+	moves storageMoves[ProjectRepositoryStorageMove, *ProjectRepositoryStorageMove]
 }
 
 // GroupRepositoryStorageMovesService moves group wiki repositories between
-// Gitaly storages (GitLab Premium and Ultimate).
-//
-// Besides the group-scoped methods below, it has List, All, Get,
-// ScheduleAll, Wait and Evacuate, shared with the project and snippet
-// services; in their signatures T is [GroupRepositoryStorageMove].
+// Gitaly storages (GitLab Premium and Ultimate). Every call needs an
+// administrator's token.
 //
 // GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
 type GroupRepositoryStorageMovesService struct {
-	storageMoves[GroupRepositoryStorageMove, *GroupRepositoryStorageMove]
-}
-
-// ListForGroup returns one page of a group's storage moves, newest first.
-//
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
-func (s *GroupRepositoryStorageMovesService) ListForGroup(ctx context.Context, groupID int64, opts *ListStorageMovesOptions) ([]*GroupRepositoryStorageMove, *Response, error) {
-	return s.listFor(ctx, groupID, opts)
-}
-
-// AllForGroup returns an iterator over a group's storage moves across all
-// pages, with the same contract as All.
-//
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
-func (s *GroupRepositoryStorageMovesService) AllForGroup(ctx context.Context, groupID int64, opts *ListStorageMovesOptions) iter.Seq2[*GroupRepositoryStorageMove, error] {
-	return s.allFor(ctx, groupID, opts)
-}
-
-// GetForGroup returns one storage move of a group.
-//
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
-func (s *GroupRepositoryStorageMovesService) GetForGroup(ctx context.Context, groupID, id int64) (*GroupRepositoryStorageMove, *Response, error) {
-	return s.getFor(ctx, groupID, id)
-}
-
-// ScheduleForGroup schedules a move of a group's wiki repository.
-//
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/
-func (s *GroupRepositoryStorageMovesService) ScheduleForGroup(ctx context.Context, groupID int64, req ScheduleStorageMoveRequest) (*GroupRepositoryStorageMove, *Response, error) {
-	return s.scheduleFor(ctx, groupID, req)
+	moves storageMoves[GroupRepositoryStorageMove, *GroupRepositoryStorageMove]
 }
 
 // SnippetRepositoryStorageMovesService moves snippet repositories between
-// Gitaly storages.
-//
-// Besides the snippet-scoped methods below, it has List, All, Get,
-// ScheduleAll, Wait and Evacuate, shared with the project and group
-// services; in their signatures T is [SnippetRepositoryStorageMove].
+// Gitaly storages. Every call needs an administrator's token.
 //
 // GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
 type SnippetRepositoryStorageMovesService struct {
-	storageMoves[SnippetRepositoryStorageMove, *SnippetRepositoryStorageMove]
+	moves storageMoves[SnippetRepositoryStorageMove, *SnippetRepositoryStorageMove]
 }
 
-// ListForSnippet returns one page of a snippet's storage moves, newest first.
+// List returns one page of the project repository storage moves of every
+// project, newest first (offset pagination). opts may be nil.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-project-repository-storage-moves
+func (s *ProjectRepositoryStorageMovesService) List(ctx context.Context, opts *ListStorageMovesOptions) ([]*ProjectRepositoryStorageMove, *Response, error) {
+	return s.moves.list(ctx, opts)
+}
+
+// All returns an iterator over the project repository storage moves of every
+// project, newest first, across all pages (offset pagination). opts may be
+// nil. The iterator is lazy, can be ranged again, and stops after the first
+// error, which it yields with a nil move.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-project-repository-storage-moves
+func (s *ProjectRepositoryStorageMovesService) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[*ProjectRepositoryStorageMove, error] {
+	return s.moves.all(ctx, opts)
+}
+
+// Get returns the project repository storage move id.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-project-repository-storage-move
+func (s *ProjectRepositoryStorageMovesService) Get(ctx context.Context, id int64) (*ProjectRepositoryStorageMove, *Response, error) {
+	return s.moves.get(ctx, id)
+}
+
+// ListForProject returns one page of the storage moves of the project
+// projectID, newest first. opts may be nil.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-project
+func (s *ProjectRepositoryStorageMovesService) ListForProject(ctx context.Context, projectID int64, opts *ListStorageMovesOptions) ([]*ProjectRepositoryStorageMove, *Response, error) {
+	return s.moves.listFor(ctx, projectID, opts)
+}
+
+// AllForProject returns an iterator over the storage moves of the project
+// projectID across all pages, with the same contract as All.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-project
+func (s *ProjectRepositoryStorageMovesService) AllForProject(ctx context.Context, projectID int64, opts *ListStorageMovesOptions) iter.Seq2[*ProjectRepositoryStorageMove, error] {
+	return s.moves.allFor(ctx, projectID, opts)
+}
+
+// GetForProject returns the storage move id of the project projectID.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-repository-storage-move-for-a-project
+func (s *ProjectRepositoryStorageMovesService) GetForProject(ctx context.Context, projectID, id int64) (*ProjectRepositoryStorageMove, *Response, error) {
+	return s.moves.getFor(ctx, projectID, id)
+}
+
+// ScheduleForProject schedules a move of a project's repositories (repository, wiki and design repositories) off its current storage.
+// GitLab answers 201 with the move, and 400 with
+// Fields["project"] = ["is read-only"] when the project is already being
+// moved. With no destination GitLab picks a storage by weight, which may be
+// the current storage itself: give the source storage weight 0 first.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-a-repository-storage-move-for-a-project
+func (s *ProjectRepositoryStorageMovesService) ScheduleForProject(ctx context.Context, projectID int64, req ScheduleStorageMoveRequest) (*ProjectRepositoryStorageMove, *Response, error) {
+	return s.moves.scheduleFor(ctx, projectID, req)
+}
+
+// ScheduleAll asks GitLab to move every project repository off
+// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
+// background; list them to follow their progress.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-repository-storage-moves-for-all-projects-on-a-storage-shard
+func (s *ProjectRepositoryStorageMovesService) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+	return s.moves.scheduleAll(ctx, req)
+}
+
+// Wait polls the project repository storage move id until it reaches a
+// terminal state and returns it; see [WaitOptions]. A move that ends
+// "failed" or "cleanup failed" comes back with a [*MoveFailedError]. The
+// context bounds the whole wait: give it a deadline.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-project-repository-storage-move
+func (s *ProjectRepositoryStorageMovesService) Wait(ctx context.Context, id int64, opts *WaitOptions) (*ProjectRepositoryStorageMove, error) {
+	return s.moves.wait(ctx, id, opts)
+}
+
+// Evacuate schedules a move for every project id that ids yields and
+// follows the moves until each ends; see [EvacuateOptions] for the bounds
+// and events.
+//
+// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-a-repository-storage-move-for-a-project
+func (s *ProjectRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
+	return s.moves.evacuate(ctx, ids, opts)
+}
+
+// List returns one page of the group repository storage moves of every
+// group, newest first (offset pagination). opts may be nil.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#retrieve-all-group-repository-storage-moves
+func (s *GroupRepositoryStorageMovesService) List(ctx context.Context, opts *ListStorageMovesOptions) ([]*GroupRepositoryStorageMove, *Response, error) {
+	return s.moves.list(ctx, opts)
+}
+
+// All returns an iterator over the group repository storage moves of every
+// group, newest first, across all pages (offset pagination). opts may be
+// nil. The iterator is lazy, can be ranged again, and stops after the first
+// error, which it yields with a nil move.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#retrieve-all-group-repository-storage-moves
+func (s *GroupRepositoryStorageMovesService) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[*GroupRepositoryStorageMove, error] {
+	return s.moves.all(ctx, opts)
+}
+
+// Get returns the group repository storage move id.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#get-a-single-group-repository-storage-move
+func (s *GroupRepositoryStorageMovesService) Get(ctx context.Context, id int64) (*GroupRepositoryStorageMove, *Response, error) {
+	return s.moves.get(ctx, id)
+}
+
+// ListForGroup returns one page of the storage moves of the group
+// groupID, newest first. opts may be nil.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-single-group
+func (s *GroupRepositoryStorageMovesService) ListForGroup(ctx context.Context, groupID int64, opts *ListStorageMovesOptions) ([]*GroupRepositoryStorageMove, *Response, error) {
+	return s.moves.listFor(ctx, groupID, opts)
+}
+
+// AllForGroup returns an iterator over the storage moves of the group
+// groupID across all pages, with the same contract as All.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-single-group
+func (s *GroupRepositoryStorageMovesService) AllForGroup(ctx context.Context, groupID int64, opts *ListStorageMovesOptions) iter.Seq2[*GroupRepositoryStorageMove, error] {
+	return s.moves.allFor(ctx, groupID, opts)
+}
+
+// GetForGroup returns the storage move id of the group groupID.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#get-a-single-repository-storage-move-for-a-group
+func (s *GroupRepositoryStorageMovesService) GetForGroup(ctx context.Context, groupID, id int64) (*GroupRepositoryStorageMove, *Response, error) {
+	return s.moves.getFor(ctx, groupID, id)
+}
+
+// ScheduleForGroup schedules a move of a group's wiki repository off its current storage.
+// GitLab answers 201 with the move, and 400 with
+// Fields["group"] = ["is read-only"] when the group is already being
+// moved. With no destination GitLab picks a storage by weight, which may be
+// the current storage itself: give the source storage weight 0 first.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#schedule-a-repository-storage-move-for-a-group
+func (s *GroupRepositoryStorageMovesService) ScheduleForGroup(ctx context.Context, groupID int64, req ScheduleStorageMoveRequest) (*GroupRepositoryStorageMove, *Response, error) {
+	return s.moves.scheduleFor(ctx, groupID, req)
+}
+
+// ScheduleAll asks GitLab to move every group repository off
+// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
+// background; list them to follow their progress.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#schedule-repository-storage-moves-for-all-groups-on-a-storage-shard
+func (s *GroupRepositoryStorageMovesService) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+	return s.moves.scheduleAll(ctx, req)
+}
+
+// Wait polls the group repository storage move id until it reaches a
+// terminal state and returns it; see [WaitOptions]. A move that ends
+// "failed" or "cleanup failed" comes back with a [*MoveFailedError]. The
+// context bounds the whole wait: give it a deadline.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#get-a-single-group-repository-storage-move
+func (s *GroupRepositoryStorageMovesService) Wait(ctx context.Context, id int64, opts *WaitOptions) (*GroupRepositoryStorageMove, error) {
+	return s.moves.wait(ctx, id, opts)
+}
+
+// Evacuate schedules a move for every group id that ids yields and
+// follows the moves until each ends; see [EvacuateOptions] for the bounds
+// and events.
+//
+// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#schedule-a-repository-storage-move-for-a-group
+func (s *GroupRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
+	return s.moves.evacuate(ctx, ids, opts)
+}
+
+// List returns one page of the snippet repository storage moves of every
+// snippet, newest first (offset pagination). opts may be nil.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#retrieve-all-snippet-repository-storage-moves
+func (s *SnippetRepositoryStorageMovesService) List(ctx context.Context, opts *ListStorageMovesOptions) ([]*SnippetRepositoryStorageMove, *Response, error) {
+	return s.moves.list(ctx, opts)
+}
+
+// All returns an iterator over the snippet repository storage moves of every
+// snippet, newest first, across all pages (offset pagination). opts may be
+// nil. The iterator is lazy, can be ranged again, and stops after the first
+// error, which it yields with a nil move.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#retrieve-all-snippet-repository-storage-moves
+func (s *SnippetRepositoryStorageMovesService) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[*SnippetRepositoryStorageMove, error] {
+	return s.moves.all(ctx, opts)
+}
+
+// Get returns the snippet repository storage move id.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#get-a-single-snippet-repository-storage-move
+func (s *SnippetRepositoryStorageMovesService) Get(ctx context.Context, id int64) (*SnippetRepositoryStorageMove, *Response, error) {
+	return s.moves.get(ctx, id)
+}
+
+// ListForSnippet returns one page of the storage moves of the snippet
+// snippetID, newest first. opts may be nil.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-snippet
 func (s *SnippetRepositoryStorageMovesService) ListForSnippet(ctx context.Context, snippetID int64, opts *ListStorageMovesOptions) ([]*SnippetRepositoryStorageMove, *Response, error) {
-	return s.listFor(ctx, snippetID, opts)
+	return s.moves.listFor(ctx, snippetID, opts)
 }
 
-// AllForSnippet returns an iterator over a snippet's storage moves across
-// all pages, with the same contract as All.
+// AllForSnippet returns an iterator over the storage moves of the snippet
+// snippetID across all pages, with the same contract as All.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#retrieve-all-repository-storage-moves-for-a-snippet
 func (s *SnippetRepositoryStorageMovesService) AllForSnippet(ctx context.Context, snippetID int64, opts *ListStorageMovesOptions) iter.Seq2[*SnippetRepositoryStorageMove, error] {
-	return s.allFor(ctx, snippetID, opts)
+	return s.moves.allFor(ctx, snippetID, opts)
 }
 
-// GetForSnippet returns one storage move of a snippet.
+// GetForSnippet returns the storage move id of the snippet snippetID.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#get-a-single-repository-storage-move-for-a-snippet
 func (s *SnippetRepositoryStorageMovesService) GetForSnippet(ctx context.Context, snippetID, id int64) (*SnippetRepositoryStorageMove, *Response, error) {
-	return s.getFor(ctx, snippetID, id)
+	return s.moves.getFor(ctx, snippetID, id)
 }
 
-// ScheduleForSnippet schedules a move of a snippet's repository.
+// ScheduleForSnippet schedules a move of a snippet's repository off its current storage.
+// GitLab answers 201 with the move, and 400 with
+// Fields["snippet"] = ["is read-only"] when the snippet is already being
+// moved. With no destination GitLab picks a storage by weight, which may be
+// the current storage itself: give the source storage weight 0 first.
 //
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#schedule-a-repository-storage-move-for-a-snippet
 func (s *SnippetRepositoryStorageMovesService) ScheduleForSnippet(ctx context.Context, snippetID int64, req ScheduleStorageMoveRequest) (*SnippetRepositoryStorageMove, *Response, error) {
-	return s.scheduleFor(ctx, snippetID, req)
+	return s.moves.scheduleFor(ctx, snippetID, req)
 }
+
+// ScheduleAll asks GitLab to move every snippet repository off
+// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
+// background; list them to follow their progress.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#schedule-repository-storage-moves-for-all-snippets-on-a-storage-shard
+func (s *SnippetRepositoryStorageMovesService) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+	return s.moves.scheduleAll(ctx, req)
+}
+
+// Wait polls the snippet repository storage move id until it reaches a
+// terminal state and returns it; see [WaitOptions]. A move that ends
+// "failed" or "cleanup failed" comes back with a [*MoveFailedError]. The
+// context bounds the whole wait: give it a deadline.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#get-a-single-snippet-repository-storage-move
+func (s *SnippetRepositoryStorageMovesService) Wait(ctx context.Context, id int64, opts *WaitOptions) (*SnippetRepositoryStorageMove, error) {
+	return s.moves.wait(ctx, id, opts)
+}
+
+// Evacuate schedules a move for every snippet id that ids yields and
+// follows the moves until each ends; see [EvacuateOptions] for the bounds
+// and events.
+//
+// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#schedule-a-repository-storage-move-for-a-snippet
+func (s *SnippetRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
+	return s.moves.evacuate(ctx, ids, opts)
+}
+

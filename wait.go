@@ -94,18 +94,13 @@ func moveOutcome(m *RepositoryStorageMove) error {
 	return nil
 }
 
-// Wait polls the storage move id until it reaches a terminal state
+// wait polls the storage move id until it reaches a state opts stops at
 // (finished, failed, cleanup failed; also replicated with
-// opts.UntilReplicated) and returns it. opts may be nil.
-//
-// A move that ends "failed" or "cleanup failed" is returned together with a
-// [*MoveFailedError] (matching [ErrMoveFailed]) carrying GitLab's
-// error_message. The context bounds the whole wait: give it a deadline.
-// Errors from GitLab while polling are retried by the client's
-// [RetryPolicy] only, then returned.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#get-a-single-project-repository-storage-move
-func (s storageMoves[T, P]) Wait(ctx context.Context, id int64, opts *WaitOptions) (*T, error) {
+// opts.UntilReplicated) and returns it. A move that ends "failed" or
+// "cleanup failed" is returned together with a [*MoveFailedError]. Errors
+// from GitLab while polling are retried by the client's [RetryPolicy] only,
+// then returned.
+func (s *storageMoves[T, P]) wait(ctx context.Context, id int64, opts *WaitOptions) (*T, error) {
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
@@ -115,7 +110,7 @@ func (s storageMoves[T, P]) Wait(ctx context.Context, id int64, opts *WaitOption
 	}
 	p := newPoller(o)
 	for {
-		move, _, err := s.Get(ctx, id)
+		move, _, err := s.get(ctx, id)
 		if err != nil {
 			return nil, err
 		}
