@@ -3,32 +3,26 @@ package gitlabdata
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-querystring/query"
 	"github.com/hashicorp/go-cleanhttp"
 )
 
-// Version is the SDK version sent in the User-Agent header.
-const Version = "0.1.0"
+// SDKVersion is the version of this package, sent in the User-Agent header.
+const SDKVersion = "0.2.0"
 
-const (
-	defaultTimeout = 60 * time.Second
-	apiPath        = "/api/v4/"
-	// maxDrain bounds how much of an unread body is discarded so that the
-	// connection can be reused; larger leftovers just close it.
-	maxDrain = 256 << 10
-)
+// DefaultTimeout bounds each attempt of a request when [WithTimeout] is not
+// given.
+const DefaultTimeout = 60 * time.Second
 
 // Client talks to one GitLab instance. Create one per process and reuse it:
 // it is safe for concurrent use and holds a pool of connections.
@@ -43,24 +37,46 @@ type Client struct {
 	// SnippetRepositoryStorageMoves moves snippet repositories.
 	SnippetRepositoryStorageMoves *SnippetRepositoryStorageMovesService
 
-	base  *url.URL     // always ends in /api/v4/
-	auth  *credentials // behind a pointer so %+v never prints the token
-	hc    *http.Client
-	ua    string
-	retry RetryPolicy
+	base    *url.URL     // always ends in /api/v4/
+	auth    *credentials // behind a pointer so %+v never prints the token
+	hc      *http.Client
+	ua      string
+	retry   RetryPolicy
+	timeout time.Duration // per attempt; 0 means none
+	log     *slog.Logger  // nil: quiet
 	// prefetch makes All fetch the next page while the caller consumes one.
 	prefetch bool
 	// sleep waits d or until ctx ends; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	version *versionCache
+}
+
+// versionCache keeps the last answer of GET /version.
+type versionCache struct {
+	mu sync.Mutex
+	v  *ServerVersion
 }
 
 // credentials holds the token two pointers away from Client, so that no fmt
 // verb can print it: fmt only dereferences one level. Its String and
 // GoString methods redact it too.
-type credentials struct{ token *string }
+type credentials struct {
+	token  *string
+	bearer bool // send "Authorization: Bearer" instead of PRIVATE-TOKEN
+}
 
 func (*credentials) String() string   { return "[redacted]" }
 func (*credentials) GoString() string { return "[redacted]" }
+
+// set puts the token in the header GitLab expects for its kind.
+func (a *credentials) set(h http.Header) {
+	if a.bearer {
+		h.Set("Authorization", "Bearer "+*a.token)
+		return
+	}
+	h.Set("PRIVATE-TOKEN", *a.token)
+}
 
 // ClientOption configures a Client in [NewClient].
 type ClientOption func(*clientConfig) error
@@ -69,12 +85,16 @@ type clientConfig struct {
 	hc       *http.Client
 	ua       string
 	retry    RetryPolicy
+	timeout  time.Duration
+	log      *slog.Logger
+	bearer   bool
 	prefetch bool
 }
 
 // WithHTTPClient makes the Client send its requests through a copy of hc.
 // The copy's CheckRedirect refuses redirects to another scheme, host or port
-// before calling hc's own. hc must not be nil.
+// before calling hc's own. hc's Timeout, if any, still applies on top of
+// [WithTimeout]. hc must not be nil.
 func WithHTTPClient(hc *http.Client) ClientOption {
 	return func(cfg *clientConfig) error {
 		if hc == nil {
@@ -97,6 +117,59 @@ func WithUserAgent(product string) ClientOption {
 	}
 }
 
+// WithTimeout bounds each attempt of a request: sending it, waiting for the
+// answer and reading its body. The default is [DefaultTimeout]; 0 removes
+// the bound, leaving only the context's deadline. The bound holds whatever
+// http.Client [WithHTTPClient] supplies.
+//
+// How the limits combine: a request makes at most RetryPolicy.MaxAttempts
+// attempts, each bounded by d, with a wait between two attempts bounded by
+// RetryPolicy.MaxDelay. The context's deadline bounds all of it: when it
+// passes, the attempt in flight or the wait ends at once. So without a
+// deadline a request that never gets an answer returns after about
+// MaxAttempts·d plus the waits (3 × 60 s plus at most 2 s by default); an
+// attempt that timed out is retried for GET only.
+func WithTimeout(d time.Duration) ClientOption {
+	return func(cfg *clientConfig) error {
+		if d < 0 {
+			return fmt.Errorf("%w: timeout %s is negative; use 0 for none", ErrInvalidArgument, d)
+		}
+		cfg.timeout = d
+		return nil
+	}
+}
+
+// WithOAuthToken makes the Client send its token as an OAuth 2 access
+// token, in "Authorization: Bearer <token>", instead of the PRIVATE-TOKEN
+// header used for personal, group and project access tokens. The same rules
+// hold: the token goes only to the base URL's scheme, host and port, and
+// never appears in errors or logs.
+//
+// GitLab API docs: https://docs.gitlab.com/api/rest/authentication/#oauth-20-tokens
+func WithOAuthToken() ClientOption {
+	return func(cfg *clientConfig) error {
+		cfg.bearer = true
+		return nil
+	}
+}
+
+// WithLogger makes the Client log one record per attempt of every request:
+// method, path, status (0 when no answer came), duration, attempt number
+// and GitLab's request id, and before a retry how long it waits and why.
+// Successful attempts log at Debug, failed ones at Warn. The token is never
+// logged, and query values whose names suggest a secret (token, password,
+// secret, key, signature) are redacted. Without this option the Client logs
+// nothing.
+func WithLogger(l *slog.Logger) ClientOption {
+	return func(cfg *clientConfig) error {
+		if l == nil {
+			return fmt.Errorf("%w: logger is nil; leave the option out for no logging", ErrInvalidArgument)
+		}
+		cfg.log = l
+		return nil
+	}
+}
+
 // WithPrefetch makes every All iterator fetch the next page while the loop
 // consumes the current one, so GitLab's latency and the caller's work
 // overlap. At most one page is fetched ahead. When the loop ends early, the
@@ -109,58 +182,17 @@ func WithPrefetch(on bool) ClientOption {
 	}
 }
 
-// RetryPolicy says how a Client retries. Zero fields take their defaults.
-//
-// GET requests are retried on 429, 502, 503 and 504 and on transient
-// transport errors; other methods only on 429, because GitLab throttles a
-// request before running it, whereas a POST that met a 502 may have
-// scheduled a storage move already. The wait is GitLab's Retry-After or
-// RateLimit-Reset when sent, else a random pause of up to
-// MinDelay·2^(attempt-1), never more than MaxDelay. When GitLab asks for
-// more than MaxDelay, the Client does not wait: it returns the [*APIError]
-// with RetryAfter set.
-type RetryPolicy struct {
-	// MaxAttempts counts every attempt, the first included. Default 3;
-	// 1 disables retries.
-	MaxAttempts int
-	// MinDelay is the base of the exponential backoff. Default 500ms.
-	MinDelay time.Duration
-	// MaxDelay caps each wait. Default 30s.
-	MaxDelay time.Duration
-}
-
-// DefaultRetryPolicy is the policy of a Client built without [WithRetry].
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, MinDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second}
-
-// WithRetry sets the retry policy. RetryPolicy{MaxAttempts: 1} disables
-// retries.
-func WithRetry(p RetryPolicy) ClientOption {
-	return func(cfg *clientConfig) error {
-		if p.MaxAttempts < 0 || p.MinDelay < 0 || p.MaxDelay < 0 {
-			return fmt.Errorf("%w: retry policy fields must not be negative", ErrInvalidArgument)
-		}
-		if p.MaxAttempts == 0 {
-			p.MaxAttempts = DefaultRetryPolicy.MaxAttempts
-		}
-		if p.MinDelay == 0 {
-			p.MinDelay = DefaultRetryPolicy.MinDelay
-		}
-		if p.MaxDelay == 0 {
-			p.MaxDelay = DefaultRetryPolicy.MaxDelay
-		}
-		cfg.retry = p
-		return nil
-	}
-}
-
 // NewClient returns a Client for the GitLab instance at baseURL, such as
-// "https://gitlab.example.com" or "https://gitlab.example.com/api/v4/".
-// token is a personal access token of an administrator; it is sent in the
-// PRIVATE-TOKEN header, only to baseURL's scheme, host and port.
+// "https://gitlab.example.com", "https://gitlab.example.com/api/v4" or, for
+// an instance under a relative URL root, "https://example.com/gitlab".
+// token is an administrator's access token; it is sent in the PRIVATE-TOKEN
+// header ("Authorization: Bearer" with [WithOAuthToken]), only to baseURL's
+// scheme, host and port.
 //
-// NewClient fails with [ErrInvalidArgument] when the token is empty or
-// baseURL has no http(s) scheme or host, or carries credentials, a query or
-// a fragment.
+// NewClient fails with [ErrInvalidArgument] when the token is empty, or
+// baseURL is empty, has no http(s) scheme or host, carries credentials, a
+// query or a fragment, or points at another API than v4 or below its root
+// (such as ".../api/v3" or ".../api/v4/admin").
 func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	base, err := normalizeBaseURL(baseURL)
 	if err != nil {
@@ -172,7 +204,7 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	if strings.ContainsAny(token, "\r\n") {
 		return nil, fmt.Errorf("%w: token contains a line break", ErrInvalidArgument)
 	}
-	cfg := clientConfig{retry: DefaultRetryPolicy}
+	cfg := clientConfig{retry: DefaultRetryPolicy(), timeout: DefaultTimeout}
 	for _, opt := range opts {
 		if err := opt(&cfg); err != nil {
 			return nil, err
@@ -182,23 +214,25 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	if cfg.hc != nil {
 		hc = *cfg.hc
 	} else {
-		hc = *cleanhttp.DefaultPooledClient()
-		hc.Timeout = defaultTimeout
+		hc = *cleanhttp.DefaultPooledClient() // no Timeout: the per-attempt bound is ours
 	}
 	hc.CheckRedirect = sameOriginRedirects(base, hc.CheckRedirect)
 
-	ua := "gitlabdata/" + Version
+	ua := "gitlabdata/" + SDKVersion
 	if cfg.ua != "" {
 		ua += " " + cfg.ua
 	}
 	c := &Client{
 		base:     base,
-		auth:     &credentials{token: &token},
+		auth:     &credentials{token: &token, bearer: cfg.bearer},
 		hc:       &hc,
 		ua:       ua,
 		retry:    cfg.retry,
+		timeout:  cfg.timeout,
+		log:      cfg.log,
 		prefetch: cfg.prefetch,
 		sleep:    sleepContext,
+		version:  &versionCache{},
 	}
 	c.DataManagement = &DataManagementService{c: c}
 	c.ProjectRepositoryStorageMoves = &ProjectRepositoryStorageMovesService{
@@ -217,69 +251,49 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 // "/api/v4/".
 func (c *Client) BaseURL() string { return c.base.String() }
 
+const apiRoot = "/api/v4"
+
 func normalizeBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, fmt.Errorf("%w: base URL is empty; pass your GitLab instance's URL, such as https://gitlab.example.com", ErrInvalidArgument)
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Parse's error repeats the input, which may hold a password.
-		return nil, fmt.Errorf("%w: base URL is not a valid URL", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: base URL is not a valid URL; pass one such as https://gitlab.example.com", ErrInvalidArgument)
 	}
 	switch {
 	case u.User != nil:
 		return nil, fmt.Errorf("%w: base URL must not carry credentials; pass the token to NewClient", ErrInvalidArgument)
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return nil, fmt.Errorf("%w: base URL must not have a query or fragment", ErrInvalidArgument)
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%w: base URL %q needs an http or https scheme", ErrInvalidArgument, u.Redacted())
+		return nil, fmt.Errorf("%w: base URL %q needs an http:// or https:// scheme, as in https://gitlab.example.com", ErrInvalidArgument, u.Redacted())
 	case u.Host == "":
 		return nil, fmt.Errorf("%w: base URL %q has no host", ErrInvalidArgument, u.Redacted())
 	}
 	p := strings.TrimRight(u.Path, "/")
-	if !strings.HasSuffix(p, "/api/v4") {
-		p += "/api/v4"
+	if i := strings.Index(p+"/", "/api/"); i >= 0 {
+		root, rest := p[:i], p[i:]
+		if rest != apiRoot {
+			return nil, fmt.Errorf("%w: base URL %q points at %q; pass the instance URL (%s) or its API v4 root (%s)",
+				ErrInvalidArgument, u.Redacted(), rest, withPath(u, root), withPath(u, root+apiRoot))
+		}
+		p = root
 	}
-	u.Path, u.RawPath = p+"/", ""
+	u.Path, u.RawPath = p+apiRoot+"/", ""
 	return u, nil
 }
 
-// Redirect errors; neither is retried.
-var (
-	errRedirectRefused  = errors.New("gitlabdata: refusing redirect")
-	errTooManyRedirects = errors.New("gitlabdata: stopped after 10 redirects")
-)
-
-// sameOriginRedirects refuses a redirect to another scheme, host or port:
-// net/http forwards custom headers such as PRIVATE-TOKEN to any host.
-func sameOriginRedirects(base *url.URL, next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if !sameOrigin(base, req.URL) {
-			return fmt.Errorf("%w to %s://%s: only %s://%s receives the token",
-				errRedirectRefused, req.URL.Scheme, req.URL.Host, base.Scheme, base.Host)
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errTooManyRedirects
-		}
-		return nil
+// withPath renders u with another path, for error messages.
+func withPath(u *url.URL, p string) string {
+	v := *u
+	v.Path, v.RawPath = p, ""
+	if p == "" {
+		v.Path = "/"
 	}
-}
-
-// sameOrigin compares scheme, host and port, filling in default ports.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		portOf(a) == portOf(b)
-}
-
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "https") {
-		return "443"
-	}
-	return "80"
+	return strings.TrimSuffix(v.String(), "/")
 }
 
 // endpoint resolves path segments under the API root, escaping each one so
@@ -301,14 +315,28 @@ func (c *Client) endpoint(segments []string, opts any) (*url.URL, error) {
 	u := *c.base
 	u.Path = c.base.Path + decoded.String()
 	u.RawPath = c.base.EscapedPath() + raw.String()
-	if opts != nil {
-		q, err := query.Values(opts)
-		if err != nil {
-			return nil, fmt.Errorf("%w: encoding query: %v", ErrInvalidArgument, err)
-		}
-		u.RawQuery = q.Encode()
+	q, err := encodeQuery(opts)
+	if err != nil {
+		return nil, err
 	}
+	u.RawQuery = q
 	return &u, nil
+}
+
+// encodeQuery encodes url.Values as they are and anything else with
+// go-querystring's struct tags; nil gives no query.
+func encodeQuery(opts any) (string, error) {
+	switch q := opts.(type) {
+	case nil:
+		return "", nil
+	case url.Values:
+		return q.Encode(), nil
+	}
+	v, err := query.Values(opts)
+	if err != nil {
+		return "", fmt.Errorf("%w: encoding query: %v", ErrInvalidArgument, err)
+	}
+	return v.Encode(), nil
 }
 
 // newRequest is the one place requests are built: it marshals the body once
@@ -324,24 +352,15 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), payload)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s %s: %v", ErrInvalidArgument, method, redactedURI(u), err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("PRIVATE-TOKEN", *c.auth.token)
+	c.auth.set(req.Header)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req, nil
-}
-
-// checkContext refuses a nil context, which would otherwise panic deep in
-// the standard library.
-func checkContext(ctx context.Context) error {
-	if ctx == nil {
-		return fmt.Errorf("%w: context is nil; use context.Background()", ErrInvalidArgument)
-	}
-	return nil
 }
 
 // call sends one request (retrying per the policy) and decodes a 2xx JSON
@@ -371,115 +390,65 @@ func callOne[T any](ctx context.Context, c *Client, method string, u *url.URL, e
 	return out, resp, nil
 }
 
-// do runs req with retries and decodes the answer into out.
-func (c *Client) do(req *http.Request, out any) (*Response, error) {
-	ctx := req.Context()
-	path := req.URL.RequestURI()
-	for attempt := 1; ; attempt++ {
-		try := req.Clone(ctx)
-		if req.GetBody != nil {
-			try.Body, _ = req.GetBody()
-		}
-		resp, err := c.hc.Do(try)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("gitlabdata: %s %s: %w", req.Method, path, ctx.Err())
-			}
-			if attempt < c.retry.MaxAttempts && isIdempotent(req.Method) && transientTransportError(err) {
-				if serr := c.sleep(ctx, c.backoff(attempt)); serr != nil {
-					return nil, fmt.Errorf("gitlabdata: %s %s: %w", req.Method, path, serr)
-				}
-				continue
-			}
-			return nil, err
-		}
-		r := newResponse(resp)
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			err := readAndDecode(resp, out)
-			closeBody(resp)
-			if err != nil {
-				return r, fmt.Errorf("gitlabdata: decoding %s %s: %w", req.Method, path, err)
-			}
-			return r, nil
-		}
-		apiErr := newAPIError(resp, req.Method, path)
-		closeBody(resp)
-		wait, asked := retryAfter(resp.Header, time.Now())
-		apiErr.RetryAfter = wait
-		if attempt >= c.retry.MaxAttempts || !retryableStatus(req.Method, resp.StatusCode) {
-			return r, apiErr
-		}
-		if !asked {
-			wait = c.backoff(attempt)
-		} else if wait > c.retry.MaxDelay {
-			return r, apiErr
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return r, fmt.Errorf("gitlabdata: %s %s: waiting to retry: %w", req.Method, path, err)
-		}
+// Do sends a request to an endpoint of GitLab's REST API that this package
+// does not wrap, with the same token, retries, error model and origin rules
+// as the wrapped calls, and decodes a JSON answer into out.
+//
+//   - path is relative to the API root, such as "projects" or
+//     "/projects/group%2Fproject" (escape segments yourself); absolute URLs,
+//     a path starting with api/v4, a query or fragment in path, and dot
+//     segments are refused before any request.
+//   - query is nil, a url.Values, or a struct with go-querystring url tags.
+//   - body is nil or a value encoded as JSON (a json.RawMessage is sent as
+//     is).
+//   - out is nil (the answer's body is ignored) or a pointer that
+//     encoding/json can decode into.
+//
+// GET and HEAD are retried like the wrapped listings; other methods only on
+// 429, because GitLab has no idempotency keys. A non-2xx answer is an
+// [*APIError]. The [Response] carries the pagination headers, so a listing
+// can be paged with NextPage or NextLink.
+//
+// GitLab API docs: https://docs.gitlab.com/api/rest/
+func (c *Client) Do(ctx context.Context, method, path string, query, body, out any) (*Response, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
 	}
-}
-
-// closeBody drains a bounded remainder so the connection goes back to the
-// pool, then closes the body.
-func closeBody(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
-	_ = resp.Body.Close()
-}
-
-func isIdempotent(method string) bool {
-	return method == http.MethodGet || method == http.MethodHead
-}
-
-func retryableStatus(method string, status int) bool {
-	if status == http.StatusTooManyRequests {
-		return true
+	u, err := c.resolve(path)
+	if err != nil {
+		return nil, err
 	}
-	if !isIdempotent(method) {
-		return false
+	if u.RawQuery, err = encodeQuery(query); err != nil {
+		return nil, err
 	}
-	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+	return c.call(ctx, method, u, body, out)
 }
 
-// transientTransportError is true for network failures worth another try,
-// and false for TLS and certificate failures and refused redirects.
-func transientTransportError(err error) bool {
-	var (
-		uerr      *url.Error
-		unknownCA x509.UnknownAuthorityError
-		hostname  x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		verifyErr *tls.CertificateVerificationError
-		recordErr tls.RecordHeaderError
-		alertErr  tls.AlertError
-	)
+// resolve turns a path relative to the API root into a URL under it.
+func (c *Client) resolve(path string) (*url.URL, error) {
+	p, err := url.Parse(path)
 	switch {
-	case !errors.As(err, &uerr), errors.Is(err, errRedirectRefused), errors.Is(err, errTooManyRedirects):
-		return false
-	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid),
-		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &alertErr):
-		return false
+	case err != nil:
+		return nil, fmt.Errorf("%w: path %q is not a valid URL path", ErrInvalidArgument, path)
+	case p.Scheme != "" || p.Host != "" || strings.HasPrefix(path, "//"):
+		return nil, fmt.Errorf("%w: path must be relative to the API root %s, not an absolute URL", ErrInvalidArgument, c.base.Redacted())
+	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "" || strings.ContainsAny(path, "?#"):
+		return nil, fmt.Errorf("%w: path %q has a query or fragment; pass the query as its own argument", ErrInvalidArgument, path)
 	}
-	return true
-}
-
-// backoff is a full-jitter pause in (0, min(MaxDelay, MinDelay·2^(attempt-1))].
-func (c *Client) backoff(attempt int) time.Duration {
-	ceiling := c.retry.MinDelay << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > c.retry.MaxDelay {
-		ceiling = c.retry.MaxDelay
+	rel := strings.TrimPrefix(p.EscapedPath(), "/")
+	switch {
+	case rel == "":
+		return nil, fmt.Errorf("%w: path is empty; pass an endpoint such as \"projects\"", ErrInvalidArgument)
+	case rel == "api/v4" || strings.HasPrefix(rel, "api/v4/"):
+		return nil, fmt.Errorf("%w: path %q repeats the API root; pass it relative to %s, as %q", ErrInvalidArgument, path, c.base.Redacted(), strings.TrimPrefix(rel, "api/v4/"))
 	}
-	return time.Duration(rand.Int64N(int64(ceiling))) + 1
-}
-
-// sleepContext waits d, or returns the context's error if it ends first.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	for _, seg := range strings.Split(p.Path, "/") {
+		if seg == "." || seg == ".." {
+			return nil, fmt.Errorf("%w: path %q has a dot segment", ErrInvalidArgument, path)
+		}
 	}
+	u := *c.base
+	u.Path = c.base.Path + strings.TrimPrefix(p.Path, "/")
+	u.RawPath = c.base.EscapedPath() + rel
+	return &u, nil
 }

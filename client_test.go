@@ -223,7 +223,7 @@ func TestNewClientRetryPolicy(t *testing.T) {
 		want RetryPolicy
 	}{
 		{"no option", nil, RetryPolicy{MaxAttempts: 3, MinDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second}},
-		{"zero policy", []ClientOption{WithRetry(RetryPolicy{})}, DefaultRetryPolicy},
+		{"zero policy", []ClientOption{WithRetry(RetryPolicy{})}, DefaultRetryPolicy()},
 		{"only max attempts", []ClientOption{WithRetry(RetryPolicy{MaxAttempts: 5})},
 			RetryPolicy{MaxAttempts: 5, MinDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second}},
 		{"retries disabled", []ClientOption{WithRetry(RetryPolicy{MaxAttempts: 1})},
@@ -283,8 +283,8 @@ func TestNewClientDefaultHTTPClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewClient() error = %v", err)
 	}
-	if c.hc.Timeout != 60*time.Second {
-		t.Errorf("default http client Timeout = %v; want 60s", c.hc.Timeout)
+	if c.hc.Timeout != 0 || c.timeout != DefaultTimeout || DefaultTimeout != 60*time.Second {
+		t.Errorf("http client Timeout = %v, per-attempt timeout = %v; want 0 (the bound is per attempt) and DefaultTimeout (60s)", c.hc.Timeout, c.timeout)
 	}
 	if c.hc.CheckRedirect == nil {
 		t.Error("default http client has no CheckRedirect; want the same-origin policy")
@@ -337,7 +337,7 @@ func TestClientRequestHeaders(t *testing.T) {
 			wantBody: `{"checksum_state":"failed"}`,
 			status:   http.StatusOK, reply: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
 			do: func(ctx context.Context, c *Client) error {
-				_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, &RecalculateChecksumsOptions{ChecksumState: ChecksumStateFailed})
+				_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed})
 				return err
 			},
 		},
@@ -356,11 +356,11 @@ func TestClientRequestHeaders(t *testing.T) {
 		opts []ClientOption
 		want string
 	}{
-		{"default agent", nil, "gitlabdata/" + Version},
-		{"with product", []ClientOption{WithUserAgent("mytool/1.0")}, "gitlabdata/" + Version + " mytool/1.0"},
+		{"default agent", nil, "gitlabdata/" + SDKVersion},
+		{"with product", []ClientOption{WithUserAgent("mytool/1.0")}, "gitlabdata/" + SDKVersion + " mytool/1.0"},
 	}
-	if Version == "" {
-		t.Fatal("Version is empty")
+	if SDKVersion == "" {
+		t.Fatal("SDKVersion is empty")
 	}
 	for _, ua := range agents {
 		for _, tc := range calls {

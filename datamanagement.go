@@ -76,47 +76,6 @@ func (o *ListModelRecordsOptions) validate() error {
 	return validatePaging(o.Page, o.PerPage)
 }
 
-// validateChecksumFilter refuses a state GitLab would answer 400 for.
-func validateChecksumFilter(state ChecksumState, allowed []ChecksumState) error {
-	if state == "" {
-		return nil
-	}
-	for _, ok := range allowed {
-		if state == ok {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: checksum state %q is not accepted here; use one of %v", ErrInvalidArgument, string(state), allowed)
-}
-
-// validateIdentifiers refuses what GitLab answers 400 for: invalid ids, and
-// integer ids mixed with composite ones.
-func validateIdentifiers(ids []RecordID) error {
-	composite := 0
-	for _, id := range ids {
-		if err := id.validate(); err != nil {
-			return err
-		}
-		if id.IsComposite() {
-			composite++
-		}
-	}
-	if composite > 0 && composite < len(ids) {
-		return fmt.Errorf("%w: identifiers mix integer and composite ids; GitLab answers 400 for that", ErrInvalidArgument)
-	}
-	return nil
-}
-
-func validatePaging(page, perPage int) error {
-	if page < 0 {
-		return fmt.Errorf("%w: page %d is negative", ErrInvalidArgument, page)
-	}
-	if perPage < 0 {
-		return fmt.Errorf("%w: per page %d is negative", ErrInvalidArgument, perPage)
-	}
-	return nil
-}
-
 // modelURL validates model and opts and resolves
 // /admin/data_management/:model_name[/more...].
 func (s *DataManagementService) modelURL(model ModelName, opts any, more ...string) (*url.URL, error) {
@@ -195,10 +154,10 @@ func (s *DataManagementService) record(ctx context.Context, method string, model
 	return callOne[ModelRecord](ctx, s.c, method, u, err, nil)
 }
 
-// RecalculateChecksumsOptions selects the records whose checksums
-// [DataManagementService.RecalculateChecksums] recalculates. With no filter
-// GitLab recalculates every record of the model.
-type RecalculateChecksumsOptions struct {
+// RecalculateChecksumsRequest selects the records whose checksums
+// [DataManagementService.RecalculateChecksums] recalculates. The zero value
+// selects every record of the model.
+type RecalculateChecksumsRequest struct {
 	// ChecksumState keeps records in this state. GitLab refuses pending.
 	ChecksumState ChecksumState `json:"checksum_state,omitempty"`
 	// Identifiers keeps only these records. Integer and composite ids
@@ -217,20 +176,16 @@ type bulkResult struct {
 }
 
 // RecalculateChecksums queues checksum recalculation for the records of
-// model that match opts (nil opts: every record). GitLab answers 200 even
-// when it fails to queue the job; that answer comes back as an [*APIError]
-// with GitLab's message.
+// model that req selects (the zero req: every record). GitLab answers 200
+// even when it fails to queue the job; that answer comes back as an
+// [*APIError] with GitLab's message.
 //
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-the-checksum-of-selected-model-records
-func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model ModelName, opts *RecalculateChecksumsOptions) (*Response, error) {
-	body := opts
-	if body == nil {
-		body = &RecalculateChecksumsOptions{}
-	}
-	if err := validateChecksumFilter(body.ChecksumState, bulkChecksumStates); err != nil {
+func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model ModelName, req RecalculateChecksumsRequest) (*Response, error) {
+	if err := validateChecksumFilter(req.ChecksumState, bulkChecksumStates); err != nil {
 		return nil, err
 	}
-	if err := validateIdentifiers(body.Identifiers); err != nil {
+	if err := validateIdentifiers(req.Identifiers); err != nil {
 		return nil, err
 	}
 	u, err := s.modelURL(model, nil, "checksum")
@@ -238,7 +193,7 @@ func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model 
 		return nil, err
 	}
 	var result bulkResult
-	resp, err := s.c.call(ctx, http.MethodPut, u, body, &result)
+	resp, err := s.c.call(ctx, http.MethodPut, u, req, &result)
 	if err != nil {
 		return resp, err
 	}

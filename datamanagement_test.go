@@ -887,24 +887,23 @@ func TestDataManagementRecalculateChecksums(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		opts     *RecalculateChecksumsOptions
+		opts     RecalculateChecksumsRequest
 		wantBody string
 	}{
-		{name: "nil options", opts: nil, wantBody: `{}`},
-		{name: "empty options", opts: &RecalculateChecksumsOptions{}, wantBody: `{}`},
+		{name: "empty options", opts: RecalculateChecksumsRequest{}, wantBody: `{}`},
 		{
 			name:     "state and integer ids",
-			opts:     &RecalculateChecksumsOptions{ChecksumState: ChecksumStateFailed, Identifiers: dmIntIDs(1, 2)},
+			opts:     RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed, Identifiers: dmIntIDs(1, 2)},
 			wantBody: `{"checksum_state":"failed","identifiers":[1,2]}`,
 		},
 		{
 			name:     "composite ids",
-			opts:     &RecalculateChecksumsOptions{Identifiers: []RecordID{CompositeRecordID("1", "2"), CompositeRecordID("12", "34")}},
+			opts:     RecalculateChecksumsRequest{Identifiers: []RecordID{CompositeRecordID("1", "2"), CompositeRecordID("12", "34")}},
 			wantBody: `{"identifiers":["MSAy","MTIgMzQ="]}`,
 		},
-		{name: "started", opts: &RecalculateChecksumsOptions{ChecksumState: ChecksumStateStarted}, wantBody: `{"checksum_state":"started"}`},
-		{name: "succeeded", opts: &RecalculateChecksumsOptions{ChecksumState: ChecksumStateSucceeded}, wantBody: `{"checksum_state":"succeeded"}`},
-		{name: "disabled", opts: &RecalculateChecksumsOptions{ChecksumState: ChecksumStateDisabled}, wantBody: `{"checksum_state":"disabled"}`},
+		{name: "started", opts: RecalculateChecksumsRequest{ChecksumState: ChecksumStateStarted}, wantBody: `{"checksum_state":"started"}`},
+		{name: "succeeded", opts: RecalculateChecksumsRequest{ChecksumState: ChecksumStateSucceeded}, wantBody: `{"checksum_state":"succeeded"}`},
+		{name: "disabled", opts: RecalculateChecksumsRequest{ChecksumState: ChecksumStateDisabled}, wantBody: `{"checksum_state":"disabled"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -932,7 +931,7 @@ func TestDataManagementRecalculateChecksumsStatusError(t *testing.T) {
 	dmRefuseOthers(t, ts)
 	calls := dmServeFixture(t, ts, http.MethodPut, "/admin/data_management/uploads/checksum", "datamanagement_bulk_error", url.Values{}, `{"identifiers":[3]}`)
 
-	resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, &RecalculateChecksumsOptions{Identifiers: dmIntIDs(3)})
+	resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, RecalculateChecksumsRequest{Identifiers: dmIntIDs(3)})
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("RecalculateChecksums(uploads) error = %v; want *APIError", err)
@@ -1023,17 +1022,17 @@ func TestDataManagementValidation(t *testing.T) {
 	type bulkCase struct {
 		name  string
 		model ModelName
-		opts  *RecalculateChecksumsOptions
+		opts  RecalculateChecksumsRequest
 	}
 	bulkCases := []bulkCase{
-		{"pending state", ModelUploads, &RecalculateChecksumsOptions{ChecksumState: ChecksumStatePending}},
-		{"unknown state", ModelUploads, &RecalculateChecksumsOptions{ChecksumState: "verified"}},
-		{"mixed identifiers", ModelUploads, &RecalculateChecksumsOptions{Identifiers: []RecordID{CompositeRecordID("1", "2"), IntRecordID(3)}}},
-		{"zero identifier", ModelUploads, &RecalculateChecksumsOptions{Identifiers: []RecordID{{}}}},
-		{"negative identifier", ModelUploads, &RecalculateChecksumsOptions{Identifiers: dmIntIDs(2, -7)}},
+		{"pending state", ModelUploads, RecalculateChecksumsRequest{ChecksumState: ChecksumStatePending}},
+		{"unknown state", ModelUploads, RecalculateChecksumsRequest{ChecksumState: "verified"}},
+		{"mixed identifiers", ModelUploads, RecalculateChecksumsRequest{Identifiers: []RecordID{CompositeRecordID("1", "2"), IntRecordID(3)}}},
+		{"zero identifier", ModelUploads, RecalculateChecksumsRequest{Identifiers: []RecordID{{}}}},
+		{"negative identifier", ModelUploads, RecalculateChecksumsRequest{Identifiers: dmIntIDs(2, -7)}},
 	}
 	for _, m := range badModels {
-		bulkCases = append(bulkCases, bulkCase{m.name, m.model, nil})
+		bulkCases = append(bulkCases, bulkCase{m.name, m.model, RecalculateChecksumsRequest{}})
 	}
 
 	// check asserts a refusal before any request.

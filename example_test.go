@@ -71,7 +71,7 @@ func ExampleDataManagementService_RecalculateChecksums() {
 	client := srv.Client()
 
 	_, err := client.DataManagement.RecalculateChecksums(context.Background(), gitlabdata.ModelUploads,
-		&gitlabdata.RecalculateChecksumsOptions{ChecksumState: gitlabdata.ChecksumStateFailed})
+		gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed})
 	fmt.Println(err)
 	// Output: <nil>
 }

@@ -8,132 +8,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// Response carries what GitLab said about a request besides its body: the
-// status, request id, pagination headers and rate-limit headers. It copies
-// what callers need from the *http.Response, which is closed by the time a
-// method returns.
-//
-// GitLab API docs: https://docs.gitlab.com/api/rest/#pagination
-type Response struct {
-	StatusCode int
-	// Header is a copy of the response headers.
-	Header http.Header
-	// RequestID is GitLab's X-Request-Id.
-	RequestID string
-
-	// Offset pagination (X-Page, X-Per-Page, X-Next-Page, X-Prev-Page,
-	// X-Total, X-Total-Pages). NextPage is 0 on the last page. Total and
-	// TotalPages are 0 when unknown: GitLab leaves them out above 10,000
-	// records, in keyset mode, and on servers older than 18.8 for data
-	// management.
-	Page, PerPage, NextPage, PrevPage, Total, TotalPages int
-
-	// NextLink is the Link rel="next" URL exactly as GitLab sent it, or ""
-	// on the last page.
-	NextLink string
-	// NextCursor is the cursor parameter of NextLink (keyset pagination).
-	// Pass it as ListModelRecordsOptions.Cursor to resume a listing later.
-	NextCursor string
-
-	// Rate holds the RateLimit-* and Retry-After headers.
-	Rate RateLimit
-}
-
-// RateLimit holds GitLab's rate-limit headers. GitLab sends RateLimit-* on
-// throttled answers and, depending on its settings, on others; Retry-After
-// only on 429. Fields are zero when a header is absent or malformed.
-//
-// GitLab docs: https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/
-type RateLimit struct {
-	Name       string    // RateLimit-Name, e.g. "throttle_authenticated_api"
-	Limit      int       // RateLimit-Limit, requests per minute
-	Observed   int       // RateLimit-Observed
-	Remaining  int       // RateLimit-Remaining
-	Reset      time.Time // RateLimit-Reset, when the window ends
-	RetryAfter time.Duration
-}
-
-func newResponse(resp *http.Response) *Response {
-	h := resp.Header
-	r := &Response{
-		StatusCode: resp.StatusCode,
-		Header:     h.Clone(),
-		RequestID:  h.Get("X-Request-Id"),
-		Page:       headerInt(h, "X-Page"),
-		PerPage:    headerInt(h, "X-Per-Page"),
-		NextPage:   headerInt(h, "X-Next-Page"),
-		PrevPage:   headerInt(h, "X-Prev-Page"),
-		Total:      headerInt(h, "X-Total"),
-		TotalPages: headerInt(h, "X-Total-Pages"),
-		Rate: RateLimit{
-			Name:      h.Get("RateLimit-Name"),
-			Limit:     headerInt(h, "RateLimit-Limit"),
-			Observed:  headerInt(h, "RateLimit-Observed"),
-			Remaining: headerInt(h, "RateLimit-Remaining"),
-		},
-	}
-	if reset := headerInt(h, "RateLimit-Reset"); reset > 0 {
-		r.Rate.Reset = time.Unix(int64(reset), 0)
-	}
-	r.Rate.RetryAfter, _ = parseRetryAfter(h.Get("Retry-After"), time.Now())
-	if links := h.Values("Link"); len(links) > 0 {
-		r.NextLink = ParseLinkHeader(strings.Join(links, ", "))["next"]
-		if u, err := url.Parse(r.NextLink); err == nil && r.NextLink != "" {
-			r.NextCursor = u.Query().Get("cursor")
-		}
-	}
-	return r
-}
-
-// headerInt reads a non-negative integer header; absent, empty or malformed
-// values read as 0.
-func headerInt(h http.Header, key string) int {
-	n, err := strconv.Atoi(strings.TrimSpace(h.Get(key)))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// retryAfter is how long GitLab asked us to wait: Retry-After (seconds or
-// HTTP date), else RateLimit-Reset (epoch seconds). asked is false when
-// neither header is usable.
-func retryAfter(h http.Header, now time.Time) (wait time.Duration, asked bool) {
-	if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
-		return d, true
-	}
-	if reset := headerInt(h, "RateLimit-Reset"); reset > 0 {
-		return max(time.Unix(int64(reset), 0).Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 || secs > 1<<31 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-// ParseLinkHeader parses an RFC 8288 Link header into a map from relation
+// parseLinkHeader parses an RFC 8288 Link header into a map from relation
 // type to URL. It copes with commas and semicolons inside <...>, parameters
 // in any order, quoted or bare rel values, several relation types in one rel
 // ("next last"), and parameters without a value. The first link of a
 // relation wins. Malformed parts are skipped; it never panics.
-func ParseLinkHeader(header string) map[string]string {
+func parseLinkHeader(header string) map[string]string {
 	links := make(map[string]string)
 	s := header
 	for {
@@ -305,21 +187,6 @@ func (ra *readAhead[T]) abandon() {
 	<-ra.done
 }
 
-// underBase reports whether u's path lies under the API root, with no dot
-// segments that could climb out of it.
-func underBase(base, u *url.URL) bool {
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, base.EscapedPath()) {
-		return false
-	}
-	for _, seg := range strings.Split(u.Path, "/") {
-		if seg == "." || seg == ".." {
-			return false
-		}
-	}
-	return true
-}
-
 // all walks every page from first and yields each item. It is the one
 // iterator behind every All method; see the package documentation for its
 // contract (lazy, re-rangeable, one error then stop). argErr, if set, is
@@ -330,11 +197,12 @@ func underBase(base, u *url.URL) bool {
 // for when the caller stops early, so no goroutine outlives the loop.
 func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
-		if argErr == nil {
-			argErr = checkContext(ctx)
+		err := argErr // never assign a captured variable: ranges may run concurrently
+		if err == nil {
+			err = checkContext(ctx)
 		}
-		if argErr != nil {
-			yield(nil, argErr)
+		if err != nil {
+			yield(nil, err)
 			return
 		}
 		var ahead *readAhead[T] // the next page, when prefetching

@@ -146,9 +146,9 @@ func TestParseLinkHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := ParseLinkHeader(tt.header)
+			got := parseLinkHeader(tt.header)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("ParseLinkHeader(%q) mismatch (-want +got):\n%s", tt.header, diff)
+				t.Errorf("parseLinkHeader(%q) mismatch (-want +got):\n%s", tt.header, diff)
 			}
 		})
 	}
@@ -187,12 +187,12 @@ func FuzzParseLink(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, header, url1, rel1, url2, rel2 string, quoted bool) {
 		// Any input: no panic, and every URL is one that sat between <>.
-		for rel, target := range ParseLinkHeader(header) {
+		for rel, target := range parseLinkHeader(header) {
 			if !strings.Contains(header, "<"+target+">") {
-				t.Errorf("ParseLinkHeader(%q)[%q] = %q; not a <URL> of the input", header, rel, target)
+				t.Errorf("parseLinkHeader(%q)[%q] = %q; not a <URL> of the input", header, rel, target)
 			}
 			if rel == "" || rel != strings.ToLower(rel) || strings.ContainsAny(rel, " \t\r\n") {
-				t.Errorf("ParseLinkHeader(%q) has relation %q; want a non-empty lower-case token", header, rel)
+				t.Errorf("parseLinkHeader(%q) has relation %q; want a non-empty lower-case token", header, rel)
 			}
 		}
 
@@ -216,8 +216,8 @@ func FuzzParseLink(f *testing.F) {
 		if _, dup := want[strings.ToLower(rel2)]; !dup {
 			want[strings.ToLower(rel2)] = url2
 		}
-		if diff := cmp.Diff(want, ParseLinkHeader(built)); diff != "" {
-			t.Errorf("ParseLinkHeader(%q) mismatch (-want +got):\n%s", built, diff)
+		if diff := cmp.Diff(want, parseLinkHeader(built)); diff != "" {
+			t.Errorf("parseLinkHeader(%q) mismatch (-want +got):\n%s", built, diff)
 		}
 	})
 }

@@ -71,7 +71,7 @@ var retryCalls = map[string]retryCall{
 		body:   `{"checksum_state":"failed"}`,
 		okCode: http.StatusOK, okBody: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
 		do: func(ctx context.Context, c *Client) error {
-			_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, &RecalculateChecksumsOptions{ChecksumState: ChecksumStateFailed})
+			_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed})
 			return err
 		},
 	},
@@ -584,7 +584,7 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Get() error = %v; want context.Canceled", err)
 		}
-		const want = "gitlabdata: GET /api/v4/admin/data_management/projects/1: waiting to retry: context canceled"
+		const want = "gitlabdata: GET /api/v4/admin/data_management/projects/1: waiting 1h0m0s to retry (503 Service Unavailable, as GitLab asked): context canceled"
 		if err.Error() != want {
 			t.Errorf("Get() error = %q; want %q", err, want)
 		}

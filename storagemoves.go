@@ -43,13 +43,6 @@ type ScheduleAllStorageMovesRequest struct {
 	DestinationStorageName *string `json:"destination_storage_name,omitempty"`
 }
 
-func validateDestination(dest *string) error {
-	if dest != nil && *dest == "" {
-		return fmt.Errorf("%w: destination storage name is empty; leave it nil to let GitLab choose", ErrInvalidArgument)
-	}
-	return nil
-}
-
 // moveKind names the routes of one kind of storage move.
 type moveKind struct {
 	collection string // "project_repository_storage_moves"
@@ -76,10 +69,6 @@ type storageMoves[T any, P storageMove[T]] struct {
 	c    *Client
 	kind moveKind
 }
-
-
-
-
 
 func (s *storageMoves[T, P]) list(ctx context.Context, opts *ListStorageMovesOptions) ([]*T, *Response, error) {
 	u, err := s.listURL(0, opts)
@@ -463,4 +452,3 @@ func (s *SnippetRepositoryStorageMovesService) Wait(ctx context.Context, id int6
 func (s *SnippetRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
 	return s.moves.evacuate(ctx, ids, opts)
 }
-

@@ -206,7 +206,7 @@ func recalculate(ctx context.Context, client *gitlabdata.Client, w io.Writer, au
 			continue
 		}
 		_, err := client.DataManagement.RecalculateChecksums(ctx, a.model,
-			&gitlabdata.RecalculateChecksumsOptions{ChecksumState: gitlabdata.ChecksumStateFailed})
+			gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed})
 		if err != nil {
 			return fmt.Errorf("queueing recalculation for %s: %w", a.model, err)
 		}
