@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -60,21 +61,30 @@ type APIError struct {
 	Body []byte
 }
 
-// Error returns "gitlabdata: METHOD path: status: message (request id ...)".
+// Error returns "gitlabdata: METHOD path: status: message (hint) (request
+// id ...)". GitLab's messages often start with the status ("404 Project Not
+// Found"); then the status is not repeated.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "gitlabdata: %s %s: ", e.Method, e.Path)
-	if e.StatusCode >= 200 && e.StatusCode < 300 {
-		b.WriteString("GitLab reported a failure")
-	} else {
-		fmt.Fprintf(&b, "%d %s", e.StatusCode, http.StatusText(e.StatusCode))
-	}
+	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	switch {
-	case e.Message != "":
-		b.WriteString(": ")
+	case e.StatusCode >= 200 && e.StatusCode < 300:
+		b.WriteString("GitLab reported a failure")
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+	case e.Message != "" && strings.HasPrefix(e.Message, strconv.Itoa(e.StatusCode)+" "):
 		b.WriteString(e.Message)
+	case e.Message != "":
+		b.WriteString(status + ": " + e.Message)
 	case len(e.Body) > 0:
-		b.WriteString(": response body is not GitLab's JSON error format")
+		b.WriteString(status + ": response body is not GitLab's JSON error format")
+	default:
+		b.WriteString(status)
+	}
+	if h := e.Hint(); h != "" {
+		fmt.Fprintf(&b, " (%s)", h)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
@@ -83,6 +93,26 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
 	}
 	return b.String()
+}
+
+// Hint says what to do about the error when the status tells: what token
+// GitLab wants for a 401 or 403. It is "" otherwise.
+func (e *APIError) Hint() string {
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		return "the token is missing, wrong, expired or revoked: pass an administrator's access token " +
+			"(an OAuth token with WithOAuthToken)"
+	case http.StatusForbidden:
+		switch {
+		case strings.Contains(e.Message, "insufficient_granular_scope"):
+			return "the token lacks GitLab's granular permissions for this API " +
+				"(read_admin_data_management to read, update_admin_data_management to recalculate)"
+		case strings.Contains(e.Message, "insufficient_scope"):
+			return "the token lacks a scope: reads need read_api or api, changes need api"
+		}
+		return "this API needs an administrator's token, and admin mode where the instance enables it"
+	}
+	return ""
 }
 
 // Is makes errors.Is(err, ErrNotFound) and the other status sentinels work.

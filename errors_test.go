@@ -76,34 +76,34 @@ func TestAPIErrorShapes(t *testing.T) {
 		{
 			name: "unauthorized", file: "error_unauthorized.json", status: 401,
 			message: "401 Unauthorized", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H01", sentinel: ErrUnauthorized,
-			wantError: prefix + "401 Unauthorized: 401 Unauthorized (request id 01JD8A3K7Q0S5Y9B2C4E6G8H01)",
+			wantError: prefix + "401 Unauthorized (the token is missing, wrong, expired or revoked: pass an administrator's access token (an OAuth token with WithOAuthToken)) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H01)",
 		},
 		{
 			name: "expired token", file: "error_token_expired.json", status: 401,
 			message:   "invalid_token: Token is expired. You can either do re-authorization or token refresh.",
 			requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H11", sentinel: ErrUnauthorized,
-			wantError: prefix + "401 Unauthorized: invalid_token: Token is expired. You can either do re-authorization or token refresh. (request id 01JD8A3K7Q0S5Y9B2C4E6G8H11)",
+			wantError: prefix + "401 Unauthorized: invalid_token: Token is expired. You can either do re-authorization or token refresh. (the token is missing, wrong, expired or revoked: pass an administrator's access token (an OAuth token with WithOAuthToken)) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H11)",
 		},
 		{
 			name: "forbidden", file: "error_forbidden.json", status: 403,
 			message: "403 Forbidden", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H02", sentinel: ErrForbidden,
-			wantError: prefix + "403 Forbidden: 403 Forbidden (request id 01JD8A3K7Q0S5Y9B2C4E6G8H02)",
+			wantError: prefix + "403 Forbidden (this API needs an administrator's token, and admin mode where the instance enables it) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H02)",
 		},
 		{
 			name: "insufficient scope", file: "error_insufficient_scope.json", status: 403,
 			message:   "insufficient_scope: The request requires higher privileges than provided by the access token.",
 			requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H03", sentinel: ErrForbidden,
-			wantError: prefix + "403 Forbidden: insufficient_scope: The request requires higher privileges than provided by the access token. (request id 01JD8A3K7Q0S5Y9B2C4E6G8H03)",
+			wantError: prefix + "403 Forbidden: insufficient_scope: The request requires higher privileges than provided by the access token. (the token lacks a scope: reads need read_api or api, changes need api) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H03)",
 		},
 		{
 			name: "project not found", file: "error_project_not_found.json", status: 404,
 			message: "404 Project Not Found", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H04", sentinel: ErrNotFound,
-			wantError: prefix + "404 Not Found: 404 Project Not Found (request id 01JD8A3K7Q0S5Y9B2C4E6G8H04)",
+			wantError: prefix + "404 Project Not Found (request id 01JD8A3K7Q0S5Y9B2C4E6G8H04)",
 		},
 		{
 			name: "unknown route", file: "error_route_not_found.json", status: 404,
 			message: "404 Not Found", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H05", sentinel: ErrNotFound,
-			wantError: prefix + "404 Not Found: 404 Not Found (request id 01JD8A3K7Q0S5Y9B2C4E6G8H05)",
+			wantError: prefix + "404 Not Found (request id 01JD8A3K7Q0S5Y9B2C4E6G8H05)",
 		},
 		{
 			name: "grape validation", file: "error_invalid_model_name.json", status: 400,
@@ -113,7 +113,7 @@ func TestAPIErrorShapes(t *testing.T) {
 		{
 			name: "bad request with reason", file: "error_not_primary.json", status: 400,
 			message: "400 Bad request - Endpoint only available on primary site.", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H07",
-			wantError: prefix + "400 Bad Request: 400 Bad request - Endpoint only available on primary site. (request id 01JD8A3K7Q0S5Y9B2C4E6G8H07)",
+			wantError: prefix + "400 Bad request - Endpoint only available on primary site. (request id 01JD8A3K7Q0S5Y9B2C4E6G8H07)",
 		},
 		{
 			name: "field error", file: "error_project_read_only.json", status: 400,
@@ -144,7 +144,7 @@ func TestAPIErrorShapes(t *testing.T) {
 		{
 			name: "conflict", file: "error_conflict.json", status: 409,
 			message: "409 Conflict: Resource lock", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H13",
-			wantError: prefix + "409 Conflict: 409 Conflict: Resource lock (request id 01JD8A3K7Q0S5Y9B2C4E6G8H13)",
+			wantError: prefix + "409 Conflict: Resource lock (request id 01JD8A3K7Q0S5Y9B2C4E6G8H13)",
 		},
 		{
 			name: "keyset not supported", file: "error_keyset_unsupported.json", status: 405,
@@ -154,7 +154,7 @@ func TestAPIErrorShapes(t *testing.T) {
 		{
 			name: "internal error", file: "error_internal.json", status: 500,
 			message: "500 Internal Server Error", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H15",
-			wantError: prefix + "500 Internal Server Error: 500 Internal Server Error (request id 01JD8A3K7Q0S5Y9B2C4E6G8H15)",
+			wantError: prefix + "500 Internal Server Error (request id 01JD8A3K7Q0S5Y9B2C4E6G8H15)",
 		},
 		{
 			name: "HTML bad gateway page", file: "error_bad_gateway.html", status: 502,
@@ -268,7 +268,7 @@ func TestAPIErrorString(t *testing.T) {
 		{
 			name: "message and request id",
 			err:  &APIError{StatusCode: 404, Method: "GET", Path: "/api/v4/project_repository_storage_moves/9", Message: "404 Not found", RequestID: "01H0000000000000000000000A"},
-			want: "gitlabdata: GET /api/v4/project_repository_storage_moves/9: 404 Not Found: 404 Not found (request id 01H0000000000000000000000A)",
+			want: "gitlabdata: GET /api/v4/project_repository_storage_moves/9: 404 Not found (request id 01H0000000000000000000000A)",
 		},
 		{
 			name: "body that is not GitLab's format",
