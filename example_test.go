@@ -31,9 +31,9 @@ func ExampleDataManagementService_All() {
 		if err != nil {
 			log.Fatal(err) // the loop stops after the first error
 		}
-		fmt.Println(rec.RecordIdentifier, *rec.ChecksumInformation.ChecksumFailure)
+		fmt.Println(rec.RecordIdentifier, rec.ChecksumState(), rec.ChecksumFailure()) // nil-safe: GitLab may omit checksum_information
 	}
-	// Output: 251 Checksum does not match
+	// Output: 251 failed Checksum does not match
 }
 
 // Fetch one page at a time and resume from the cursor GitLab returned, as a

@@ -288,6 +288,25 @@ type ModelRecord struct {
 	ChecksumInformation *ChecksumInformation `json:"checksum_information,omitempty"`
 }
 
+// ChecksumState returns the record's verification state, or "" when GitLab
+// sent no checksum information. It is safe on a nil record.
+func (r *ModelRecord) ChecksumState() ChecksumState {
+	if r == nil || r.ChecksumInformation == nil {
+		return ""
+	}
+	return r.ChecksumInformation.ChecksumState
+}
+
+// ChecksumFailure returns why the record's last verification failed, or ""
+// when it did not fail or GitLab sent no checksum information. It is safe on
+// a nil record.
+func (r *ModelRecord) ChecksumFailure() string {
+	if r == nil || r.ChecksumInformation == nil || r.ChecksumInformation.ChecksumFailure == nil {
+		return ""
+	}
+	return *r.ChecksumInformation.ChecksumFailure
+}
+
 // ChecksumInformation is the Geo verification state of a [ModelRecord].
 type ChecksumInformation struct {
 	Checksum           *string       `json:"checksum"`
