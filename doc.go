@@ -1,7 +1,7 @@
 // Package gitlabdata is a Go client for GitLab's instance-data admin APIs:
 // the Data management API (Geo data records, their checksums, checksum
-// recalculation) and the repository storage moves APIs (moving project
-// repositories between Gitaly storages).
+// recalculation) and the repository storage moves APIs (moving project,
+// group wiki and snippet repositories between Gitaly storages).
 //
 // Create one [Client] per process and share it:
 //
@@ -13,7 +13,7 @@
 //		if err != nil {
 //			return err
 //		}
-//		fmt.Println(rec.RecordIdentifier, rec.ChecksumInformation.ChecksumState)
+//		fmt.Println(rec.RecordIdentifier, rec.ChecksumState()) // "" when GitLab omits checksum_information
 //	}
 //
 // Every method takes a [context.Context] first; cancelling it ends the
@@ -21,10 +21,32 @@
 //
 // # Authentication
 //
-// Both APIs need an administrator's personal access token (with admin mode,
-// where the instance enables it). It is sent in the PRIVATE-TOKEN header.
-// A token of a user who is not an administrator gets 403 ([ErrForbidden]);
-// a missing, unknown, expired or revoked token gets 401 ([ErrUnauthorized]).
+// Both APIs need an administrator's token (with admin mode, where the
+// instance enables it). A personal access token is sent in the PRIVATE-TOKEN
+// header; with [WithOAuthToken] the token is an OAuth 2 access token, sent
+// as "Authorization: Bearer". A token of a user who is not an administrator
+// gets 403 ([ErrForbidden]); a missing, unknown, expired or revoked token
+// gets 401 ([ErrUnauthorized]). Both errors say what token GitLab wants
+// ([APIError.Hint]).
+//
+// # Options
+//
+// [NewClient] takes options: [WithTimeout] bounds each attempt of a request
+// (default [DefaultTimeout], whatever http.Client [WithHTTPClient] brings);
+// [WithRetry] sets the [RetryPolicy]; [WithLogger] logs one record per
+// attempt to a log/slog logger (quiet without it); [WithOAuthToken],
+// [WithUserAgent] and [WithPrefetch] do what they say.
+//
+// Limits combine like this: a request makes at most MaxAttempts attempts,
+// each bounded by the timeout, with waits between them of at most MaxDelay;
+// the context's deadline bounds the whole. Give long jobs a context with a
+// deadline or a cancel on SIGINT.
+//
+// # Endpoints this package does not wrap
+//
+// [Client.Do] calls any endpoint of GitLab's REST API with the Client's
+// token, retries, error model and origin rules, such as GET /projects for
+// the projects on a storage. [Client.Version] reads GET /version.
 //
 // # Pagination
 //
@@ -76,13 +98,15 @@
 //		log.Printf("GitLab said %q (request id %s)", apiErr.Message, apiErr.RequestID)
 //	}
 //
-// Transport failures come back as *url.Error; a done context as an error
-// wrapping ctx.Err().
+// A request that got no answer says so, with the method, path and number of
+// attempts; it unwraps to the *url.Error of net/http (without the host). A
+// done context gives an error wrapping ctx.Err().
 //
 // # Retries and rate limits
 //
 // The client retries by its [RetryPolicy] (3 attempts by default): GET on
-// 429, 502, 503, 504 and transient network errors; POST and PUT only on 429,
+// 429, 502, 503, 504, transient network errors and timed-out attempts; POST
+// and PUT only on 429,
 // since GitLab has no idempotency keys and a retried POST could schedule a
 // second storage move. It waits as long as Retry-After or RateLimit-Reset
 // asks, up to MaxDelay, else a jittered exponential pause. Every wait ends
@@ -93,8 +117,9 @@
 // The token is sent only to the scheme, host and port of the base URL: the
 // client refuses redirects elsewhere (net/http would forward PRIVATE-TOKEN to
 // any host) and refuses next-page links elsewhere. The token never appears
-// in an error, a URL, or the output of fmt's %v and %+v on a Client. Error
-// bodies are read up to 64 KiB.
+// in an error, a log record, a URL, or the output of fmt's %v and %+v on a
+// Client; query values that look secret are redacted in errors and logs.
+// Error bodies are read up to 64 KiB.
 //
 // # Testing with gitlabtest
 //

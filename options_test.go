@@ -237,7 +237,7 @@ func TestWithLoggerOneRecordPerAttempt(t *testing.T) {
 		{
 			"level": "WARN", "msg": "gitlabdata request", "method": "GET", "path": path,
 			"attempt": 1.0, "status": 429.0, "request_id": "01JTESTREQUESTID",
-			"error":    "gitlabdata: GET " + path + ": 429 Too Many Requests (request id 01JTESTREQUESTID)",
+			"error":    "429 Too Many Requests",
 			"retry_in": 0.0, "retry_reason": "429 Too Many Requests, as GitLab asked",
 		},
 		{

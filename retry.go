@@ -252,7 +252,7 @@ func (c *Client) logAttempt(req *http.Request, a *attempt, retry bool) {
 	level := slog.LevelDebug
 	if a.err != nil {
 		level = slog.LevelWarn
-		attrs = append(attrs, slog.String("error", errorText(req, a)))
+		attrs = append(attrs, slog.String("error", errorText(a)))
 	}
 	if retry {
 		attrs = append(attrs, slog.Duration("retry_in", a.wait), slog.String("retry_reason", a.reason))
@@ -260,13 +260,17 @@ func (c *Client) logAttempt(req *http.Request, a *attempt, retry bool) {
 	c.log.LogAttrs(req.Context(), level, "gitlabdata request", attrs...)
 }
 
-// errorText is a's error for a log record.
-func errorText(req *http.Request, a *attempt) string {
+// errorText is a's error for a log record, which already names the
+// method, path, status and request id: GitLab's message, or the cause of a
+// failed transport.
+func errorText(a *attempt) string {
 	var apiErr *APIError
-	if errors.As(a.err, &apiErr) {
-		return apiErr.Error()
-	}
-	if a.resp == nil {
+	switch {
+	case errors.As(a.err, &apiErr) && apiErr.Message != "":
+		return apiErr.Message
+	case apiErr != nil:
+		return http.StatusText(apiErr.StatusCode)
+	case a.resp == nil:
 		return transportCause(a.err)
 	}
 	return a.err.Error()
