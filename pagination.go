@@ -98,10 +98,15 @@ func cutParam(s string) (param, rest string) {
 }
 
 // nextPage returns the URL of the page after cur, or nil on the last page.
-// It follows Link rel="next" when GitLab sends one (keyset answers have only
-// that) and X-Next-Page otherwise (offset answers, and older servers that
-// ignore pagination=keyset). A link to another origin or outside the API
-// root is refused so the token never goes there, and a page that does not
+//
+// It follows Link rel="next" when GitLab sends one that stays under the
+// base URL, keeping every parameter GitLab put in it. GitLab writes its
+// configured external host into Link, which may not be the address the
+// client uses: then, and when there is no Link, the next page is the
+// current URL with cursor set to X-NEXT-CURSOR (keyset) or page set to
+// X-Next-Page (offset; also older servers that ignore pagination=keyset).
+// So nothing is ever sent to another origin, and a next link elsewhere is
+// an error only when neither header says where to go. A page that does not
 // advance is an error rather than an endless loop.
 func (c *Client) nextPage(cur *url.URL, resp *Response) (*url.URL, error) {
 	if resp.NextLink != "" {
@@ -109,18 +114,27 @@ func (c *Client) nextPage(cur *url.URL, resp *Response) (*url.URL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gitlabdata: malformed next link %q: %w", resp.NextLink, err)
 		}
-		if !sameOrigin(c.base, next) || !underBase(c.base, next) {
-			return nil, fmt.Errorf("gitlabdata: refusing next link %q: it is outside %s (if GitLab's external URL differs from the client's base URL, use the external URL)", resp.NextLink, c.base)
+		if sameOrigin(c.base, next) && underBase(c.base, next) {
+			if next.String() == cur.String() {
+				return nil, fmt.Errorf("gitlabdata: pagination stalled: next link %q repeats the current page", resp.NextLink)
+			}
+			return next, nil
 		}
-		if next.String() == cur.String() {
-			return nil, fmt.Errorf("gitlabdata: pagination stalled: next link %q repeats the current page", resp.NextLink)
+		if resp.Header.Get("X-Next-Cursor") == "" && resp.NextPage == 0 {
+			return nil, fmt.Errorf("gitlabdata: refusing next link %q: it is outside %s and GitLab sent neither X-NEXT-CURSOR nor X-Next-Page (if GitLab's external URL differs from the client's base URL, use the external URL)", resp.NextLink, c.base)
 		}
-		return next, nil
+	}
+	q := cur.Query()
+	if cursor := resp.Header.Get("X-Next-Cursor"); cursor != "" {
+		if cursor == q.Get("cursor") {
+			return nil, fmt.Errorf("gitlabdata: pagination stalled: X-NEXT-CURSOR repeats the current cursor")
+		}
+		q.Set("cursor", cursor)
+		return withQuery(cur, q), nil
 	}
 	if resp.NextPage == 0 {
 		return nil, nil
 	}
-	q := cur.Query()
 	page := resp.Page
 	if page == 0 {
 		page, _ = strconv.Atoi(q.Get("page"))
@@ -129,10 +143,15 @@ func (c *Client) nextPage(cur *url.URL, resp *Response) (*url.URL, error) {
 	if resp.NextPage <= page {
 		return nil, fmt.Errorf("gitlabdata: pagination stalled: X-Next-Page %d does not follow page %d", resp.NextPage, page)
 	}
-	next := *cur
 	q.Set("page", strconv.Itoa(resp.NextPage))
+	return withQuery(cur, q), nil
+}
+
+// withQuery is u with its query replaced.
+func withQuery(u *url.URL, q url.Values) *url.URL {
+	next := *u
 	next.RawQuery = q.Encode()
-	return &next, nil
+	return &next
 }
 
 // page is one fetched page of a listing.

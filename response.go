@@ -31,9 +31,13 @@ type Response struct {
 	// NextLink is the Link rel="next" URL exactly as GitLab sent it, or ""
 	// on the last page.
 	NextLink string
-	// NextCursor is the cursor parameter of NextLink (keyset pagination).
-	// Pass it as ListModelRecordsOptions.Cursor to resume a listing later.
+	// NextCursor resumes a keyset listing after this page: GitLab's
+	// X-NEXT-CURSOR header, else the cursor parameter of NextLink. Pass it
+	// as ListModelRecordsOptions.Cursor to resume a listing later.
 	NextCursor string
+	// PrevCursor is GitLab's X-PREV-CURSOR: a cursor for the page before
+	// this one, "" on the first page.
+	PrevCursor string
 
 	// Rate holds the RateLimit-* and Retry-After headers.
 	Rate RateLimit
@@ -82,6 +86,10 @@ func newResponse(resp *http.Response) *Response {
 			r.NextCursor = u.Query().Get("cursor")
 		}
 	}
+	if c := strings.TrimSpace(h.Get("X-Next-Cursor")); c != "" {
+		r.NextCursor = c
+	}
+	r.PrevCursor = strings.TrimSpace(h.Get("X-Prev-Cursor"))
 	return r
 }
 
