@@ -139,10 +139,16 @@ func (s *DataManagementService) Get(ctx context.Context, model ModelName, id Rec
 
 // RecalculateChecksum recalculates the checksum of one record now and
 // returns the record with its new checksum information. GitLab answers 400
-// on a Geo secondary site and when the verification fails.
+// on a Geo secondary site and when the verification fails. id must be an
+// integer: GitLab's route refuses composite keys, so for those use
+// RecalculateChecksums with Identifiers.
 //
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-the-checksum-of-a-specific-model-record
 func (s *DataManagementService) RecalculateChecksum(ctx context.Context, model ModelName, id RecordID) (*ModelRecord, *Response, error) {
+	if id.IsComposite() {
+		return nil, nil, fmt.Errorf("%w: record id %s is a composite key, and GitLab's single-record checksum route takes an integer only; "+
+			"use RecalculateChecksums with Identifiers: []RecordID{id}", ErrInvalidArgument, id)
+	}
 	return s.record(ctx, http.MethodPut, model, id, "checksum")
 }
 

@@ -487,7 +487,7 @@ func TestSecurityTokenNeverInURL(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default"})
+			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("storage2")})
 			return err
 		},
 		func() error {

@@ -38,8 +38,9 @@ type ScheduleStorageMoveRequest struct {
 type ScheduleAllStorageMovesRequest struct {
 	// SourceStorageName is the storage to empty. Required.
 	SourceStorageName string `json:"source_storage_name"`
-	// DestinationStorageName is the storage to move to. When nil, GitLab
-	// picks one by the storages' weights.
+	// DestinationStorageName is the storage to move to. Required: GitLab's
+	// bulk schedule without a destination answers 202 and then skips every
+	// repository, so ScheduleAll refuses a nil one before sending.
 	DestinationStorageName *string `json:"destination_storage_name,omitempty"`
 }
 
@@ -48,12 +49,13 @@ type moveKind struct {
 	collection string // "project_repository_storage_moves"
 	container  string // "projects"
 	noun       string // "project", for error messages
+	title      string // "Project", for method names in error messages
 }
 
 var (
-	projectMoves = moveKind{"project_repository_storage_moves", "projects", "project"}
-	groupMoves   = moveKind{"group_repository_storage_moves", "groups", "group"}
-	snippetMoves = moveKind{"snippet_repository_storage_moves", "snippets", "snippet"}
+	projectMoves = moveKind{"project_repository_storage_moves", "projects", "project", "Project"}
+	groupMoves   = moveKind{"group_repository_storage_moves", "groups", "group", "Group"}
+	snippetMoves = moveKind{"snippet_repository_storage_moves", "snippets", "snippet", "Snippet"}
 )
 
 // storageMove is satisfied by *ProjectRepositoryStorageMove and its group
@@ -87,6 +89,10 @@ func (s *storageMoves[T, P]) get(ctx context.Context, id int64) (*T, *Response, 
 func (s *storageMoves[T, P]) scheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
 	if req.SourceStorageName == "" {
 		return nil, fmt.Errorf("%w: source storage name is empty", ErrInvalidArgument)
+	}
+	if req.DestinationStorageName == nil {
+		return nil, fmt.Errorf("%w: destination storage name is required: without one GitLab answers 202 and then skips every %s; "+
+			"to let GitLab pick by weight, schedule each %s on its own (ScheduleFor%s) or use package drain", ErrInvalidArgument, s.kind.noun, s.kind.noun, s.kind.title)
 	}
 	if err := validateDestination(req.DestinationStorageName); err != nil {
 		return nil, err
@@ -252,8 +258,10 @@ func (s *ProjectRepositoryStorageMovesService) ScheduleForProject(ctx context.Co
 }
 
 // ScheduleAll asks GitLab to move every project repository off
-// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
-// background; list them to follow their progress.
+// req.SourceStorageName to req.DestinationStorageName, which is required
+// (without it GitLab skips every project while answering 202). GitLab answers
+// 202 and schedules the moves in the background; list them to follow their
+// progress.
 //
 // GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-repository-storage-moves-for-all-projects-on-a-storage-shard
 func (s *ProjectRepositoryStorageMovesService) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
@@ -339,8 +347,10 @@ func (s *GroupRepositoryStorageMovesService) ScheduleForGroup(ctx context.Contex
 }
 
 // ScheduleAll asks GitLab to move every group repository off
-// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
-// background; list them to follow their progress.
+// req.SourceStorageName to req.DestinationStorageName, which is required
+// (without it GitLab skips every group while answering 202). GitLab answers
+// 202 and schedules the moves in the background; list them to follow their
+// progress.
 //
 // GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#schedule-repository-storage-moves-for-all-groups-on-a-storage-shard
 func (s *GroupRepositoryStorageMovesService) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
@@ -426,8 +436,10 @@ func (s *SnippetRepositoryStorageMovesService) ScheduleForSnippet(ctx context.Co
 }
 
 // ScheduleAll asks GitLab to move every snippet repository off
-// req.SourceStorageName. GitLab answers 202 and schedules the moves in the
-// background; list them to follow their progress.
+// req.SourceStorageName to req.DestinationStorageName, which is required
+// (without it GitLab skips every snippet while answering 202). GitLab answers
+// 202 and schedules the moves in the background; list them to follow their
+// progress.
 //
 // GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#schedule-repository-storage-moves-for-all-snippets-on-a-storage-shard
 func (s *SnippetRepositoryStorageMovesService) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {

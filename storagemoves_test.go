@@ -630,11 +630,6 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 			ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("storage2")},
 			`{"source_storage_name":"default","destination_storage_name":"storage2"}`,
 		},
-		{
-			"GitLab picks the destination",
-			ScheduleAllStorageMovesRequest{SourceStorageName: "default"},
-			`{"source_storage_name":"default"}`,
-		},
 	}
 	for _, kind := range smKinds() {
 		for _, tt := range tests {

@@ -2,6 +2,7 @@ package gitlabtest_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -174,7 +175,7 @@ func TestDemoData(t *testing.T) {
 
 	// 25 writable projects live on "default"; storage3 (weight 0) is never
 	// picked.
-	if _, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default"}); err != nil {
+	if _, err := client.Do(t.Context(), http.MethodPost, "project_repository_storage_moves", nil, map[string]string{"source_storage_name": "default"}, nil); err != nil {
 		t.Fatalf("ScheduleAll error = %v", err)
 	}
 	scheduled := 0

@@ -313,7 +313,7 @@ func TestWeightedDestination(t *testing.T) {
 	srv.AddStorage("storage2", 50)
 	srv.AddStorage("storage3", 0)
 	ids := srv.AddProjects(300, "default")
-	if _, err := fakeClient(t, srv).ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default"}); err != nil {
+	if _, err := fakeClient(t, srv).Do(t.Context(), http.MethodPost, "project_repository_storage_moves", nil, map[string]string{"source_storage_name": "default"}, nil); err != nil {
 		t.Fatalf("ScheduleAll error = %v", err)
 	}
 	counts := map[string]int{}
