@@ -17,51 +17,144 @@ func Ptr[T any](v T) *T { return &v }
 // ModelName names a Geo data type served by the Data management API, as it
 // appears in the path /admin/data_management/:model_name.
 //
-// GitLab 18.8 and later use plural names (the constants below). Older servers
-// (18.3 to 18.7) use singular names; pass them as ModelName("lfs_object") or
-// use [ModelName.Singular]. The SDK does not refuse names it does not know,
+// GitLab 18.8 and later use plural names (the constants below); 18.3 to 18.7
+// use singular ones. Pass the plural names to every server: on a server that
+// answers that a plural name is not valid, the client retries once with the
+// singular form ([ModelName.Singular]) and keeps using that form, so one tool
+// works with every GitLab version. The SDK does not refuse names it does not know,
 // because GitLab adds Geo data types over time; it only checks the form GitLab
 // accepts (lower-case letters, digits and underscores).
 //
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/
 type ModelName string
 
-// Model names listed in the GitLab Data management API documentation.
+// Model names of the newest GitLab, one per Geo replicator, pluralized as
+// GitLab's source does. Which versions accept which: [ModelNamesFor].
 const (
-	ModelCIJobArtifacts                      ModelName = "ci_job_artifacts"
-	ModelCIPipelineArtifacts                 ModelName = "ci_pipeline_artifacts"
-	ModelCISecureFiles                       ModelName = "ci_secure_files"
-	ModelContainerRepositories               ModelName = "container_repositories"
-	ModelDependencyProxyBlobs                ModelName = "dependency_proxy_blobs"
-	ModelDependencyProxyManifests            ModelName = "dependency_proxy_manifests"
-	ModelDesignManagementRepositories        ModelName = "design_management_repositories"
-	ModelGroupWikiRepositories               ModelName = "group_wiki_repositories"
-	ModelLFSObjects                          ModelName = "lfs_objects"
-	ModelMergeRequestDiffs                   ModelName = "merge_request_diffs"
-	ModelPackagesDebianProjectComponentFiles ModelName = "packages_debian_project_component_files"
-	ModelPackagesNugetSymbols                ModelName = "packages_nuget_symbols"
-	ModelPackagesPackageFiles                ModelName = "packages_package_files"
-	ModelPagesDeployments                    ModelName = "pages_deployments"
-	ModelProjects                            ModelName = "projects"
-	ModelProjectsWikiRepositories            ModelName = "projects_wiki_repositories"
-	ModelSnippetRepositories                 ModelName = "snippet_repositories"
-	ModelSupplyChainAttestations             ModelName = "supply_chain_attestations"
-	ModelTerraformStateVersions              ModelName = "terraform_state_versions"
-	ModelUploads                             ModelName = "uploads"
+	ModelCIJobArtifacts                                    ModelName = "ci_job_artifacts"
+	ModelCIPipelineArtifacts                               ModelName = "ci_pipeline_artifacts"
+	ModelCISecureFiles                                     ModelName = "ci_secure_files"
+	ModelContainerRepositories                             ModelName = "container_repositories"
+	ModelDependencyProxyBlobs                              ModelName = "dependency_proxy_blobs"
+	ModelDependencyProxyManifests                          ModelName = "dependency_proxy_manifests"
+	ModelDesignManagementRepositories                      ModelName = "design_management_repositories"
+	ModelGeoAbuseReportUploads                             ModelName = "geo_abuse_report_uploads"
+	ModelGeoAchievementUploads                             ModelName = "geo_achievement_uploads"
+	ModelGeoAIVectorizableFileUploads                      ModelName = "geo_ai_vectorizable_file_uploads"
+	ModelGeoAlertManagementMetricImageUploads              ModelName = "geo_alert_management_metric_image_uploads"
+	ModelGeoAppearanceUploads                              ModelName = "geo_appearance_uploads"
+	ModelGeoBulkImportExportUploadUploads                  ModelName = "geo_bulk_import_export_upload_uploads"
+	ModelGeoDependencyListExportPartUploads                ModelName = "geo_dependency_list_export_part_uploads"
+	ModelGeoDependencyListExportUploads                    ModelName = "geo_dependency_list_export_uploads"
+	ModelGeoDesignManagementActionUploads                  ModelName = "geo_design_management_action_uploads"
+	ModelGeoGroupUploads                                   ModelName = "geo_group_uploads"
+	ModelGeoImportExportUploadUploads                      ModelName = "geo_import_export_upload_uploads"
+	ModelGeoIssuableMetricImageUploads                     ModelName = "geo_issuable_metric_image_uploads"
+	ModelGeoOrganizationDetailUploads                      ModelName = "geo_organization_detail_uploads"
+	ModelGeoPersonalSnippetUploads                         ModelName = "geo_personal_snippet_uploads"
+	ModelGeoProjectImportExportRelationExportUploadUploads ModelName = "geo_project_import_export_relation_export_upload_uploads"
+	ModelGeoProjectTopicUploads                            ModelName = "geo_project_topic_uploads"
+	ModelGeoProjectUploads                                 ModelName = "geo_project_uploads"
+	ModelGeoUserPermissionExportUploadUploads              ModelName = "geo_user_permission_export_upload_uploads"
+	ModelGeoUserUploads                                    ModelName = "geo_user_uploads"
+	ModelGeoVulnerabilityArchiveExportUploads              ModelName = "geo_vulnerability_archive_export_uploads"
+	ModelGeoVulnerabilityExportPartUploads                 ModelName = "geo_vulnerability_export_part_uploads"
+	ModelGeoVulnerabilityExportUploads                     ModelName = "geo_vulnerability_export_uploads"
+	ModelGeoVulnerabilityRemediationUploads                ModelName = "geo_vulnerability_remediation_uploads"
+	ModelGroupWikiRepositories                             ModelName = "group_wiki_repositories"
+	ModelLFSObjects                                        ModelName = "lfs_objects"
+	ModelMergeRequestDiffs                                 ModelName = "merge_request_diffs"
+	ModelPackagesDebianProjectComponentFiles               ModelName = "packages_debian_project_component_files"
+	ModelPackagesHelmMetadataCaches                        ModelName = "packages_helm_metadata_caches"
+	ModelPackagesNugetSymbols                              ModelName = "packages_nuget_symbols"
+	ModelPackagesPackageFiles                              ModelName = "packages_package_files"
+	ModelPagesDeployments                                  ModelName = "pages_deployments"
+	ModelProjects                                          ModelName = "projects"
+	ModelProjectsWikiRepositories                          ModelName = "projects_wiki_repositories"
+	ModelSnippetRepositories                               ModelName = "snippet_repositories"
+	ModelSupplyChainAttestations                           ModelName = "supply_chain_attestations"
+	ModelTerraformStateVersions                            ModelName = "terraform_state_versions"
+	ModelUploads                                           ModelName = "uploads"
 )
 
-// ModelNames returns every model name documented for GitLab 18.8 and later,
-// in alphabetical order. The slice is new on every call.
+// ModelNames returns every model name of the newest GitLab, in alphabetical
+// order: the 44 names of GitLab after 18.9, whose list is built from its Geo
+// replicators (21 data types plus 23 kinds of uploads). Older servers accept
+// fewer, and GitLab 18.3 to 18.7 only singular names; see [ModelNamesFor].
+// The slice is new on every call.
 func ModelNames() []ModelName {
 	return []ModelName{
 		ModelCIJobArtifacts, ModelCIPipelineArtifacts, ModelCISecureFiles,
 		ModelContainerRepositories, ModelDependencyProxyBlobs, ModelDependencyProxyManifests,
-		ModelDesignManagementRepositories, ModelGroupWikiRepositories, ModelLFSObjects,
-		ModelMergeRequestDiffs, ModelPackagesDebianProjectComponentFiles, ModelPackagesNugetSymbols,
+		ModelDesignManagementRepositories, ModelGeoAbuseReportUploads, ModelGeoAchievementUploads,
+		ModelGeoAIVectorizableFileUploads, ModelGeoAlertManagementMetricImageUploads, ModelGeoAppearanceUploads,
+		ModelGeoBulkImportExportUploadUploads, ModelGeoDependencyListExportPartUploads, ModelGeoDependencyListExportUploads,
+		ModelGeoDesignManagementActionUploads, ModelGeoGroupUploads, ModelGeoImportExportUploadUploads,
+		ModelGeoIssuableMetricImageUploads, ModelGeoOrganizationDetailUploads, ModelGeoPersonalSnippetUploads,
+		ModelGeoProjectImportExportRelationExportUploadUploads, ModelGeoProjectTopicUploads, ModelGeoProjectUploads,
+		ModelGeoUserPermissionExportUploadUploads, ModelGeoUserUploads, ModelGeoVulnerabilityArchiveExportUploads,
+		ModelGeoVulnerabilityExportPartUploads, ModelGeoVulnerabilityExportUploads, ModelGeoVulnerabilityRemediationUploads,
+		ModelGroupWikiRepositories, ModelLFSObjects, ModelMergeRequestDiffs,
+		ModelPackagesDebianProjectComponentFiles, ModelPackagesHelmMetadataCaches, ModelPackagesNugetSymbols,
 		ModelPackagesPackageFiles, ModelPagesDeployments, ModelProjects,
 		ModelProjectsWikiRepositories, ModelSnippetRepositories, ModelSupplyChainAttestations,
 		ModelTerraformStateVersions, ModelUploads,
 	}
+}
+
+// ModelNamesFor returns the model names a server of version v accepts, in
+// alphabetical order, as GitLab's source has them:
+//
+//   - before 18.3: none (the Data management API does not exist);
+//   - 18.3 to 18.7: 17 singular names, such as "lfs_object";
+//   - 18.8 and 18.9: 20 plural names (packages_helm_metadata_caches
+//     included, packages_debian_project_component_files not yet);
+//   - later: the 44 of [ModelNames].
+//
+// The slice is new on every call.
+func ModelNamesFor(v ServerVersion) []ModelName {
+	switch {
+	case !v.AtLeast(18, 3):
+		return nil
+	case !v.AtLeast(18, 8):
+		out := make([]ModelName, 0, len(legacyModelNames))
+		for _, n := range legacyModelNames {
+			out = append(out, ModelName(n))
+		}
+		return out
+	case !v.AtLeast(18, 10):
+		return []ModelName{
+			ModelCIJobArtifacts, ModelCIPipelineArtifacts, ModelCISecureFiles,
+			ModelContainerRepositories, ModelDependencyProxyBlobs, ModelDependencyProxyManifests,
+			ModelDesignManagementRepositories, ModelGroupWikiRepositories, ModelLFSObjects,
+			ModelMergeRequestDiffs, ModelPackagesHelmMetadataCaches, ModelPackagesNugetSymbols,
+			ModelPackagesPackageFiles, ModelPagesDeployments, ModelProjects,
+			ModelProjectsWikiRepositories, ModelSnippetRepositories, ModelSupplyChainAttestations,
+			ModelTerraformStateVersions, ModelUploads,
+		}
+	}
+	return ModelNames()
+}
+
+// legacyModelNames are the singular names of GitLab 18.3 to 18.7.
+var legacyModelNames = [...]string{
+	"ci_job_artifact",
+	"ci_pipeline_artifact",
+	"ci_secure_file",
+	"container_repository",
+	"dependency_proxy_blob",
+	"dependency_proxy_manifest",
+	"design_management_repository",
+	"group_wiki_repository",
+	"lfs_object",
+	"merge_request_diff",
+	"packages_package_file",
+	"pages_deployment",
+	"project",
+	"projects_wiki_repository",
+	"snippet_repository",
+	"terraform_state_version",
+	"upload",
 }
 
 // Singular returns the singular name that GitLab 18.3 to 18.7 expect
