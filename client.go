@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-querystring/query"
@@ -49,13 +48,7 @@ type Client struct {
 	// sleep waits d or until ctx ends; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 
-	version *versionCache
-}
-
-// versionCache keeps the last answer of GET /version.
-type versionCache struct {
-	mu sync.Mutex
-	v  *ServerVersion
+	facts *serverFacts // what the Client learned about the server's era
 }
 
 // credentials holds the token two pointers away from Client, so that no fmt
@@ -232,7 +225,7 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 		log:      cfg.log,
 		prefetch: cfg.prefetch,
 		sleep:    sleepContext,
-		version:  &versionCache{},
+		facts:    &serverFacts{},
 	}
 	c.DataManagement = &DataManagementService{c: c}
 	c.ProjectRepositoryStorageMoves = &ProjectRepositoryStorageMovesService{

@@ -337,7 +337,7 @@ func TestClientRequestHeaders(t *testing.T) {
 			wantBody: `{"checksum_state":"failed"}`,
 			status:   http.StatusOK, reply: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
 			do: func(ctx context.Context, c *Client) error {
-				_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed})
+				_, _, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateFailed})
 				return err
 			},
 		},

@@ -3,10 +3,12 @@ package gitlabdata
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 )
 
 // DataManagementService reads Geo data records and their checksums, and
@@ -97,20 +99,37 @@ func (s *DataManagementService) listURL(model ModelName, opts *ListModelRecordsO
 // For keyset paging set opts.Pagination to PaginationKeyset and pass
 // Response.NextCursor as opts.Cursor for the next page; for offset paging
 // use Response.NextPage. To walk every page use [DataManagementService.All].
+// A 404 means the API is not available on the server; the error's Hint
+// says why it may not be.
 //
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#get-information-about-a-model
 func (s *DataManagementService) List(ctx context.Context, model ModelName, opts *ListModelRecordsOptions) ([]*ModelRecord, *Response, error) {
-	u, err := s.listURL(model, opts)
-	return listPage[ModelRecord](ctx, s.c, u, err)
+	if err := opts.validate(); err != nil {
+		return nil, nil, err
+	}
+	var (
+		items []*ModelRecord
+		resp  *Response
+	)
+	err := s.c.withModelName(model, func(name ModelName) (err error, retryable bool) {
+		u, err := s.listURL(name, opts)
+		items, resp, err = listPage[ModelRecord](ctx, s.c, u, err)
+		return err, true
+	})
+	s.c.markUnavailable(err, true)
+	if err != nil {
+		return nil, resp, err
+	}
+	return items, resp, nil
 }
 
 // All returns an iterator over every record of model that matches opts,
 // across all pages. opts may be nil.
 //
 // It asks for keyset pagination (pagination=keyset) unless opts.Pagination
-// says otherwise, and follows whatever GitLab answers: the Link rel="next"
-// URL, else X-Next-Page (servers older than 18.8 ignore keyset and page by
-// offset).
+// says otherwise, and follows whatever GitLab answers: X-NEXT-CURSOR or the
+// Link rel="next" URL, else X-Next-Page (servers older than 18.8 ignore
+// keyset and page by offset).
 //
 // The iterator is lazy (no request before the first step), can be ranged
 // again (each range starts from opts), and stops after the first error,
@@ -121,16 +140,35 @@ func (s *DataManagementService) List(ctx context.Context, model ModelName, opts 
 func (s *DataManagementService) All(ctx context.Context, model ModelName, opts *ListModelRecordsOptions) iter.Seq2[*ModelRecord, error] {
 	var o ListModelRecordsOptions
 	if opts != nil {
-		o = *opts // the query is encoded now, so later changes to opts do not leak in
+		o = *opts // copied now, so later changes to opts do not leak in
 	}
 	if o.Pagination == "" {
 		o.Pagination = PaginationKeyset
 	}
-	u, err := s.listURL(model, &o)
-	return all[ModelRecord](ctx, s.c, u, err)
+	return func(yield func(*ModelRecord, error) bool) {
+		yielded := false
+		err := s.c.withModelName(model, func(name ModelName) (err error, retryable bool) {
+			u, err := s.listURL(name, &o)
+			for rec, err := range all[ModelRecord](ctx, s.c, u, err) {
+				if err != nil {
+					return err, !yielded
+				}
+				yielded = true
+				if !yield(rec, nil) {
+					return nil, false
+				}
+			}
+			return nil, false
+		})
+		if err != nil {
+			s.c.markUnavailable(err, true)
+			yield(nil, err)
+		}
+	}
 }
 
-// Get returns one record of model.
+// Get returns one record of model. A 404 naming the record means it does
+// not exist; a bare 404 means the API is not available (see the Hint).
 //
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#get-information-about-a-specific-model-record
 func (s *DataManagementService) Get(ctx context.Context, model ModelName, id RecordID) (*ModelRecord, *Response, error) {
@@ -156,8 +194,20 @@ func (s *DataManagementService) record(ctx context.Context, method string, model
 	if err := id.validate(); err != nil {
 		return nil, nil, err
 	}
-	u, err := s.modelURL(model, nil, append([]string{id.String()}, more...)...)
-	return callOne[ModelRecord](ctx, s.c, method, u, err, nil)
+	var (
+		rec  *ModelRecord
+		resp *Response
+	)
+	err := s.c.withModelName(model, func(name ModelName) (err error, retryable bool) {
+		u, err := s.modelURL(name, nil, append([]string{id.String()}, more...)...)
+		rec, resp, err = callOne[ModelRecord](ctx, s.c, method, u, err, nil)
+		return err, true
+	})
+	s.c.markUnavailable(err, false)
+	if err != nil {
+		return nil, resp, err
+	}
+	return rec, resp, nil
 }
 
 // RecalculateChecksumsRequest selects the records whose checksums
@@ -167,9 +217,31 @@ type RecalculateChecksumsRequest struct {
 	// ChecksumState keeps records in this state. GitLab refuses pending.
 	ChecksumState ChecksumState `json:"checksum_state,omitempty"`
 	// Identifiers keeps only these records. Integer and composite ids
-	// cannot be mixed. Beware: when none of them exists, GitLab
-	// recalculates every record of the model.
+	// cannot be mixed. GitLab recalculates every record of the model when
+	// none of them exists, so the SDK first lists which exist and sends only
+	// those (see SkipIdentifierCheck).
 	Identifiers []RecordID `json:"identifiers,omitempty"`
+
+	// AllowAllRecords sends a filtered request to GitLab 18.3 to 18.7
+	// anyway. Those versions ignore ChecksumState and Identifiers and
+	// recalculate every record of the model, so without it the SDK refuses
+	// (ErrUnsafe) before sending anything. Not sent to GitLab.
+	AllowAllRecords bool `json:"-"`
+	// SkipIdentifierCheck sends Identifiers as given, without listing
+	// which exist first: for callers that have just listed the records.
+	// Not sent to GitLab.
+	SkipIdentifierCheck bool `json:"-"`
+}
+
+// RecalculateChecksumsResult says what [DataManagementService.RecalculateChecksums]
+// sent.
+type RecalculateChecksumsResult struct {
+	// Sent are the identifiers sent to GitLab: those of the request that
+	// exist (all of them with SkipIdentifierCheck), nil for a request
+	// without identifiers.
+	Sent []RecordID
+	// Missing are the identifiers that matched no record and were left out.
+	Missing []RecordID
 }
 
 // bulkChecksumStates are the filters GitLab's bulk endpoint accepts.
@@ -182,37 +254,135 @@ type bulkResult struct {
 }
 
 // RecalculateChecksums queues checksum recalculation for the records of
-// model that req selects (the zero req: every record). GitLab answers 200
-// even when it fails to queue the job; that answer comes back as an
-// [*APIError] with GitLab's message.
+// model that req selects (the zero req: every record), and never for more:
+//
+//   - a filtered request to GitLab 18.3 to 18.7, which would ignore the
+//     filters, is refused with [ErrUnsafe] unless req.AllowAllRecords (the
+//     SDK asks GET /version once per Client to know);
+//   - identifiers are first looked up (one listing per 100), only those that
+//     exist are sent, and when none exists nothing is sent and the error
+//     matches [ErrNotFound]: GitLab would otherwise recalculate every record.
+//
+// GitLab answers 200 even when it fails to queue the job; that answer comes
+// back as an [*APIError] with GitLab's message.
 //
 // GitLab API docs: https://docs.gitlab.com/api/admin/data_management/#recalculate-the-checksum-of-selected-model-records
-func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model ModelName, req RecalculateChecksumsRequest) (*Response, error) {
+func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model ModelName, req RecalculateChecksumsRequest) (*RecalculateChecksumsResult, *Response, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := model.validate(); err != nil {
+		return nil, nil, err
+	}
 	if err := validateChecksumFilter(req.ChecksumState, bulkChecksumStates); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validateIdentifiers(req.Identifiers); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	u, err := s.modelURL(model, nil, "checksum")
-	if err != nil {
-		return nil, err
-	}
-	var result bulkResult
-	resp, err := s.c.call(ctx, http.MethodPut, u, req, &result)
-	if err != nil {
-		return resp, err
-	}
-	if result.Status == "error" {
-		raw, _ := json.Marshal(result)
-		return resp, &APIError{
-			StatusCode: resp.StatusCode,
-			Method:     http.MethodPut,
-			Path:       u.RequestURI(),
-			Message:    result.Message,
-			RequestID:  resp.RequestID,
-			Body:       raw,
+	if req.ChecksumState != "" || len(req.Identifiers) > 0 {
+		if err := s.checkBulkFilters(ctx, model, req); err != nil {
+			return nil, nil, err
 		}
 	}
-	return resp, nil
+	result := &RecalculateChecksumsResult{}
+	if len(req.Identifiers) > 0 {
+		if req.SkipIdentifierCheck {
+			result.Sent = slices.Clone(req.Identifiers)
+		} else {
+			var err error
+			if result.Sent, result.Missing, err = s.existing(ctx, model, req.Identifiers); err != nil {
+				return nil, nil, err
+			}
+			if len(result.Sent) == 0 {
+				return result, nil, fmt.Errorf("%w: none of the %d identifiers is a record of %s, so nothing was sent: "+
+					"GitLab would have recalculated every record of the model", ErrNotFound, len(req.Identifiers), model)
+			}
+		}
+		req.Identifiers = result.Sent
+	}
+	var resp *Response
+	err := s.c.withModelName(model, func(name ModelName) (err error, retryable bool) {
+		u, err := s.modelURL(name, nil, "checksum")
+		if err != nil {
+			return err, false
+		}
+		var answer bulkResult
+		resp, err = s.c.call(ctx, http.MethodPut, u, req, &answer)
+		if err == nil && answer.Status == "error" {
+			raw, _ := json.Marshal(answer)
+			err = &APIError{
+				StatusCode: resp.StatusCode,
+				Method:     http.MethodPut,
+				Path:       u.RequestURI(),
+				Message:    answer.Message,
+				RequestID:  resp.RequestID,
+				Body:       raw,
+			}
+		}
+		return err, true
+	})
+	s.c.markUnavailable(err, false)
+	if err != nil {
+		return nil, resp, err
+	}
+	return result, resp, nil
+}
+
+// ErrUnsafe matches a request the SDK refused to send because GitLab would
+// do more than asked, such as recalculating every record of a model when the
+// caller filtered. The error says how to send it anyway.
+var ErrUnsafe = errors.New("gitlabdata: refused: GitLab would do more than asked")
+
+// checkBulkFilters refuses a filtered bulk request to a server that ignores
+// the filters.
+func (s *DataManagementService) checkBulkFilters(ctx context.Context, model ModelName, req RecalculateChecksumsRequest) error {
+	if req.AllowAllRecords {
+		return nil
+	}
+	v, err := s.c.serverVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("gitlabdata: cannot tell whether GitLab honours the filters of a bulk recalculation "+
+			"(set AllowAllRecords to send it anyway): %w", err)
+	}
+	if !v.AtLeast(18, 8) {
+		return fmt.Errorf("%w: GitLab %s ignores checksum_state and identifiers in a bulk recalculation and would recalculate "+
+			"every record of %s; set AllowAllRecords to send it anyway, or recalculate records one by one with RecalculateChecksum",
+			ErrUnsafe, v.Version, model)
+	}
+	return nil
+}
+
+// existingChunk is how many identifiers one lookup listing carries.
+const existingChunk = 100
+
+// existing splits ids into those that are records of model and those that
+// are not, in the order given, without duplicates.
+func (s *DataManagementService) existing(ctx context.Context, model ModelName, ids []RecordID) (found, missing []RecordID, err error) {
+	seen := make(map[string]bool, len(ids))
+	var unique []RecordID
+	for _, id := range ids {
+		if !seen[id.key()] {
+			seen[id.key()] = true
+			unique = append(unique, id)
+		}
+	}
+	exists := make(map[string]bool, len(unique))
+	for chunk := range slices.Chunk(unique, existingChunk) {
+		opts := &ListModelRecordsOptions{Identifiers: chunk, PerPage: existingChunk, Pagination: PaginationOffset}
+		for rec, err := range s.All(ctx, model, opts) {
+			if err != nil {
+				return nil, nil, fmt.Errorf("gitlabdata: looking up the identifiers before a bulk recalculation: %w", err)
+			}
+			exists[rec.RecordIdentifier.key()] = true
+		}
+	}
+	for _, id := range unique {
+		if exists[id.key()] {
+			found = append(found, id)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return found, missing, nil
 }

@@ -893,17 +893,17 @@ func TestDataManagementRecalculateChecksums(t *testing.T) {
 		{name: "empty options", opts: RecalculateChecksumsRequest{}, wantBody: `{}`},
 		{
 			name:     "state and integer ids",
-			opts:     RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed, Identifiers: dmIntIDs(1, 2)},
+			opts:     RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateFailed, Identifiers: dmIntIDs(1, 2)},
 			wantBody: `{"checksum_state":"failed","identifiers":[1,2]}`,
 		},
 		{
 			name:     "composite ids",
-			opts:     RecalculateChecksumsRequest{Identifiers: []RecordID{CompositeRecordID("1", "2"), CompositeRecordID("12", "34")}},
+			opts:     RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, Identifiers: []RecordID{CompositeRecordID("1", "2"), CompositeRecordID("12", "34")}},
 			wantBody: `{"identifiers":["MSAy","MTIgMzQ="]}`,
 		},
-		{name: "started", opts: RecalculateChecksumsRequest{ChecksumState: ChecksumStateStarted}, wantBody: `{"checksum_state":"started"}`},
-		{name: "succeeded", opts: RecalculateChecksumsRequest{ChecksumState: ChecksumStateSucceeded}, wantBody: `{"checksum_state":"succeeded"}`},
-		{name: "disabled", opts: RecalculateChecksumsRequest{ChecksumState: ChecksumStateDisabled}, wantBody: `{"checksum_state":"disabled"}`},
+		{name: "started", opts: RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateStarted}, wantBody: `{"checksum_state":"started"}`},
+		{name: "succeeded", opts: RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateSucceeded}, wantBody: `{"checksum_state":"succeeded"}`},
+		{name: "disabled", opts: RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateDisabled}, wantBody: `{"checksum_state":"disabled"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -911,7 +911,7 @@ func TestDataManagementRecalculateChecksums(t *testing.T) {
 			ts := setup(t)
 			dmRefuseOthers(t, ts)
 			calls := dmServeFixture(t, ts, http.MethodPut, "/admin/data_management/uploads/checksum", "datamanagement_bulk_success", url.Values{}, tc.wantBody)
-			resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, tc.opts)
+			_, resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, tc.opts)
 			if err != nil {
 				t.Fatalf("RecalculateChecksums(uploads, %+v) error = %v", tc.opts, err)
 			}
@@ -931,7 +931,7 @@ func TestDataManagementRecalculateChecksumsStatusError(t *testing.T) {
 	dmRefuseOthers(t, ts)
 	calls := dmServeFixture(t, ts, http.MethodPut, "/admin/data_management/uploads/checksum", "datamanagement_bulk_error", url.Values{}, `{"identifiers":[3]}`)
 
-	resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, RecalculateChecksumsRequest{Identifiers: dmIntIDs(3)})
+	_, resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelUploads, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, Identifiers: dmIntIDs(3)})
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("RecalculateChecksums(uploads) error = %v; want *APIError", err)
@@ -1025,11 +1025,11 @@ func TestDataManagementValidation(t *testing.T) {
 		opts  RecalculateChecksumsRequest
 	}
 	bulkCases := []bulkCase{
-		{"pending state", ModelUploads, RecalculateChecksumsRequest{ChecksumState: ChecksumStatePending}},
-		{"unknown state", ModelUploads, RecalculateChecksumsRequest{ChecksumState: "verified"}},
-		{"mixed identifiers", ModelUploads, RecalculateChecksumsRequest{Identifiers: []RecordID{CompositeRecordID("1", "2"), IntRecordID(3)}}},
-		{"zero identifier", ModelUploads, RecalculateChecksumsRequest{Identifiers: []RecordID{{}}}},
-		{"negative identifier", ModelUploads, RecalculateChecksumsRequest{Identifiers: dmIntIDs(2, -7)}},
+		{"pending state", ModelUploads, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStatePending}},
+		{"unknown state", ModelUploads, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: "verified"}},
+		{"mixed identifiers", ModelUploads, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, Identifiers: []RecordID{CompositeRecordID("1", "2"), IntRecordID(3)}}},
+		{"zero identifier", ModelUploads, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, Identifiers: []RecordID{{}}}},
+		{"negative identifier", ModelUploads, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, Identifiers: dmIntIDs(2, -7)}},
 	}
 	for _, m := range badModels {
 		bulkCases = append(bulkCases, bulkCase{m.name, m.model, RecalculateChecksumsRequest{}})
@@ -1113,7 +1113,7 @@ func TestDataManagementValidation(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			requests := dmRefuseOthers(t, ts)
-			resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), tc.model, tc.opts)
+			_, resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), tc.model, tc.opts)
 			if resp != nil {
 				t.Errorf("RecalculateChecksums(%q, %+v) response = %v; want nil", tc.model, tc.opts, resp)
 			}

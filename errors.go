@@ -59,6 +59,11 @@ type APIError struct {
 	RetryAfter time.Duration
 	// Body is the raw body, at most 64 KiB.
 	Body []byte
+	// Hint says what to do about the error when the SDK can tell: what
+	// token GitLab wants for a 401 or 403, why a data-management listing is
+	// not there (404), which model names are near an unknown one (400).
+	// Error includes it.
+	Hint string
 }
 
 // Error returns "gitlabdata: METHOD path: status: message (hint) (request
@@ -83,8 +88,8 @@ func (e *APIError) Error() string {
 	default:
 		b.WriteString(status)
 	}
-	if h := e.Hint(); h != "" {
-		fmt.Fprintf(&b, " (%s)", h)
+	if e.Hint != "" {
+		fmt.Fprintf(&b, " (%s)", e.Hint)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
@@ -93,26 +98,6 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
 	}
 	return b.String()
-}
-
-// Hint says what to do about the error when the status tells: what token
-// GitLab wants for a 401 or 403. It is "" otherwise.
-func (e *APIError) Hint() string {
-	switch e.StatusCode {
-	case http.StatusUnauthorized:
-		return "the token is missing, wrong, expired or revoked: pass an administrator's access token " +
-			"(an OAuth token with WithOAuthToken)"
-	case http.StatusForbidden:
-		switch {
-		case strings.Contains(e.Message, "insufficient_granular_scope"):
-			return "the token lacks GitLab's granular permissions for this API " +
-				"(read_admin_data_management to read, update_admin_data_management to recalculate)"
-		case strings.Contains(e.Message, "insufficient_scope"):
-			return "the token lacks a scope: reads need read_api or api, changes need api"
-		}
-		return "this API needs an administrator's token, and admin mode where the instance enables it"
-	}
-	return ""
 }
 
 // Is makes errors.Is(err, ErrNotFound) and the other status sentinels work.
@@ -142,7 +127,27 @@ func newAPIError(resp *http.Response, method, path string) *APIError {
 		Body:       body,
 	}
 	e.Message, e.Fields = parseErrorBody(resp.Header.Get("Content-Type"), body)
+	e.Hint = statusHint(e.StatusCode, e.Message)
 	return e
+}
+
+// statusHint is the Hint a status alone tells: what token GitLab wants.
+func statusHint(status int, message string) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "the token is missing, wrong, expired or revoked: pass an administrator's access token " +
+			"(an OAuth token with WithOAuthToken)"
+	case http.StatusForbidden:
+		switch {
+		case strings.Contains(message, "insufficient_granular_scope"):
+			return "the token lacks GitLab's granular permissions for this API " +
+				"(read_admin_data_management to read, update_admin_data_management to recalculate)"
+		case strings.Contains(message, "insufficient_scope"):
+			return "the token lacks a scope: reads need read_api or api, changes need api"
+		}
+		return "this API needs an administrator's token, and admin mode where the instance enables it"
+	}
+	return ""
 }
 
 // errorBody covers GitLab's error shapes: "message" as a string, an array or

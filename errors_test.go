@@ -179,7 +179,10 @@ func TestAPIErrorShapes(t *testing.T) {
 				fx.serve(w, tt.status)
 			})
 			opts := &ListModelRecordsOptions{ChecksumState: ChecksumStateFailed, PerPage: 2}
-			records, resp, err := ts.client.DataManagement.List(t.Context(), ModelProjects, opts)
+			// Do, not DataManagement.List: the shapes are the point here, not
+			// the data-management hints and model-name retries (era_test.go).
+			var records []*ModelRecord
+			resp, err := ts.client.Do(t.Context(), http.MethodGet, "admin/data_management/projects", opts, nil, &records)
 			if err == nil {
 				t.Fatalf("List() error = nil, records = %v; want an *APIError", records)
 			}
@@ -196,6 +199,7 @@ func TestAPIErrorShapes(t *testing.T) {
 				RequestID:  tt.requestID,
 				RetryAfter: tt.retryAfter,
 				Body:       fx.body,
+				Hint:       statusHint(tt.status, tt.message), // its text is pinned by wantError
 			}
 			if diff := cmp.Diff(want, apiErr); diff != "" {
 				t.Errorf("List(%s) error mismatch (-want +got):\n%s", tt.file, diff)

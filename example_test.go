@@ -70,7 +70,7 @@ func ExampleDataManagementService_RecalculateChecksums() {
 	srv.AddRecords(gitlabdata.ModelUploads, 3, gitlabdata.ChecksumStateFailed)
 	client := srv.Client()
 
-	_, err := client.DataManagement.RecalculateChecksums(context.Background(), gitlabdata.ModelUploads,
+	_, _, err := client.DataManagement.RecalculateChecksums(context.Background(), gitlabdata.ModelUploads,
 		gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed})
 	fmt.Println(err)
 	// Output: <nil>

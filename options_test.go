@@ -343,7 +343,7 @@ func TestAllRangedConcurrently(t *testing.T) {
 	}
 }
 
-func TestAPIErrorHint(t *testing.T) {
+func TestStatusHint(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		status  int
@@ -357,10 +357,10 @@ func TestAPIErrorHint(t *testing.T) {
 		{404, "404 Not Found", ""},
 	}
 	for _, tc := range tests {
-		e := &APIError{StatusCode: tc.status, Message: tc.message, Method: "GET", Path: "/api/v4/x"}
-		if got := e.Hint(); got != tc.want {
-			t.Errorf("APIError{%d, %q}.Hint() = %q; want %q", tc.status, tc.message, got, tc.want)
+		if got := statusHint(tc.status, tc.message); got != tc.want {
+			t.Errorf("statusHint(%d, %q) = %q; want %q", tc.status, tc.message, got, tc.want)
 		}
+		e := &APIError{StatusCode: tc.status, Message: tc.message, Method: "GET", Path: "/api/v4/x", Hint: tc.want}
 		if tc.want != "" && !strings.Contains(e.Error(), "("+tc.want+")") {
 			t.Errorf("APIError{%d, %q}.Error() = %q; want the hint in it", tc.status, tc.message, e.Error())
 		}

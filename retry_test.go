@@ -71,7 +71,7 @@ var retryCalls = map[string]retryCall{
 		body:   `{"checksum_state":"failed"}`,
 		okCode: http.StatusOK, okBody: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
 		do: func(ctx context.Context, c *Client) error {
-			_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed})
+			_, _, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateFailed})
 			return err
 		},
 	},

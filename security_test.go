@@ -471,7 +471,7 @@ func TestSecurityTokenNeverInURL(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{Identifiers: []RecordID{IntRecordID(1)}})
+			_, _, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, Identifiers: []RecordID{IntRecordID(1)}})
 			return err
 		},
 		func() error {

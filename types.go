@@ -257,6 +257,15 @@ func (id RecordID) String() string {
 	return strconv.FormatInt(id.num, 10)
 }
 
+// key identifies the record whatever padding a composite key was written
+// with.
+func (id RecordID) key() string {
+	if id.enc != "" {
+		return padBase64(id.enc)
+	}
+	return id.String()
+}
+
 // Equal reports whether two ids are the same; go-cmp uses it.
 func (id RecordID) Equal(other RecordID) bool { return id == other }
 

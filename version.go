@@ -58,9 +58,7 @@ func (c *Client) Version(ctx context.Context) (*ServerVersion, *Response, error)
 	if body.Enterprise != nil {
 		v.Enterprise = *body.Enterprise
 	}
-	c.version.mu.Lock()
-	c.version.v = &v
-	c.version.mu.Unlock()
+	c.facts.setVersion(v)
 	out := v
 	return &out, resp, nil
 }

@@ -58,7 +58,7 @@ func TestVersion(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("Version() status = %d; want 200", resp.StatusCode)
 			}
-			if diff := cmp.Diff(&tc.want, ts.client.version.v); diff != "" {
+			if diff := cmp.Diff(&tc.want, ts.client.facts.knownVersion()); diff != "" {
 				t.Errorf("cached version mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -205,7 +205,7 @@ func recalculate(ctx context.Context, client *gitlabdata.Client, w io.Writer, au
 		if a.nFailed == 0 {
 			continue
 		}
-		_, err := client.DataManagement.RecalculateChecksums(ctx, a.model,
+		_, _, err := client.DataManagement.RecalculateChecksums(ctx, a.model,
 			gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed})
 		if err != nil {
 			return fmt.Errorf("queueing recalculation for %s: %w", a.model, err)
