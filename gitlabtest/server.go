@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +39,9 @@ type Server struct {
 
 	mu         sync.Mutex
 	rng        *rand.Rand
-	tokens     map[string]bool // token -> administrator
+	tokens     map[string]tokenInfo
+	flags      map[string]bool // feature flags of the era
+	noGeo      bool            // SetGeo(false): not a Geo primary
 	storages   []storageShard  // in configuration order
 	projects   map[int64]*Project
 	groups     map[int64]*Group
@@ -47,11 +50,13 @@ type Server struct {
 	moves      [kindCount][]*move
 	nextMoveID [kindCount]int64
 	models     map[gitlabdata.ModelName]*modelStore
-	requests   []RecordedRequest
-	failN      int
-	failStatus int
-	redirectN  int
-	redirectTo string
+	// extraModels are accepted beyond the era's names (AcceptModel).
+	extraModels map[gitlabdata.ModelName]bool
+	requests    []RecordedRequest
+	failN       int
+	failStatus  int
+	redirectN   int
+	redirectTo  string
 }
 
 // ServerOption configures a [Server] in [NewServer].
@@ -59,12 +64,13 @@ type ServerOption func(*config)
 
 type config struct {
 	demo     bool
-	legacy   bool
+	version  Version
 	latency  time.Duration
 	step     time.Duration
 	token    string
 	listener net.Listener
 	seeded   bool
+	noGeo    bool
 	seed     uint64
 	now      func() time.Time
 }
@@ -86,7 +92,29 @@ func WithDemoData() ServerOption { return func(c *config) { c.demo = true } }
 // checksum_state sent as an integer, no X-Total, X-Total-Pages or rel="last",
 // pagination=keyset, sort and cursor ignored, and bulk recalculation that
 // ignores its filters and requeues every record of the model.
-func WithLegacy() ServerOption { return func(c *config) { c.legacy = true } }
+//
+// It is the same as WithVersion(Version{18, 7, 0}).
+func WithLegacy() ServerOption { return WithVersion(Version{18, 7, 0}) }
+
+// WithVersion makes the server behave like GitLab version v (see [Era]):
+// its model names, checksum_state encoding, pagination, feature flag and
+// token checks, and GET /api/v4/version answers v. The default is
+// [NewestVersion]. A version older than [OldestVersion] counts as it.
+func WithVersion(v Version) ServerOption {
+	return func(c *config) {
+		if v.less(OldestVersion) {
+			v = OldestVersion
+		}
+		c.version = v
+	}
+}
+
+// WithoutGeo makes the server an instance without Geo (not a Geo primary):
+// records carry no checksum_information, a checksum_state filter answers
+// 400 "<Class> is not a verifiable model.", and checksum recalculations
+// answer 400 "Endpoint only available on primary site.". See also
+// [Server.SetGeo].
+func WithoutGeo() ServerOption { return func(c *config) { c.noGeo = true } }
 
 // WithLatency delays every request by d before it is handled. The wait ends
 // early when the client goes away or the server closes.
@@ -133,7 +161,7 @@ func WithClock(now func() time.Time) ServerOption {
 // [WithListener]) and returns it. The instance has one storage, "default"
 // with weight 100, and no other data unless [WithDemoData] is given.
 func NewServer(opts ...ServerOption) *Server {
-	cfg := config{now: time.Now}
+	cfg := config{now: time.Now, version: NewestVersion}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -146,15 +174,21 @@ func NewServer(opts ...ServerOption) *Server {
 		cfg.seed = rand.Uint64()
 	}
 	s := &Server{
-		cfg:      cfg,
-		done:     make(chan struct{}),
-		rng:      rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
-		tokens:   map[string]bool{cfg.token: true},
-		projects: make(map[int64]*Project),
-		groups:   make(map[int64]*Group),
-		snippets: make(map[int64]*Snippet),
-		users:    make(map[string]*user),
-		models:   make(map[gitlabdata.ModelName]*modelStore),
+		cfg:         cfg,
+		done:        make(chan struct{}),
+		rng:         rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
+		tokens:      map[string]tokenInfo{cfg.token: {admin: true}},
+		flags:       make(map[string]bool),
+		noGeo:       cfg.noGeo,
+		projects:    make(map[int64]*Project),
+		groups:      make(map[int64]*Group),
+		snippets:    make(map[int64]*Snippet),
+		users:       make(map[string]*user),
+		models:      make(map[gitlabdata.ModelName]*modelStore),
+		extraModels: make(map[gitlabdata.ModelName]bool),
+	}
+	if s.era() != EraGranular {
+		s.flags[flagVerificationView] = true
 	}
 	s.users["root"] = &user{id: 1, username: "root", name: "Administrator"}
 	s.AddStorage("default", 100)
@@ -193,6 +227,14 @@ func (s *Server) clock(d time.Duration) {
 		}
 	}
 }
+
+// Version returns the GitLab version the server emulates.
+func (s *Server) Version() Version { return s.cfg.version }
+
+func (s *Server) era() Era { return s.cfg.version.Era() }
+
+// legacy reports whether the server is in the singular era (18.3 to 18.7).
+func (s *Server) legacy() bool { return s.era() == EraSingular }
 
 // URL returns the server's base URL, such as "http://127.0.0.1:41234",
 // without /api/v4. Pass it to [gitlabdata.NewClient].
@@ -235,9 +277,65 @@ func (s *Server) Close() {
 // who is not an administrator get 403 {"message":"403 Forbidden"}; requests
 // with an unknown token or none get 401 {"message":"401 Unauthorized"}.
 func (s *Server) AddUserToken(token string, admin bool) {
+	s.AddToken(Token{Token: token, Admin: admin})
+}
+
+// Token describes a personal access token for [Server.AddToken].
+type Token struct {
+	// Token is the secret sent in PRIVATE-TOKEN or as a bearer token.
+	Token string
+	// Admin makes the token's user an administrator; other users get
+	// 403 {"message":"403 Forbidden"} from every route but GET /version.
+	Admin bool
+	// Granular makes it a fine-grained token that holds only Permissions.
+	// On 18.10 and later a route whose permission it lacks answers 403
+	// {"error":"insufficient_granular_scope","error_description":"…"}
+	// before the administrator check. The routes need
+	// read_admin_data_management (Data management GETs),
+	// update_admin_data_management (its PUTs),
+	// read_repository_storage_move (storage move GETs) and
+	// create_repository_storage_move (their POSTs). Older eras ignore it.
+	Granular    bool
+	Permissions []string
+}
+
+// AddToken registers a token, or replaces the one with the same secret.
+func (s *Server) AddToken(t Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens[token] = admin
+	s.tokens[t.Token] = tokenInfo{admin: t.Admin, granular: t.Granular, perms: slices.Clone(t.Permissions)}
+}
+
+// flagVerificationView is the feature flag of the Data management API on
+// 18.3 to 18.9.
+const flagVerificationView = "geo_primary_verification_view"
+
+// SetFeatureFlag switches a feature flag and reports whether the server's
+// era has it. The only one is geo_primary_verification_view (18.3 to
+// 18.9, on by default here): off, every Data management route answers 404
+// {"message":"404 Not Found"} after authentication.
+func (s *Server) SetFeatureFlag(name string, enabled bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.flags[name]; !ok {
+		return false
+	}
+	s.flags[name] = enabled
+	return true
+}
+
+func (s *Server) flagEnabled(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flags[name]
+}
+
+// SetGeo makes the server a Geo primary (true, the default) or an
+// instance without Geo (false); see [WithoutGeo].
+func (s *Server) SetGeo(enabled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noGeo = !enabled
 }
 
 // Step advances every storage move in progress and every checksum in

@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		srv.AddProjects(*projects, "default")
 	}
 	if n := *records; n > 0 {
-		for _, model := range gitlabdata.ModelNames() {
+		for _, model := range gitlabtest.ModelNames(gitlabtest.NewestVersion.Era()) {
 			// Mostly verified records, with some pending and failed ones.
 			srv.AddRecords(model, n-n/5, gitlabdata.ChecksumStateSucceeded)
 			srv.AddRecords(model, n/10, gitlabdata.ChecksumStatePending)
