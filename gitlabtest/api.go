@@ -193,9 +193,13 @@ func (s *Server) handleVersion(c *call) {
 	c.raw(http.StatusOK, []byte(`{"version":"`+v.String()+`","revision":"`+v.revision()+`","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`))
 }
 
-// origin is the scheme and host the request was sent to, which the fake
-// uses where GitLab uses its external URL (Link hrefs, web_url).
+// origin is GitLab's external URL (Link hrefs, web_url): the one of
+// WithExternalURL, else the scheme http and the host the request was sent
+// to.
 func (c *call) origin() string {
+	if ext := c.s.cfg.external; ext != "" {
+		return ext
+	}
 	if c.r.Host != "" {
 		return "http://" + c.r.Host
 	}

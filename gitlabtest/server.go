@@ -71,6 +71,7 @@ type config struct {
 	listener net.Listener
 	seeded   bool
 	noGeo    bool
+	external string
 	seed     uint64
 	now      func() time.Time
 }
@@ -107,6 +108,15 @@ func WithVersion(v Version) ServerOption {
 		}
 		c.version = v
 	}
+}
+
+// WithExternalURL sets GitLab's configured external URL (gitlab.host and
+// gitlab.port, such as "https://gitlab.example.com"): Link headers and
+// web_url fields carry it whatever address the request was sent to, as
+// GitLab's do (corrections #16). By default they carry the scheme http and
+// the Host of the request.
+func WithExternalURL(u string) ServerOption {
+	return func(c *config) { c.external = strings.TrimSuffix(strings.TrimSpace(u), "/") }
 }
 
 // WithoutGeo makes the server an instance without Geo (not a Geo primary):
@@ -559,8 +569,31 @@ const proxyErrorPage = `<!DOCTYPE html>
 
 // user is a snippet author.
 type user struct {
-	id             int64
-	username, name string
+	id                          int64
+	username, name, publicEmail string
+}
+
+// User is a user of the fake instance, for [Server.AddUser].
+type User struct {
+	// Username identifies the user (Snippet.AuthorUsername).
+	Username string
+	// Name defaults to the username.
+	Name string
+	// PublicEmail is the address the user made public; "" by default,
+	// as GitLab sends for a user who made none public.
+	PublicEmail string
+}
+
+// AddUser adds a user, or changes the name and public email of the one
+// with the same username.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	su := s.userLocked(u.Username)
+	if u.Name != "" {
+		su.name = u.Name
+	}
+	su.publicEmail = u.PublicEmail
 }
 
 // userLocked returns the user with username, creating it if needed.

@@ -147,6 +147,22 @@ func (s *Server) AddStorage(name string, weight int) {
 	s.storages = append(s.storages, storageShard{name, weight})
 }
 
+// SetStorageWeight sets the weight of an existing storage (Admin >
+// Settings > Repository storage) and reports whether it exists. Set the
+// weight of a storage being drained to 0, or a move without a destination
+// may pick it (corrections #11).
+func (s *Server) SetStorageWeight(name string, weight int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.storages {
+		if s.storages[i].name == name {
+			s.storages[i].weight = max(weight, 0)
+			return true
+		}
+	}
+	return false
+}
+
 // slug turns a name into a path: lower case, spaces as "-".
 func slug(name string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), " ", "-")
@@ -555,7 +571,7 @@ func (s *Server) stepMovesLocked() {
 				m.state = gitlabdata.StorageMoveStateStarted
 			case gitlabdata.StorageMoveStateStarted:
 				*c.readOnly = false
-				if c.moveFailure != "" {
+				if c.moveFailure != "" && m.source != m.dest {
 					m.state = gitlabdata.StorageMoveStateFailed
 					m.errMsg = gitlabdata.Ptr(truncate(c.moveFailure, 256))
 				} else {
@@ -563,7 +579,7 @@ func (s *Server) stepMovesLocked() {
 					*c.storage = m.dest
 				}
 			case gitlabdata.StorageMoveStateReplicated:
-				if c.cleanupFailure != "" {
+				if c.cleanupFailure != "" && m.source != m.dest {
 					m.state = gitlabdata.StorageMoveStateCleanupFailed
 					m.errMsg = gitlabdata.Ptr(truncate(c.cleanupFailure, 256))
 				} else {
@@ -652,13 +668,14 @@ type (
 		HTTPURLToRepo string    `json:"http_url_to_repo,omitempty"`
 	}
 	wireUser struct {
-		ID        int64   `json:"id"`
-		Username  string  `json:"username"`
-		Name      string  `json:"name"`
-		State     string  `json:"state"`
-		Locked    bool    `json:"locked"`
-		AvatarURL *string `json:"avatar_url"`
-		WebURL    string  `json:"web_url"`
+		ID          int64   `json:"id"`
+		Username    string  `json:"username"`
+		PublicEmail string  `json:"public_email"`
+		Name        string  `json:"name"`
+		State       string  `json:"state"`
+		Locked      bool    `json:"locked"`
+		AvatarURL   *string `json:"avatar_url"`
+		WebURL      string  `json:"web_url"`
 	}
 )
 
@@ -711,7 +728,7 @@ func (s *Server) wireSnippetLocked(web string, sn *Snippet) *wireSnippet {
 	id := strconv.FormatInt(sn.ID, 10)
 	out := &wireSnippet{
 		ID: sn.ID, Title: sn.Title, Description: nullable(sn.Description), Visibility: sn.Visibility,
-		Author:    &wireUser{ID: u.id, Username: u.username, Name: u.name, State: "active", WebURL: web + "/" + u.username},
+		Author:    &wireUser{ID: u.id, Username: u.username, PublicEmail: u.publicEmail, Name: u.name, State: "active", WebURL: web + "/" + u.username},
 		CreatedAt: jsonTime(sn.CreatedAt), UpdatedAt: jsonTime(sn.CreatedAt), ProjectID: sn.ProjectID,
 	}
 	repoPath := "snippets/" + id
@@ -900,17 +917,16 @@ func (s *Server) scheduleAll(c *call, k kind) {
 		errs.send(c)
 		return
 	}
+	// Without a destination GitLab's bulk service builds every move with
+	// an explicit nil destination, which fails validation: every container
+	// is skipped, after the 202 (corrections #10).
 	for _, id := range s.containerIDsLocked(k) {
 		cont, _ := s.containerLocked(k, id)
-		if *cont.storage != source || *cont.readOnly {
+		if !hasDest || *cont.storage != source || *cont.readOnly {
 			continue
 		}
-		d := dest
-		if !hasDest {
-			d = s.pickStorageLocked()
-		}
 		s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
-			State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: source, DestinationStorageName: d,
+			State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: source, DestinationStorageName: dest,
 		})
 	}
 	s.mu.Unlock()

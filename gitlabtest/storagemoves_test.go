@@ -313,8 +313,21 @@ func TestWeightedDestination(t *testing.T) {
 	srv.AddStorage("storage2", 50)
 	srv.AddStorage("storage3", 0)
 	ids := srv.AddProjects(300, "default")
-	if _, err := fakeClient(t, srv).ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default"}); err != nil {
+	client := fakeClient(t, srv)
+	// A bulk schedule without a destination answers 202 and schedules
+	// nothing (corrections #10).
+	if _, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default"}); err != nil {
 		t.Fatalf("ScheduleAll error = %v", err)
+	}
+	if moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil); err != nil || len(moves) != 0 {
+		t.Fatalf("moves after ScheduleAll without a destination = %d, %v; want none", len(moves), err)
+	}
+	// Per project, the destination is picked by weight and may be the
+	// source itself (corrections #11).
+	for _, id := range ids {
+		if _, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{}); err != nil {
+			t.Fatalf("ScheduleForProject(%d) error = %v", id, err)
+		}
 	}
 	counts := map[string]int{}
 	for m, err := range fakeClient(t, srv).ProjectRepositoryStorageMoves.All(t.Context(), &gitlabdata.ListStorageMovesOptions{PerPage: 100}) {
