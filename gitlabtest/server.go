@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,8 @@ type Server struct {
 	extraModels map[gitlabdata.ModelName]bool
 	requests    []RecordedRequest
 	failN       int
+	faults      []*Fault // scoped faults, in the order injected
+	retryAfter  int      // Retry-After of a throttled answer, in seconds
 	failStatus  int
 	redirectN   int
 	redirectTo  string
@@ -71,9 +74,11 @@ type config struct {
 	listener net.Listener
 	seeded   bool
 	noGeo    bool
-	external string
-	seed     uint64
-	now      func() time.Time
+	// retryAfter is the default Retry-After of a 429, in seconds.
+	retryAfter int
+	external   string
+	seed       uint64
+	now        func() time.Time
 }
 
 // WithDemoData seeds a realistic instance from data embedded in the package:
@@ -171,7 +176,7 @@ func WithClock(now func() time.Time) ServerOption {
 // [WithListener]) and returns it. The instance has one storage, "default"
 // with weight 100, and no other data unless [WithDemoData] is given.
 func NewServer(opts ...ServerOption) *Server {
-	cfg := config{now: time.Now, version: NewestVersion}
+	cfg := config{now: time.Now, version: NewestVersion, retryAfter: 1}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -190,6 +195,7 @@ func NewServer(opts ...ServerOption) *Server {
 		tokens:      map[string]tokenInfo{cfg.token: {admin: true}},
 		flags:       make(map[string]bool),
 		noGeo:       cfg.noGeo,
+		retryAfter:  cfg.retryAfter,
 		projects:    make(map[int64]*Project),
 		groups:      make(map[int64]*Group),
 		snippets:    make(map[int64]*Snippet),
@@ -399,7 +405,8 @@ func (s *Server) ResetRequests() {
 
 // FailNext makes the next n requests under /api/v4 fail with status before
 // any other processing: 429 answers like GitLab's Rack::Attack throttle
-// (text/plain "Retry later\n" with RateLimit-* headers and Retry-After: 1),
+// (text/plain "Retry later\n" with RateLimit-* headers and Retry-After: 1,
+// or the seconds of [WithRetryAfter] / [Server.SetRetryAfter]),
 // 502, 503 and 504 answer an HTML error page as a proxy would, and any other
 // status answers GitLab's JSON {"message":"<code> <text>"}. n <= 0 cancels
 // pending failures.
@@ -440,6 +447,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	if p := r.URL.EscapedPath(); p == controlPrefix || strings.HasPrefix(p, controlPrefix+"/") {
+		s.serveControl(rw, r)
+		return
+	}
 	arrived := s.cfg.now()
 	rid := newRequestID(arrived)
 	rw.Header().Set("X-Request-Id", rid)
@@ -480,7 +491,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, notFoundPage)
 		return
 	}
-	if s.injectFault(w) {
+	if s.injectFault(w, r) {
 		return
 	}
 	c := &call{s: s, w: w, r: r, body: body, rid: rid}
@@ -502,7 +513,12 @@ func (s *Server) delay(r *http.Request) bool {
 	if s.cfg.latency <= 0 {
 		return true
 	}
-	t := time.NewTimer(s.cfg.latency)
+	return s.wait(r, s.cfg.latency)
+}
+
+// wait waits d; false means the client went away or the server is closing.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -513,11 +529,15 @@ func (s *Server) delay(r *http.Request) bool {
 	return false
 }
 
-// injectFault serves a pending redirect or failure; true if it did.
-func (s *Server) injectFault(w http.ResponseWriter) bool {
+// injectFault serves a pending redirect, a FailNext failure or a scoped
+// fault that matches r; true if it answered. A scoped fault's latency is
+// waited here; false with an answer pending means serve normally.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	var redirect string
 	var status int
+	var retryAfter *int
+	var latency time.Duration
 	switch {
 	case s.redirectN > 0:
 		s.redirectN--
@@ -525,8 +545,16 @@ func (s *Server) injectFault(w http.ResponseWriter) bool {
 	case s.failN > 0:
 		s.failN--
 		status = s.failStatus
+	default:
+		if f := s.takeFaultLocked(r); f != nil {
+			status, retryAfter, latency = f.Status, f.RetryAfter, f.Latency
+		}
 	}
+	defaultRetry := s.retryAfter
 	s.mu.Unlock()
+	if latency > 0 && !s.wait(r, latency) {
+		return true
+	}
 	h := w.Header()
 	switch {
 	case redirect != "":
@@ -535,8 +563,17 @@ func (s *Server) injectFault(w http.ResponseWriter) bool {
 		return true
 	case status == 0:
 		return false
+	}
+	if retryAfter != nil {
+		h.Set("Retry-After", strconv.Itoa(max(*retryAfter, 0)))
+	}
+	switch {
 	case status == http.StatusTooManyRequests:
-		reset := s.cfg.now().Add(time.Second).Truncate(time.Second)
+		after := defaultRetry
+		if retryAfter != nil {
+			after = max(*retryAfter, 0)
+		}
+		reset := s.cfg.now().Add(time.Duration(after) * time.Second).Truncate(time.Second)
 		h.Set("Content-Type", "text/plain")
 		h.Set("RateLimit-Name", "throttle_authenticated_api")
 		h.Set("RateLimit-Limit", "120")
@@ -544,7 +581,7 @@ func (s *Server) injectFault(w http.ResponseWriter) bool {
 		h.Set("RateLimit-Remaining", "0")
 		h.Set("RateLimit-Reset", fmt.Sprint(reset.Unix()))
 		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
-		h.Set("Retry-After", "1")
+		h.Set("Retry-After", strconv.Itoa(after))
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, "Retry later\n")
 	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
