@@ -23,6 +23,9 @@ type call struct {
 	query url.Values
 	// path params in the order GitLab declares them, for Link headers.
 	pathParams [][2]string
+	// admin and user say who is calling: an administrator, a known user,
+	// or (neither) an anonymous client of a public route.
+	admin, user bool
 }
 
 // handler serves one route once authentication passed.
@@ -32,6 +35,9 @@ type handler struct {
 	anyUser bool
 	// perm is the granular permission the route needs on 18.10 and later.
 	perm string
+	// public lets a request without a token through, as an anonymous
+	// user (GET /projects, /projects/:id, /groups).
+	public bool
 	// dm marks the Data management routes, which 18.3 to 18.9 hide behind
 	// the geo_primary_verification_view feature flag.
 	dm bool
@@ -74,15 +80,18 @@ func (s *Server) route(c *call, rest string) {
 		c.grapeError(http.StatusNotFound, "404 Not Found")
 		return
 	}
-	tok, known := s.authenticate(c.r)
+	tok, known, sent := s.authenticate(c.r)
+	c.admin, c.user = tok.admin, known
 	switch {
+	case !known && h.public && !sent:
+		// anonymous
 	case !known:
 		c.message(http.StatusUnauthorized, "401 Unauthorized")
 		return
 	case tok.granular && h.perm != "" && s.era() == EraGranular && !slices.Contains(tok.perms, h.perm):
 		c.granularError(h.perm)
 		return
-	case !tok.admin && !h.anyUser:
+	case !tok.admin && !h.anyUser && !h.public:
 		c.message(http.StatusForbidden, "403 Forbidden")
 		return
 	}
@@ -172,7 +181,7 @@ type tokenInfo struct {
 
 // authenticate reads the token from PRIVATE-TOKEN or an Authorization
 // bearer header.
-func (s *Server) authenticate(r *http.Request) (tokenInfo, bool) {
+func (s *Server) authenticate(r *http.Request) (ti tokenInfo, known, sent bool) {
 	tok := r.Header.Get("Private-Token")
 	if tok == "" {
 		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
@@ -180,12 +189,12 @@ func (s *Server) authenticate(r *http.Request) (tokenInfo, bool) {
 		}
 	}
 	if tok == "" {
-		return tokenInfo{}, false
+		return tokenInfo{}, false, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ti, known := s.tokens[tok]
-	return ti, known
+	ti, known = s.tokens[tok]
+	return ti, known, true
 }
 
 func (s *Server) handleVersion(c *call) {

@@ -33,7 +33,7 @@ func TestAuthOrder(t *testing.T) {
 		{"non-admin beats snippet lookup", "GET", "/snippets/999/repository_storage_moves", "user-token", 403, `{"message":"403 Forbidden"}`},
 		{"non-admin POST", "POST", "/project_repository_storage_moves", "user-token", 403, `{"message":"403 Forbidden"}`},
 		{"admin gets validation", "GET", "/admin/data_management/NOPE", "admin-token", 400, `{"error":"model_name does not have a valid value"}`},
-		{"unknown route before auth", "GET", "/projects", "", 404, `{"error":"404 Not Found"}`},
+		{"unknown route before auth", "GET", "/nowhere", "", 404, `{"error":"404 Not Found"}`},
 		{"data management root", "GET", "/admin/data_management", "admin-token", 404, `{"error":"404 Not Found"}`},
 		{"data management root with slash", "GET", "/admin/data_management/", "admin-token", 404, `{"error":"404 Not Found"}`},
 		{"API root", "GET", "", "", 404, `{"error":"404 Not Found"}`},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +31,11 @@ POST   /-/fake/tokens                    add a token; body {"token":"t","admin":
 PUT    /-/fake/feature_flags/NAME        body {"enabled":false} (geo_primary_verification_view, 18.3-18.9)
 PUT    /-/fake/geo                       body {"enabled":false}: an instance without Geo
 PUT    /-/fake/storages/NAME             add a storage or set its weight; body {"weight":0}
+PUT    /-/fake/projects/ID               change a project; body (each field optional) {"broken":true,
+                                         "no_repository":true,"stuck_in":"started","move_failure":"text",
+                                         "cleanup_failure":"text","repository_size":1048576,"storage":"default"}
+PUT    /-/fake/stuck/KIND/ID             hold or release moves of a project, group or snippet
+                                         (KIND projects, groups, snippets); body {"state":"started"} or {"state":""}
 GET    /-/fake/requests                  the request log (GitLab API requests only), oldest first
 DELETE /-/fake/requests                  forget the request log`
 
@@ -222,6 +229,58 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.AddStorage(sub, *in.Weight)
 		controlJSON(w, http.StatusOK, map[string]any{"name": sub, "weight": *in.Weight})
+	case "PUT projects/:name":
+		var in struct {
+			Broken         *bool   `json:"broken"`
+			NoRepository   *bool   `json:"no_repository"`
+			StuckIn        *string `json:"stuck_in"`
+			MoveFailure    *string `json:"move_failure"`
+			CleanupFailure *string `json:"cleanup_failure"`
+			RepositorySize *int64  `json:"repository_size"`
+			Storage        *string `json:"storage"`
+		}
+		if !decode(&in) {
+			return
+		}
+		id, err := strconv.ParseInt(sub, 10, 64)
+		if in.StuckIn != nil && !slices.Contains([]string{"", moveInitial, moveScheduled, moveStarted}, *in.StuckIn) {
+			controlError(w, http.StatusBadRequest, `stuck_in must be "initial", "scheduled", "started" or ""`)
+			return
+		}
+		var out Project
+		found := err == nil && s.UpdateProject(id, func(p *Project) {
+			set(&p.Broken, in.Broken)
+			set(&p.NoRepository, in.NoRepository)
+			set(&p.StuckIn, in.StuckIn)
+			set(&p.MoveFailure, in.MoveFailure)
+			set(&p.CleanupFailure, in.CleanupFailure)
+			set(&p.RepositorySize, in.RepositorySize)
+			set(&p.Storage, in.Storage)
+			out = *p
+		})
+		if !found {
+			controlError(w, http.StatusNotFound, "no project "+sub)
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string]any{
+			"id": out.ID, "broken": out.Broken, "no_repository": out.NoRepository, "stuck_in": out.StuckIn,
+			"move_failure": out.MoveFailure, "cleanup_failure": out.CleanupFailure,
+			"repository_size": out.RepositorySize, "storage": out.Storage,
+		})
+	case "PUT stuck/:name":
+		var in struct {
+			State *string `json:"state"`
+		}
+		if !decode(&in) {
+			return
+		}
+		kind, idText, _ := strings.Cut(sub, "/")
+		id, err := strconv.ParseInt(idText, 10, 64)
+		if in.State == nil || err != nil || !s.SetStuckIn(kind, id, *in.State) {
+			controlError(w, http.StatusNotFound, `want PUT /-/fake/stuck/{projects|groups|snippets}/ID of an existing container with {"state":"initial|scheduled|started|"}`)
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string]any{"kind": kind, "id": id, "state": *in.State})
 	case "GET requests":
 		out := []controlRequest{}
 		for _, rr := range s.Requests() {
@@ -236,6 +295,13 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		controlError(w, http.StatusNotFound, "no control endpoint "+r.Method+" "+r.URL.EscapedPath()+"; GET "+controlPrefix+"/ lists them")
+	}
+}
+
+// set copies *v into *dst when v is not nil.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
@@ -267,4 +333,9 @@ PUT  /admin/data_management/:model_name/checksum       queue a bulk recalculatio
 GET  /project_repository_storage_moves[/:move_id]      and the same for group_ and snippet_
 POST /project_repository_storage_moves                 bulk schedule: {"source_storage_name","destination_storage_name"}
 GET  /projects/:id/repository_storage_moves[/:move_id] and /groups/:id/..., /snippets/:id/...
-POST /projects/:id/repository_storage_moves            schedule one move: {"destination_storage_name"} (optional)`
+POST /projects/:id/repository_storage_moves            schedule one move: {"destination_storage_name"} (optional)
+GET  /projects                                         repository_storage= (admins), statistics=true, order_by, sort,
+                                                       offset paging or pagination=keyset&order_by=id (id_after links)
+GET  /projects/:id                                     numeric id or URL-encoded full path; statistics=true
+GET  /groups                                           repository_storage= and statistics=true (admins); offset paging
+GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first`

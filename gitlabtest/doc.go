@@ -104,6 +104,24 @@
 // GitLab uses its configured host, or else http:// and the host the
 // request was sent to.
 //
+// # Projects, groups and snippets
+//
+// For tools that drain a storage, the fake also lists containers as
+// GitLab does for an administrator (corrections #17): GET /projects with
+// repository_storage=NAME, statistics=true (statistics.repository_size in
+// bytes), order_by and sort, offset pagination (405 past an offset of
+// 50,000, as GitLab) or keyset pagination with pagination=keyset&order_by=id
+// (Link rel="next" with id_after, or id_before when descending); GET
+// /projects/:id by numeric id or URL-encoded full path; GET /groups with
+// repository_storage and statistics (statistics.wiki_size); GET
+// /snippets/all with repository_storage, newest first. repository_storage
+// is sent to administrators only, and a non-administrator's
+// repository_storage filter is ignored. Seed projects with
+// [Server.AddProject] or [WithProjects], and change them with
+// [Server.UpdateProject]: Broken makes every listing page that holds the
+// project answer 500, NoRepository gives an empty repository, and StuckIn
+// holds its moves in a state until [Server.SetStuckIn] releases them.
+//
 // # Control plane
 //
 // Besides the Go methods, the server answers HTTP control requests under
@@ -178,6 +196,22 @@
 //   - Rate limiting exists only through FailNext(n, 429) and faults.
 //     RateLimit-* headers are sent on those answers only; GitLab may send
 //     them on every answer when throttling is enabled.
+//   - The project, group and snippet objects carry a subset of GitLab's
+//     entity fields (in GitLab's order): the identity and URL fields, the
+//     namespace, empty_repo, archived, visibility, repository_storage and
+//     statistics for projects; id, web_url, name, path, description,
+//     visibility, full_name, full_path, created_at, parent_id,
+//     repository_storage and statistics for groups; the storage move's
+//     snippet fields plus imported, imported_from and repository_storage
+//     for snippets (no file_name or files). Only repository_size (and a
+//     commit_count derived from it) and wiki_size are non-zero in
+//     statistics. Whether GitLab's group entity shows repository_storage to
+//     administrators was inferred, not read.
+//   - Visibility is the only access rule: an administrator sees
+//     everything, another user the public and internal projects, groups
+//     and snippets, an anonymous client the public ones. There are no
+//     memberships, forks, archived projects or object pools. order_by
+//     updated_at and last_activity_at sort by created_at.
 //   - Users exist only as tokens and as snippet authors ([Server.AddUser]);
 //     avatar_url is null. Projects, groups and snippets cannot be created,
 //     changed or deleted through the API, and project and group paths are

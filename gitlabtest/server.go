@@ -77,6 +77,7 @@ type config struct {
 	// retryAfter is the default Retry-After of a 429, in seconds.
 	retryAfter int
 	external   string
+	projects   int
 	seed       uint64
 	now        func() time.Time
 }
@@ -123,6 +124,11 @@ func WithVersion(v Version) ServerOption {
 func WithExternalURL(u string) ServerOption {
 	return func(c *config) { c.external = strings.TrimSuffix(strings.TrimSpace(u), "/") }
 }
+
+// WithProjects adds n projects named "project-<id>" on the "default"
+// storage (after the demo data, if any), with repository sizes derived
+// from their ids: enough to drain a storage.
+func WithProjects(n int) ServerOption { return func(c *config) { c.projects = max(n, 0) } }
 
 // WithoutGeo makes the server an instance without Geo (not a Geo primary):
 // records carry no checksum_information, a checksum_state filter answers
@@ -214,6 +220,9 @@ func NewServer(opts ...ServerOption) *Server {
 			// cannot happen in a released build.
 			panic("gitlabtest: embedded demo data: " + err.Error())
 		}
+	}
+	if cfg.projects > 0 {
+		s.AddProjects(cfg.projects, "default")
 	}
 	h := http.HandlerFunc(s.serveHTTP)
 	if cfg.listener != nil {

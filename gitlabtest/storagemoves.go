@@ -66,6 +66,26 @@ type Project struct {
 	CleanupFailure string
 	// CreatedAt defaults to the server's clock when added.
 	CreatedAt time.Time
+	// Visibility is "private" (the default), "internal" or "public":
+	// GET /projects shows a non-administrator the public and internal
+	// projects, and an anonymous client the public ones.
+	Visibility string
+	// RepositorySize is statistics.repository_size in bytes. 0 gives a
+	// size derived from the ID (between 1 MiB and about 2 GiB), unless
+	// NoRepository is set.
+	RepositorySize int64
+	// NoRepository makes a project without a repository: empty_repo is
+	// true and statistics.repository_size 0. It can still be moved.
+	NoRepository bool
+	// Broken makes GET /projects/:id and every /projects listing page
+	// that includes the project answer 500 {"message":"500 Internal
+	// Server Error"}, as a project with corrupt data can in GitLab.
+	Broken bool
+	// StuckIn, when set to "initial", "scheduled" or "started", makes the
+	// project's moves stop in that state: Step leaves them there until
+	// [Server.SetStuckIn] changes it. A move stuck in "initial" is
+	// created in that state.
+	StuckIn string
 }
 
 // Group is a group of the fake instance, whose wiki repository can be moved.
@@ -77,10 +97,20 @@ type Group struct {
 	Name, Path string
 	// Storage is the wiki's storage; "default" when empty.
 	Storage string
-	// ReadOnly, MoveFailure and CleanupFailure work as for [Project].
+	// ReadOnly, MoveFailure, CleanupFailure, Visibility and StuckIn work
+	// as for [Project].
 	ReadOnly       bool
 	MoveFailure    string
 	CleanupFailure string
+	Visibility     string
+	StuckIn        string
+	// Description is sent as null when empty.
+	Description string
+	// WikiSize is statistics.wiki_size in bytes (GET /groups with
+	// statistics=true); 0 gives a size derived from the ID.
+	WikiSize int64
+	// CreatedAt defaults to the server's clock when added.
+	CreatedAt time.Time
 }
 
 // Snippet is a snippet of the fake instance.
@@ -102,10 +132,12 @@ type Snippet struct {
 	ProjectID *int64
 	// AuthorUsername defaults to "root".
 	AuthorUsername string
-	// ReadOnly, MoveFailure and CleanupFailure work as for [Project].
+	// ReadOnly, MoveFailure, CleanupFailure and StuckIn work as for
+	// [Project].
 	ReadOnly       bool
 	MoveFailure    string
 	CleanupFailure string
+	StuckIn        string
 	// CreatedAt defaults to the server's clock when added.
 	CreatedAt time.Time
 }
@@ -128,6 +160,7 @@ type containerRef struct {
 	readOnly       *bool
 	moveFailure    string
 	cleanupFailure string
+	stuckIn        *string
 }
 
 // AddStorage adds a repository storage with a weight for the weighted
@@ -145,6 +178,30 @@ func (s *Server) AddStorage(name string, weight int) {
 		}
 	}
 	s.storages = append(s.storages, storageShard{name, weight})
+}
+
+// SetStuckIn sets the StuckIn state of a container: kind is "projects",
+// "groups" or "snippets" (as in the API's paths), state "initial",
+// "scheduled", "started" or "" to let its moves go on. It reports whether
+// the container exists and the state is one of those.
+func (s *Server) SetStuckIn(kind string, id int64, state string) bool {
+	switch state {
+	case "", moveInitial, moveScheduled, moveStarted:
+	default:
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range kindCount {
+		if kinds[k].container == kind {
+			c, ok := s.containerLocked(k, id)
+			if ok {
+				*c.stuckIn = state
+			}
+			return ok
+		}
+	}
+	return false
 }
 
 // SetStorageWeight sets the weight of an existing storage (Admin >
@@ -202,6 +259,15 @@ func (s *Server) addProjectLocked(p Project) int64 {
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = s.cfg.now()
 	}
+	if p.Visibility == "" {
+		p.Visibility = "private"
+	}
+	if p.RepositorySize == 0 && !p.NoRepository {
+		p.RepositorySize = 1<<20 + (p.ID*7919%2048)<<20
+	}
+	if p.NoRepository {
+		p.RepositorySize = 0
+	}
 	s.projects[p.ID] = &p
 	return p.ID
 }
@@ -237,6 +303,12 @@ func (s *Server) addGroupLocked(g Group) int64 {
 	}
 	if g.Storage == "" {
 		g.Storage = "default"
+	}
+	if g.Visibility == "" {
+		g.Visibility = "private"
+	}
+	if g.CreatedAt.IsZero() {
+		g.CreatedAt = s.cfg.now()
 	}
 	s.groups[g.ID] = &g
 	return g.ID
@@ -288,6 +360,25 @@ func (s *Server) Project(id int64) (Project, bool) {
 	return *p, true
 }
 
+// UpdateProject calls change with the project to change it in place (its
+// storage, Broken, NoRepository, StuckIn, failures, …) and reports whether
+// the project exists. change runs under the server's lock: it must not call
+// the Server. The ID cannot be changed.
+func (s *Server) UpdateProject(id int64, change func(p *Project)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.projects[id]
+	if !ok {
+		return false
+	}
+	change(p)
+	p.ID = id
+	if p.NoRepository {
+		p.RepositorySize = 0
+	}
+	return true
+}
+
 // ProjectsOnStorage returns the ids of the projects whose repositories are
 // on storage, in ascending order: what an evacuation of that storage moves.
 func (s *Server) ProjectsOnStorage(storage string) []int64 {
@@ -336,15 +427,15 @@ func (s *Server) containerLocked(k kind, id int64) (containerRef, bool) {
 	switch k {
 	case kindProject:
 		if p, ok := s.projects[id]; ok {
-			return containerRef{&p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure}, true
+			return containerRef{&p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure, &p.StuckIn}, true
 		}
 	case kindGroup:
 		if g, ok := s.groups[id]; ok {
-			return containerRef{&g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure}, true
+			return containerRef{&g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure, &g.StuckIn}, true
 		}
 	case kindSnippet:
 		if sn, ok := s.snippets[id]; ok {
-			return containerRef{&sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure}, true
+			return containerRef{&sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure, &sn.StuckIn}, true
 		}
 	}
 	return containerRef{}, false
@@ -563,10 +654,14 @@ func (s *Server) stepMovesLocked() {
 	for k := range kindCount {
 		for _, m := range s.moves[k] {
 			c, ok := s.containerLocked(k, m.containerID)
-			if !ok {
+			if !ok || string(m.state) == *c.stuckIn {
 				continue
 			}
 			switch m.state {
+			case gitlabdata.StorageMoveStateInitial:
+				// The schedule transition makes the container read-only.
+				m.state = gitlabdata.StorageMoveStateScheduled
+				*c.readOnly = true
 			case gitlabdata.StorageMoveStateScheduled:
 				m.state = gitlabdata.StorageMoveStateStarted
 			case gitlabdata.StorageMoveStateStarted:
@@ -879,8 +974,12 @@ func (s *Server) scheduleMove(c *call, k kind, containerParam string) {
 		c.fieldErrors(errs)
 		return
 	}
+	state := gitlabdata.StorageMoveStateScheduled
+	if *cont.stuckIn == moveInitial {
+		state = gitlabdata.StorageMoveStateInitial
+	}
 	mid := s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
-		State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: *cont.storage, DestinationStorageName: dest,
+		State: state, SourceStorageName: *cont.storage, DestinationStorageName: dest,
 	})
 	var out any
 	for _, m := range s.moves[k] {

@@ -144,11 +144,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if isFlagSet(fs, "seed") {
 		opts = append(opts, gitlabtest.WithSeed(*seed))
 	}
+	if *projects > 0 {
+		opts = append(opts, gitlabtest.WithProjects(*projects))
+	}
 	srv := gitlabtest.NewServer(opts...)
 	defer srv.Close()
-	if *projects > 0 {
-		srv.AddProjects(*projects, "default")
-	}
 	if n := *records; n > 0 {
 		for _, model := range gitlabtest.ModelNames(gitlabtest.EraGranular) {
 			// Stores are named by the plural; the singular era finds them
