@@ -243,7 +243,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id, err := strconv.ParseInt(sub, 10, 64)
-		if in.StuckIn != nil && !slices.Contains([]string{"", moveInitial, moveScheduled, moveStarted}, *in.StuckIn) {
+		if in.StuckIn != nil && !slices.Contains([]string{"", string(moveInitial), string(moveScheduled), string(moveStarted)}, *in.StuckIn) {
 			controlError(w, http.StatusBadRequest, `stuck_in must be "initial", "scheduled", "started" or ""`)
 			return
 		}

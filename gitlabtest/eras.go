@@ -222,14 +222,15 @@ func stateByName(name string) int8 {
 	return -1
 }
 
-// storageMoveStates are the wire states of storage moves
-// (human_state_name of RepositoryStorageMovable).
+// The wire states of storage moves: human_state_name of GitLab's
+// RepositoryStorageMovable state machine (gitlab-server.md §3.4), which
+// turns cleanup_failed into "cleanup failed".
 const (
-	moveInitial       = "initial"
-	moveScheduled     = "scheduled"
-	moveStarted       = "started"
-	moveFinished      = "finished"
-	moveFailed        = "failed"
-	moveReplicated    = "replicated"
-	moveCleanupFailed = "cleanup failed"
+	moveInitial       gitlabdata.StorageMoveState = "initial"
+	moveScheduled     gitlabdata.StorageMoveState = "scheduled"
+	moveStarted       gitlabdata.StorageMoveState = "started"
+	moveFinished      gitlabdata.StorageMoveState = "finished"
+	moveFailed        gitlabdata.StorageMoveState = "failed"
+	moveReplicated    gitlabdata.StorageMoveState = "replicated"
+	moveCleanupFailed gitlabdata.StorageMoveState = "cleanup failed"
 )

@@ -389,3 +389,15 @@ func TestKeysetPrimaryKeysAndNullCreatedAt(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstReleaseHasNoBulkRecalculation(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 3}))
+	srv.AddRecords(gitlabdata.ModelUploads, 1, gitlabdata.ChecksumStateSucceeded)
+	wantJSON(t, "18.3 bulk PUT", adminDo(t, srv, "PUT", "/admin/data_management/upload/checksum", ""), 404, `{"error":"404 Not Found"}`)
+	if got := adminDo(t, srv, "PUT", "/admin/data_management/upload/1/checksum", ""); got.status != 200 {
+		t.Errorf("18.3 single PUT = %d %s; want 200", got.status, got.body)
+	}
+	wantJSON(t, "18.4 bulk PUT", adminDo(t, newFake(t, gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 4})), "PUT", "/admin/data_management/upload/checksum", ""),
+		200, `{"status":"success","message":"Batch update job has been successfully enqueued."}`)
+}

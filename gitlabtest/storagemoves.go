@@ -186,7 +186,7 @@ func (s *Server) AddStorage(name string, weight int) {
 // the container exists and the state is one of those.
 func (s *Server) SetStuckIn(kind string, id int64, state string) bool {
 	switch state {
-	case "", moveInitial, moveScheduled, moveStarted:
+	case "", string(moveInitial), string(moveScheduled), string(moveStarted):
 	default:
 		return false
 	}
@@ -579,7 +579,7 @@ func (s *Server) AddSnippetStorageMove(m gitlabdata.SnippetRepositoryStorageMove
 // destination once the repository was copied, else the source.
 func seedStorage(m gitlabdata.RepositoryStorageMove) string {
 	switch m.State {
-	case gitlabdata.StorageMoveStateReplicated, gitlabdata.StorageMoveStateFinished, gitlabdata.StorageMoveStateCleanupFailed:
+	case moveReplicated, moveFinished, moveCleanupFailed:
 		return m.DestinationStorageName
 	}
 	return m.SourceStorageName
@@ -602,7 +602,7 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 		mv.created = s.cfg.now()
 	}
 	if mv.state == "" {
-		mv.state = gitlabdata.StorageMoveStateScheduled
+		mv.state = moveScheduled
 	}
 	if mv.source == "" {
 		mv.source = *c.storage
@@ -610,7 +610,7 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 	if mv.dest == "" {
 		mv.dest = s.pickStorageLocked()
 	}
-	if mv.state == gitlabdata.StorageMoveStateScheduled || mv.state == gitlabdata.StorageMoveStateStarted {
+	if mv.state == moveScheduled || mv.state == moveStarted {
 		*c.readOnly = true
 	}
 	s.moves[k] = slices.DeleteFunc(s.moves[k], func(o *move) bool { return o.id == mv.id })
@@ -658,27 +658,27 @@ func (s *Server) stepMovesLocked() {
 				continue
 			}
 			switch m.state {
-			case gitlabdata.StorageMoveStateInitial:
+			case moveInitial:
 				// The schedule transition makes the container read-only.
-				m.state = gitlabdata.StorageMoveStateScheduled
+				m.state = moveScheduled
 				*c.readOnly = true
-			case gitlabdata.StorageMoveStateScheduled:
-				m.state = gitlabdata.StorageMoveStateStarted
-			case gitlabdata.StorageMoveStateStarted:
+			case moveScheduled:
+				m.state = moveStarted
+			case moveStarted:
 				*c.readOnly = false
 				if c.moveFailure != "" && m.source != m.dest {
-					m.state = gitlabdata.StorageMoveStateFailed
+					m.state = moveFailed
 					m.errMsg = gitlabdata.Ptr(truncate(c.moveFailure, 256))
 				} else {
-					m.state = gitlabdata.StorageMoveStateReplicated
+					m.state = moveReplicated
 					*c.storage = m.dest
 				}
-			case gitlabdata.StorageMoveStateReplicated:
+			case moveReplicated:
 				if c.cleanupFailure != "" && m.source != m.dest {
-					m.state = gitlabdata.StorageMoveStateCleanupFailed
+					m.state = moveCleanupFailed
 					m.errMsg = gitlabdata.Ptr(truncate(c.cleanupFailure, 256))
 				} else {
-					m.state = gitlabdata.StorageMoveStateFinished
+					m.state = moveFinished
 				}
 			}
 		}
@@ -974,9 +974,9 @@ func (s *Server) scheduleMove(c *call, k kind, containerParam string) {
 		c.fieldErrors(errs)
 		return
 	}
-	state := gitlabdata.StorageMoveStateScheduled
-	if *cont.stuckIn == moveInitial {
-		state = gitlabdata.StorageMoveStateInitial
+	state := moveScheduled
+	if *cont.stuckIn == string(moveInitial) {
+		state = moveInitial
 	}
 	mid := s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
 		State: state, SourceStorageName: *cont.storage, DestinationStorageName: dest,
@@ -1025,7 +1025,7 @@ func (s *Server) scheduleAll(c *call, k kind) {
 			continue
 		}
 		s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
-			State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: source, DestinationStorageName: dest,
+			State: moveScheduled, SourceStorageName: source, DestinationStorageName: dest,
 		})
 	}
 	s.mu.Unlock()
