@@ -327,9 +327,11 @@ func stateNumber(st gitlabdata.ChecksumState) int8 {
 	return statePending
 }
 
-// AddRecord adds a record to model (use the plural name; in legacy mode
+// AddRecord adds a record to model (use the plural name; on 18.3 to 18.7
 // the singular name of a request finds the same records) and returns its
-// id. A zero RecordIdentifier gets the next integer id. A record with the
+// id. Requests reach the records only if the server's era has the model
+// (see [ModelNames]) or [Server.AcceptModel] accepted it; a record with a
+// composite identifier makes the model accepted. A zero RecordIdentifier gets the next integer id. A record with the
 // same id is replaced. ModelClass, when set, becomes the class of the whole
 // model. A nil ChecksumInformation leaves checksum_information out of the
 // record's JSON.
@@ -493,7 +495,9 @@ func (s *Server) AddRecords(model gitlabdata.ModelName, n int, state gitlabdata.
 
 // AddCompositeRecords adds n records with composite primary keys of
 // keyParts columns (at least 2) to model, in checksum state succeeded, and
-// returns their ids (base64, as GitLab sends them). Record i of the model
+// returns their ids (base64, as GitLab sends them). No released GitLab
+// model has a composite key, so it also accepts model in requests
+// ([Server.AcceptModel]). Record i of the model
 // has the key parts "<i>", "1", "2", ….
 func (s *Server) AddCompositeRecords(model gitlabdata.ModelName, n int, keyParts int) []gitlabdata.RecordID {
 	keyParts = max(keyParts, 2)
