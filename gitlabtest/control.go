@@ -20,7 +20,8 @@ const controlPrefix = "/-/fake"
 // ControlEndpoints documents the HTTP control plane, one line per endpoint
 // ("METHOD PATH  what it does"), as command gitlabfake prints it in -h.
 const ControlEndpoints = `GET    /-/fake/                          this list, as JSON
-POST   /-/fake/step                      advance moves and checksums; body {"n":3} (default 1)
+POST   /-/fake/step                      advance moves and checksums n states, after moving the clock;
+                                         body {"n":3,"advance":"1h"} (default n 1, advance 0)
 GET    /-/fake/faults                    the scoped faults still active
 POST   /-/fake/faults                    add a fault; body {"method":"GET","path":"/api/v4/projects/**",
                                          "status":429,"count":1,"latency":"250ms","retry_after":0}
@@ -108,10 +109,20 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]any{"version": s.cfg.version.String(), "era": s.era().String(), "endpoints": lines})
 	case "POST step":
 		var in struct {
-			N *int `json:"n"`
+			N       *int   `json:"n"`
+			Advance string `json:"advance"`
 		}
 		if !decode(&in) {
 			return
+		}
+		var advance time.Duration
+		if in.Advance != "" {
+			d, err := time.ParseDuration(in.Advance)
+			if err != nil {
+				controlError(w, http.StatusBadRequest, fmt.Sprintf("advance %q is not a duration such as 1h", in.Advance))
+				return
+			}
+			advance = d
 		}
 		n := 1
 		if in.N != nil {
@@ -121,10 +132,11 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusBadRequest, "n must be between 0 and 1000000")
 			return
 		}
+		s.AdvanceClock(advance)
 		for range n {
 			s.Step()
 		}
-		controlJSON(w, http.StatusOK, map[string]int{"steps": n})
+		controlJSON(w, http.StatusOK, map[string]any{"steps": n, "now": s.now().UTC()})
 	case "GET faults":
 		out := []controlFault{}
 		for _, f := range s.Faults() {

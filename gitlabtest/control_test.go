@@ -107,7 +107,8 @@ func TestControlPlane(t *testing.T) {
 		status                   int
 		want                     string
 	}{
-		{"step", "POST", "/-/fake/step", `{"n":2}`, 200, `{"steps":2}` + "\n"},
+		{"step", "POST", "/-/fake/step", `{"n":2,"advance":"1h"}`, 200, `{"now":"2025-07-24T15:22:18.643Z","steps":2}` + "\n"},
+		{"bad advance", "POST", "/-/fake/step", `{"advance":"soon"}`, 400, `{"error":"advance \"soon\" is not a duration such as 1h"}` + "\n"},
 		{"add a fault", "POST", "/-/fake/faults", `{"method":"GET","path":"/api/v4/version","status":429,"count":1,"latency":"1ms","retry_after":0}`, 201,
 			`{"method":"GET","path":"/api/v4/version","status":429,"count":1,"latency":"1ms","retry_after":0}` + "\n"},
 		{"list faults", "GET", "/-/fake/faults", "", 200, `[{"method":"GET","path":"/api/v4/version","status":429,"count":1,"latency":"1ms","retry_after":0}]` + "\n"},
@@ -144,9 +145,12 @@ func TestControlPlane(t *testing.T) {
 	srv.SetFeatureFlag("geo_primary_verification_view", true)
 	wantJSON(t, "geo off", adminDo(t, srv, "PUT", "/admin/data_management/uploads/checksum", ""), 400, `{"message":"400 Bad request - Endpoint only available on primary site."}`)
 
-	// The request log holds the API requests only.
+	// The request log holds the API requests only, on the advanced clock.
 	srv.ResetRequests()
 	adminDo(t, srv, "GET", "/version", "")
+	if reqs := srv.Requests(); len(reqs) != 1 || !reqs[0].Time.Equal(testNow.Add(time.Hour)) {
+		t.Errorf("Requests() = %+v; want one at the advanced clock", reqs)
+	}
 	got := control(t, srv, "GET", "/-/fake/requests", "")
 	if !strings.HasPrefix(got.body, `[{"method":"GET","path":"/api/v4/version","query":"","body":"","status":200,"request_id":"`) || strings.Count(got.body, `"method"`) != 1 {
 		t.Errorf("GET /-/fake/requests = %d %s; want the one API request", got.status, got.body)

@@ -1194,7 +1194,7 @@ func (s *Server) dmChecksum(c *call) {
 	if m, exists := s.models[model]; exists {
 		var i int
 		if i, found = m.find(recKey{id: id}); found {
-			ok = m.verify(&m.recs[i], s.cfg.now())
+			ok = m.verify(&m.recs[i], s.now())
 			body = m.appendJSON(nil, &m.recs[i], s.legacy(), s.noGeo)
 		}
 	}

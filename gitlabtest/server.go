@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -37,6 +38,9 @@ type Server struct {
 	// clockDone is closed when the clock goroutine has returned.
 	clockDone chan struct{}
 	once      sync.Once
+
+	// offset is added to the clock (AdvanceClock), in nanoseconds.
+	offset atomic.Int64
 
 	mu         sync.Mutex
 	rng        *rand.Rand
@@ -253,6 +257,16 @@ func (s *Server) clock(d time.Duration) {
 	}
 }
 
+// now is the server's clock: WithClock's (or time.Now) plus AdvanceClock's
+// offset.
+func (s *Server) now() time.Time { return s.cfg.now().Add(time.Duration(s.offset.Load())) }
+
+// AdvanceClock moves the server's clock forward by d (a negative d moves
+// it back) for everything stamped from now on: created_at of new moves,
+// projects and snippets, checksum times, and the request log. It does not
+// Step; combine the two to age moves in progress.
+func (s *Server) AdvanceClock(d time.Duration) { s.offset.Add(int64(d)) }
+
 // Version returns the GitLab version the server emulates.
 func (s *Server) Version() Version { return s.cfg.version }
 
@@ -370,7 +384,7 @@ func (s *Server) SetGeo(enabled bool) {
 func (s *Server) Step() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.now()
+	now := s.now()
 	s.stepMovesLocked()
 	for _, m := range s.models {
 		m.step(now)
@@ -460,7 +474,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.serveControl(rw, r)
 		return
 	}
-	arrived := s.cfg.now()
+	arrived := s.now()
 	rid := newRequestID(arrived)
 	rw.Header().Set("X-Request-Id", rid)
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
@@ -582,7 +596,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		if retryAfter != nil {
 			after = max(*retryAfter, 0)
 		}
-		reset := s.cfg.now().Add(time.Duration(after) * time.Second).Truncate(time.Second)
+		reset := s.now().Add(time.Duration(after) * time.Second).Truncate(time.Second)
 		h.Set("Content-Type", "text/plain")
 		h.Set("RateLimit-Name", "throttle_authenticated_api")
 		h.Set("RateLimit-Limit", "120")

@@ -257,7 +257,7 @@ func (s *Server) addProjectLocked(p Project) int64 {
 		p.Storage = "default"
 	}
 	if p.CreatedAt.IsZero() {
-		p.CreatedAt = s.cfg.now()
+		p.CreatedAt = s.now()
 	}
 	if p.Visibility == "" {
 		p.Visibility = "private"
@@ -308,7 +308,7 @@ func (s *Server) addGroupLocked(g Group) int64 {
 		g.Visibility = "private"
 	}
 	if g.CreatedAt.IsZero() {
-		g.CreatedAt = s.cfg.now()
+		g.CreatedAt = s.now()
 	}
 	s.groups[g.ID] = &g
 	return g.ID
@@ -338,7 +338,7 @@ func (s *Server) addSnippetLocked(sn Snippet) int64 {
 		sn.AuthorUsername = "root"
 	}
 	if sn.CreatedAt.IsZero() {
-		sn.CreatedAt = s.cfg.now()
+		sn.CreatedAt = s.now()
 	}
 	if sn.ProjectID != nil {
 		sn.ProjectID = gitlabdata.Ptr(*sn.ProjectID)
@@ -599,7 +599,7 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 	}
 	s.nextMoveID[k] = max(s.nextMoveID[k], mv.id)
 	if mv.created.IsZero() {
-		mv.created = s.cfg.now()
+		mv.created = s.now()
 	}
 	if mv.state == "" {
 		mv.state = moveScheduled
