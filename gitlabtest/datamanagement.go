@@ -251,6 +251,9 @@ func (s *Server) resolveModelLocked(name string) (gitlabdata.ModelName, bool) {
 	if s.legacy() {
 		for _, sg := range singularModelNames {
 			if sg == name {
+				if _, ok := s.models[gitlabdata.ModelName(name)]; ok {
+					return gitlabdata.ModelName(name), true // seeded by its singular name
+				}
 				for _, p := range replicatorModelNames {
 					if singularize(p) == name {
 						return gitlabdata.ModelName(p), true

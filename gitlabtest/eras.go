@@ -189,7 +189,9 @@ func singularize(p string) string {
 // ModelNames returns the :model_name values GitLab accepts in era, in
 // alphabetical order: the 17 singular names of 18.3 to 18.7, the 20 plural
 // names of 18.8 and 18.9, or the 44 names of 18.10 and later. The slice is
-// new on every call.
+// new on every call. Seed records under the plural names (a singular-era
+// request finds them by the singular name); records seeded under a
+// singular name are found too.
 func ModelNames(era Era) []gitlabdata.ModelName {
 	var src []string
 	switch era {

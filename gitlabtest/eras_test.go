@@ -401,3 +401,16 @@ func TestFirstReleaseHasNoBulkRecalculation(t *testing.T) {
 	wantJSON(t, "18.4 bulk PUT", adminDo(t, newFake(t, gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 4})), "PUT", "/admin/data_management/upload/checksum", ""),
 		200, `{"status":"success","message":"Batch update job has been successfully enqueued."}`)
 }
+
+func TestSingularEraFindsRecordsSeededEitherWay(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 6}))
+	srv.AddRecords("lfs_objects", 2, gitlabdata.ChecksumStateSucceeded)
+	srv.AddRecords("upload", 3, gitlabdata.ChecksumStateSucceeded)
+	for path, want := range map[string]int{"lfs_object": 2, "upload": 3} {
+		got := adminDo(t, srv, "GET", "/admin/data_management/"+path, "")
+		if n := strings.Count(got.body, `"record_identifier"`); got.status != 200 || n != want {
+			t.Errorf("GET %s = %d with %d records; want 200 with %d", path, got.status, n, want)
+		}
+	}
+}
