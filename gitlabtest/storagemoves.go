@@ -42,8 +42,9 @@ type storageShard struct {
 	weight int
 }
 
-// Project is a project of the fake instance. Only the fields used by the
-// storage moves API exist.
+// Project is a project of the fake instance: the fields the storage moves
+// API and the project listings (GET /projects, /projects/:id) show, and
+// the failures a test can give it.
 type Project struct {
 	// ID is assigned when 0.
 	ID int64
