@@ -350,4 +350,6 @@ GET  /projects                                         repository_storage= (admi
                                                        offset paging or pagination=keyset&order_by=id (id_after links)
 GET  /projects/:id                                     numeric id or URL-encoded full path; statistics=true
 GET  /groups                                           repository_storage= and statistics=true (admins); offset paging
-GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first`
+GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first
+GET  /application/settings                             repository_storages_weighted (the only setting)
+PUT  /application/settings                             repository_storages_weighted[NAME]=0..100 (or a JSON object)`

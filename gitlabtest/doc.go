@@ -121,6 +121,9 @@
 // [Server.UpdateProject]: Broken makes every listing page that holds the
 // project answer 500, NoRepository gives an empty repository, and StuckIn
 // holds its moves in a state until [Server.SetStuckIn] releases them.
+// Storage weights are read and set as GitLab's: GET and PUT
+// /application/settings with repository_storages_weighted (the only
+// setting the fake has; weights 0 to 100, configured storages only).
 //
 // # Control plane
 //

@@ -494,3 +494,108 @@ func (s *Server) listAllSnippets(c *call) {
 	c.setOffsetHeaders(newOffsetPage(p, total <= countLimit, total, len(out), end < total), nil)
 	c.json(http.StatusOK, out)
 }
+
+// matchSettings routes GET and PUT /application/settings.
+func (s *Server) matchSettings(segs []string) map[string]handler {
+	if len(segs) == 2 && segs[0] == "application" && segs[1] == "settings" {
+		return map[string]handler{http.MethodGet: {fn: s.getSettings}, http.MethodPut: {fn: s.putSettings}}
+	}
+	return nil
+}
+
+// settingsJSON renders the application settings the fake has: only
+// repository_storages_weighted, in configuration order.
+func (s *Server) settingsJSON() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := []byte(`{"id":1,"repository_storages_weighted":{`)
+	for i, st := range s.storages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, mustJSON(st.name)...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(st.weight), 10)
+	}
+	return append(b, "}}"...)
+}
+
+func (s *Server) getSettings(c *call) { c.raw(http.StatusOK, s.settingsJSON()) }
+
+// putSettings serves PUT /application/settings for
+// repository_storages_weighted, sent as JSON
+// {"repository_storages_weighted":{"default":0}} or as
+// repository_storages_weighted[default]=0 in the query or a form body.
+// GitLab's model validation refuses unknown storages and weights outside
+// 0 to 100.
+func (s *Server) putSettings(c *call) {
+	params, ok := c.bodyParams()
+	if !ok {
+		return
+	}
+	weights := map[string]string{}
+	for k, v := range params {
+		if name, ok := strings.CutPrefix(k, "repository_storages_weighted["); ok && strings.HasSuffix(name, "]") {
+			if str, _, valid := stringParam(params, k); valid {
+				weights[strings.TrimSuffix(name, "]")] = str
+			}
+		}
+		if k == "repository_storages_weighted" {
+			obj, isObj := v.(map[string]any)
+			if !isObj {
+				c.grapeError(http.StatusBadRequest, "repository_storages_weighted is invalid")
+				return
+			}
+			for name := range obj {
+				str, _, valid := stringParam(obj, name)
+				if !valid {
+					c.grapeError(http.StatusBadRequest, "repository_storages_weighted is invalid")
+					return
+				}
+				weights[name] = str
+			}
+		}
+	}
+	names := make([]string, 0, len(weights))
+	for name := range weights {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	parsed := map[string]int{}
+	var unknown []string
+	var errs []fieldError
+	s.mu.Lock()
+	for _, name := range names {
+		if !s.storageKnownLocked(name) {
+			unknown = append(unknown, name)
+			continue
+		}
+		n, ok := parseInt(weights[name])
+		if !ok {
+			c.grapeError(http.StatusBadRequest, "repository_storages_weighted["+name+"] is invalid")
+			s.mu.Unlock()
+			return
+		}
+		if n < 0 || n > 100 {
+			errs = append(errs, fieldError{"repository_storages_weighted_" + name, []string{"value must be between 0 and 100"}})
+			continue
+		}
+		parsed[name] = int(n)
+	}
+	if len(unknown) > 0 {
+		errs = append([]fieldError{{"repository_storages_weighted", []string{"can't include: " + strings.Join(unknown, ", ")}}}, errs...)
+	}
+	if len(errs) == 0 {
+		for i := range s.storages {
+			if w, ok := parsed[s.storages[i].name]; ok {
+				s.storages[i].weight = w
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(errs) > 0 {
+		c.fieldErrors(errs)
+		return
+	}
+	c.raw(http.StatusOK, s.settingsJSON())
+}

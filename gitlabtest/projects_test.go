@@ -284,3 +284,23 @@ func TestWithProjects(t *testing.T) {
 		t.Errorf("stuck on a missing group = %d %s; want 404", got.status, got.body)
 	}
 }
+
+func TestApplicationSettingsWeights(t *testing.T) {
+	t.Parallel()
+	srv := drainFake(t)
+	srv.AddUserToken("user", false)
+	wantJSON(t, "GET settings", adminDo(t, srv, "GET", "/application/settings", ""), 200,
+		`{"id":1,"repository_storages_weighted":{"default":100,"storage2":50}}`)
+	wantJSON(t, "PUT by query", adminDo(t, srv, "PUT", "/application/settings?repository_storages_weighted%5Bdefault%5D=0", ""), 200,
+		`{"id":1,"repository_storages_weighted":{"default":0,"storage2":50}}`)
+	wantJSON(t, "PUT by JSON", adminDo(t, srv, "PUT", "/application/settings", `{"repository_storages_weighted":{"storage2":100}}`), 200,
+		`{"id":1,"repository_storages_weighted":{"default":0,"storage2":100}}`)
+	wantJSON(t, "PUT out of range and unknown", adminDo(t, srv, "PUT", "/application/settings", `{"repository_storages_weighted":{"default":101,"nope":1}}`), 400,
+		`{"message":{"repository_storages_weighted":["can't include: nope"],"repository_storages_weighted_default":["value must be between 0 and 100"]}}`)
+	wantJSON(t, "non-admin", doRaw(t, srv, "GET", "/application/settings", "user", ""), 403, `{"message":"403 Forbidden"}`)
+	// The weights drive the destination of a move without one.
+	m := adminDo(t, srv, "POST", "/projects/1/repository_storage_moves", "")
+	if !strings.Contains(m.body, `"destination_storage_name":"storage2"`) {
+		t.Errorf("move with default at weight 0 = %s; want storage2", m.body)
+	}
+}
