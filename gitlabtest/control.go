@@ -24,7 +24,8 @@ POST   /-/fake/step                      advance moves and checksums n states, a
                                          body {"n":3,"advance":"1h"} (default n 1, advance 0)
 GET    /-/fake/faults                    the scoped faults still active
 POST   /-/fake/faults                    add a fault; body {"method":"GET","path":"/api/v4/projects/**",
-                                         "status":429,"count":1,"latency":"250ms","retry_after":0}
+                                         "status":429,"count":1,"latency":"250ms","retry_after":0}; add
+                                         "application_limit":true for GitLab's JSON application rate limit
 DELETE /-/fake/faults                    remove every fault
 PUT    /-/fake/retry_after               default Retry-After of a 429; body {"seconds":0}
 POST   /-/fake/tokens                    add a token; body {"token":"t","admin":false,
@@ -45,6 +46,7 @@ type controlFault struct {
 	Method     string `json:"method,omitempty"`
 	Path       string `json:"path,omitempty"`
 	Status     int    `json:"status,omitempty"`
+	AppLimit   bool   `json:"application_limit,omitempty"`
 	Count      int    `json:"count,omitempty"`
 	Latency    string `json:"latency,omitempty"`
 	RetryAfter *int   `json:"retry_after,omitempty"`
@@ -148,7 +150,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		if !decode(&in) {
 			return
 		}
-		f := Fault{Method: in.Method, Path: in.Path, Status: in.Status, Count: in.Count, RetryAfter: in.RetryAfter}
+		f := Fault{Method: in.Method, Path: in.Path, Status: in.Status, Count: in.Count, RetryAfter: in.RetryAfter, ApplicationLimit: in.AppLimit}
 		if in.Latency != "" {
 			d, err := time.ParseDuration(in.Latency)
 			if err != nil || d < 0 {
@@ -318,7 +320,7 @@ func set[T any](dst *T, v *T) {
 }
 
 func toControlFault(f Fault) controlFault {
-	c := controlFault{Method: f.Method, Path: f.Path, Status: f.Status, Count: f.Count, RetryAfter: f.RetryAfter}
+	c := controlFault{Method: f.Method, Path: f.Path, Status: f.Status, AppLimit: f.ApplicationLimit, Count: f.Count, RetryAfter: f.RetryAfter}
 	if f.Latency > 0 {
 		c.Latency = f.Latency.String()
 	}

@@ -171,3 +171,18 @@ func TestControlPlane(t *testing.T) {
 		t.Errorf("GET /-/fake/ = %d %s; want the endpoint list", got.status, got.body)
 	}
 }
+
+func TestApplicationLimitFault(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, ApplicationLimit: true, Count: 1, RetryAfter: gitlabdata.Ptr(30)})
+	got := adminDo(t, srv, "GET", "/projects", "")
+	wantJSON(t, "application limit", got, 429, `{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`)
+	if diff := cmp.Diff(map[string]string{"Retry-After": "30", "RateLimit-Name": "<absent>"}, headerOf(got.header, "Retry-After", "RateLimit-Name")); diff != "" {
+		t.Errorf("application limit headers mismatch (-want +got):\n%s", diff)
+	}
+	_, _, err := fakeClient(t, srv).ProjectRepositoryStorageMoves.List(t.Context(), nil)
+	if err != nil {
+		t.Errorf("other path after the fault error = %v", err)
+	}
+}

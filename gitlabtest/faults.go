@@ -23,6 +23,12 @@ type Fault struct {
 	// an HTML proxy page, anything else as {"message":"<code> <text>"}.
 	// 0 answers normally after Latency.
 	Status int
+	// ApplicationLimit makes a 429 answer like GitLab's application rate
+	// limits (such as the one on GET /projects) instead of Rack::Attack:
+	// JSON {"message":{"error":"This endpoint has been requested too many
+	// times. Try again later."}} with Retry-After and no RateLimit-*
+	// headers.
+	ApplicationLimit bool
 	// Count is how many matching requests the fault applies to; 0 means
 	// every one until [Server.ClearFaults].
 	Count int

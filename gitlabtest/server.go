@@ -561,6 +561,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	var status int
 	var retryAfter *int
 	var latency time.Duration
+	appLimit := false
 	switch {
 	case s.redirectN > 0:
 		s.redirectN--
@@ -570,7 +571,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		status = s.failStatus
 	default:
 		if f := s.takeFaultLocked(r); f != nil {
-			status, retryAfter, latency = f.Status, f.RetryAfter, f.Latency
+			status, retryAfter, latency, appLimit = f.Status, f.RetryAfter, f.Latency, f.ApplicationLimit
 		}
 	}
 	defaultRetry := s.retryAfter
@@ -591,6 +592,13 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		h.Set("Retry-After", strconv.Itoa(max(*retryAfter, 0)))
 	}
 	switch {
+	case status == http.StatusTooManyRequests && appLimit:
+		after := defaultRetry
+		if retryAfter != nil {
+			after = max(*retryAfter, 0)
+		}
+		h.Set("Retry-After", strconv.Itoa(after))
+		writeJSON(w, status, []byte(`{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`))
 	case status == http.StatusTooManyRequests:
 		after := defaultRetry
 		if retryAfter != nil {
