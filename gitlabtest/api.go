@@ -127,7 +127,7 @@ func (s *Server) match(c *call, segs []string) map[string]handler {
 			return map[string]handler{http.MethodGet: get(s.dmList)}
 		case n == 4 && segs[3] == "checksum":
 			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
-			if s.cfg.version.less(Version{18, 4, 0}) {
+			if s.firstRelease() {
 				// 18.3 had no bulk recalculation.
 				return map[string]handler{http.MethodGet: get(s.dmGet)}
 			}

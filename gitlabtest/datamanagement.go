@@ -304,6 +304,11 @@ func (s *Server) verifiableLocked(model gitlabdata.ModelName) bool {
 	return !ok || !m.noVerify
 }
 
+// firstRelease reports whether the server is GitLab 18.3, the first
+// version of the Data management API: integer ids only, no filters, no
+// bulk recalculation.
+func (s *Server) firstRelease() bool { return s.cfg.version.less(Version{18, 4, 0}) }
+
 // refuseNotPrimary answers GitLab's 400 for a checksum recalculation on an
 // instance that is not a Geo primary, and reports whether it did.
 func (s *Server) refuseNotPrimary(c *call) bool {
@@ -937,6 +942,10 @@ func (s *Server) dmList(c *call) {
 	pagination, _ := last(c.query, "pagination")
 	p.keyset = !s.legacy() && pagination == "keyset"
 	p.paging = parsePaging(c.query, &errs, !p.keyset)
+	if s.firstRelease() {
+		// 18.3 declared no filters: they are ignored.
+		params = nil
+	}
 	vals, valid := identifierValues(params)
 	if !valid {
 		errs.add("identifiers is invalid")
@@ -1153,6 +1162,12 @@ func recordParam(v string) (key recKey, shown string, msg string) {
 func (s *Server) dmGet(c *call) {
 	var errs paramErrors
 	model := s.validateModel(c, &errs)
+	if s.firstRelease() {
+		// 18.3 declared the record's :id as an Integer.
+		if _, ok := parseInt(c.pathParams[1][1]); !ok {
+			errs.add("id is invalid")
+		}
+	}
 	if errs.send(c) {
 		return
 	}

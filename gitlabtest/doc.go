@@ -54,7 +54,10 @@
 //     checksum_state, offset pagination without X-Total, X-Total-Pages or
 //     rel="last", pagination=keyset, sort and cursor ignored, and a bulk
 //     recalculation that ignores its filters and requeues every record
-//     (18.3 has no bulk route at all).
+//     (18.3 has no bulk route at all, ignores the identifiers and
+//     checksum_state filters, and takes integer record ids only; its
+//     records are rendered like 18.4's, since GitLab's 18.3 entity was not
+//     recovered).
 //   - 18.8 and 18.9 ([EraPlural]): the 20 plural names of GitLab's OpenAPI
 //     enum (packages_helm_metadata_caches, not
 //     packages_debian_project_component_files), string checksum_state,

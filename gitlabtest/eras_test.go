@@ -398,6 +398,11 @@ func TestFirstReleaseHasNoBulkRecalculation(t *testing.T) {
 	if got := adminDo(t, srv, "PUT", "/admin/data_management/upload/1/checksum", ""); got.status != 200 {
 		t.Errorf("18.3 single PUT = %d %s; want 200", got.status, got.body)
 	}
+	wantJSON(t, "18.3 composite id", adminDo(t, srv, "GET", "/admin/data_management/upload/MSAy", ""), 400, `{"error":"id is invalid"}`)
+	got := adminDo(t, srv, "GET", "/admin/data_management/upload?checksum_state=nonsense&identifiers[]=99", "")
+	if got.status != 200 || !strings.HasPrefix(got.body, `[{"record_identifier":1,`) {
+		t.Errorf("18.3 list with filters = %d %s; want them ignored", got.status, got.body)
+	}
 	wantJSON(t, "18.4 bulk PUT", adminDo(t, newFake(t, gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 4})), "PUT", "/admin/data_management/upload/checksum", ""),
 		200, `{"status":"success","message":"Batch update job has been successfully enqueued."}`)
 }
