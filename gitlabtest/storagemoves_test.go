@@ -316,9 +316,8 @@ func TestWeightedDestination(t *testing.T) {
 	client := fakeClient(t, srv)
 	// A bulk schedule without a destination answers 202 and schedules
 	// nothing (corrections #10).
-	if _, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default"}); err != nil {
-		t.Fatalf("ScheduleAll error = %v", err)
-	}
+	wantJSON(t, "bulk schedule without a destination", adminDo(t, srv, "POST", "/project_repository_storage_moves", `{"source_storage_name":"default"}`),
+		202, `{"message":"202 Accepted"}`)
 	if moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil); err != nil || len(moves) != 0 {
 		t.Fatalf("moves after ScheduleAll without a destination = %d, %v; want none", len(moves), err)
 	}
