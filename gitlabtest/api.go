@@ -7,7 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +23,9 @@ type call struct {
 	query url.Values
 	// path params in the order GitLab declares them, for Link headers.
 	pathParams [][2]string
+	// admin and user say who is calling: an administrator, a known user,
+	// or (neither) an anonymous client of a public route.
+	admin, user bool
 }
 
 // handler serves one route once authentication passed.
@@ -30,11 +33,30 @@ type handler struct {
 	fn func(*call)
 	// anyUser lets a non-administrator through (GET /version).
 	anyUser bool
+	// perm is the granular permission the route needs on 18.10 and later.
+	perm string
+	// public lets a request without a token through, as an anonymous
+	// user (GET /projects, /projects/:id, /groups).
+	public bool
+	// dm marks the Data management routes, which 18.3 to 18.9 hide behind
+	// the geo_primary_verification_view feature flag.
+	dm bool
 }
 
+// Granular token permissions of the routes (newest GitLab's
+// route_setting :authorization).
+const (
+	permReadDM     = "read_admin_data_management"
+	permUpdateDM   = "update_admin_data_management"
+	permReadMoves  = "read_repository_storage_move"
+	permCreateMove = "create_repository_storage_move"
+	permReadAPI    = "" // no granular permission needed
+)
+
 // route dispatches rest (the escaped path after /api/v4/) like Grape: an
-// unknown path gets the catch-all 404 and a known path with another method
-// gets 405, both before authentication; then 401 and 403; then the route.
+// unknown path, or a method no route serves there, gets the catch-all 404
+// before authentication; then 401 and 403; then the feature flag; then the
+// route.
 func (s *Server) route(c *call, rest string) {
 	raw := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	segs := make([]string, len(raw))
@@ -47,37 +69,46 @@ func (s *Server) route(c *call, rest string) {
 		segs[i] = u
 	}
 	methods := s.match(c, segs)
-	if len(methods) == 0 {
-		c.grapeError(http.StatusNotFound, "404 Not Found")
-		return
-	}
 	method := c.r.Method
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
 	h, ok := methods[method]
 	if !ok {
-		allow := make([]string, 0, len(methods)+2)
-		allow = append(allow, "OPTIONS")
-		for m := range methods {
-			allow = append(allow, m)
-			if m == http.MethodGet {
-				allow = append(allow, http.MethodHead)
-			}
-		}
-		sort.Strings(allow)
-		c.w.Header().Set("Allow", strings.Join(allow, ", "))
-		c.grapeError(http.StatusMethodNotAllowed, "405 Not Allowed")
+		// GitLab's catch-all route serves every method, so Grape never
+		// answers 405 (corrections #15).
+		c.grapeError(http.StatusNotFound, "404 Not Found")
 		return
 	}
-	switch admin, known := s.authenticate(c.r); {
+	tok, known, sent := s.authenticate(c.r)
+	c.admin, c.user = tok.admin, known
+	switch {
+	case !known && h.public && !sent:
+		// anonymous
 	case !known:
 		c.message(http.StatusUnauthorized, "401 Unauthorized")
-	case !admin && !h.anyUser:
+		return
+	case tok.granular && h.perm != "" && s.era() == EraGranular && !slices.Contains(tok.perms, h.perm):
+		c.granularError(h.perm)
+		return
+	case !tok.admin && !h.anyUser && !h.public:
 		c.message(http.StatusForbidden, "403 Forbidden")
-	default:
-		h.fn(c)
+		return
 	}
+	if h.dm && s.era() != EraGranular && !s.flagEnabled(flagVerificationView) {
+		c.message(http.StatusNotFound, "404 Not Found")
+		return
+	}
+	h.fn(c)
+}
+
+// granularError answers the APIGuard's 403 for a fine-grained token that
+// lacks perm.
+func (c *call) granularError(perm string) {
+	c.json(http.StatusForbidden, map[string]string{
+		"error":             "insufficient_granular_scope",
+		"error_description": "Access denied: Your Personal Access Token lacks the required permissions: [" + perm + "].",
+	})
 }
 
 // match returns the handlers of the route segs names, by method, and sets
@@ -89,50 +120,71 @@ func (s *Server) match(c *call, segs []string) map[string]handler {
 		return map[string]handler{http.MethodGet: {fn: s.handleVersion, anyUser: true}}
 	case n >= 3 && segs[0] == "admin" && segs[1] == "data_management":
 		c.pathParams = [][2]string{{"model_name", segs[2]}}
+		get := func(fn func(*call)) handler { return handler{fn: fn, perm: permReadDM, dm: true} }
+		put := func(fn func(*call)) handler { return handler{fn: fn, perm: permUpdateDM, dm: true} }
 		switch {
 		case n == 3:
-			return map[string]handler{http.MethodGet: {fn: s.dmList}}
+			return map[string]handler{http.MethodGet: get(s.dmList)}
 		case n == 4 && segs[3] == "checksum":
 			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
-			return map[string]handler{http.MethodGet: {fn: s.dmGet}, http.MethodPut: {fn: s.dmBulkChecksum}}
+			if s.firstRelease() {
+				// 18.3 had no bulk recalculation.
+				return map[string]handler{http.MethodGet: get(s.dmGet)}
+			}
+			return map[string]handler{http.MethodGet: get(s.dmGet), http.MethodPut: put(s.dmBulkChecksum)}
 		case n == 4:
 			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
-			return map[string]handler{http.MethodGet: {fn: s.dmGet}}
+			return map[string]handler{http.MethodGet: get(s.dmGet)}
 		case n == 5 && segs[4] == "checksum":
 			c.pathParams = append(c.pathParams, [2]string{"record_identifier", segs[3]})
-			return map[string]handler{http.MethodPut: {fn: s.dmChecksum}}
+			return map[string]handler{http.MethodPut: put(s.dmChecksum)}
 		}
 		return nil
 	}
+	if hs := s.matchContainers(c, segs); hs != nil {
+		return hs
+	}
+	if hs := s.matchSettings(segs); hs != nil {
+		return hs
+	}
+	get := func(fn func(*call)) handler { return handler{fn: fn, perm: permReadMoves} }
+	post := func(fn func(*call)) handler { return handler{fn: fn, perm: permCreateMove} }
 	for k := range kindCount {
 		ki := kinds[k]
 		switch {
 		case segs[0] == ki.collection && n == 1:
 			return map[string]handler{
-				http.MethodGet:  {fn: func(c *call) { s.listMoves(c, k, "") }},
-				http.MethodPost: {fn: func(c *call) { s.scheduleAll(c, k) }},
+				http.MethodGet:  get(func(c *call) { s.listMoves(c, k, "") }),
+				http.MethodPost: post(func(c *call) { s.scheduleAll(c, k) }),
 			}
 		case segs[0] == ki.collection && n == 2:
 			c.pathParams = [][2]string{{"repository_storage_move_id", segs[1]}}
-			return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getMove(c, k, "", segs[1]) }}}
+			return map[string]handler{http.MethodGet: get(func(c *call) { s.getMove(c, k, "", segs[1]) })}
 		case segs[0] == ki.container && n >= 3 && n <= 4 && segs[2] == "repository_storage_moves" && segs[1] != "":
 			c.pathParams = [][2]string{{"id", segs[1]}}
 			if n == 3 {
 				return map[string]handler{
-					http.MethodGet:  {fn: func(c *call) { s.listMoves(c, k, segs[1]) }},
-					http.MethodPost: {fn: func(c *call) { s.scheduleMove(c, k, segs[1]) }},
+					http.MethodGet:  get(func(c *call) { s.listMoves(c, k, segs[1]) }),
+					http.MethodPost: post(func(c *call) { s.scheduleMove(c, k, segs[1]) }),
 				}
 			}
 			c.pathParams = append(c.pathParams, [2]string{"repository_storage_move_id", segs[3]})
-			return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getMove(c, k, segs[1], segs[3]) }}}
+			return map[string]handler{http.MethodGet: get(func(c *call) { s.getMove(c, k, segs[1], segs[3]) })}
 		}
 	}
 	return nil
 }
 
+// tokenInfo is what the server knows of a token.
+type tokenInfo struct {
+	admin    bool
+	granular bool
+	perms    []string
+}
+
 // authenticate reads the token from PRIVATE-TOKEN or an Authorization
 // bearer header.
-func (s *Server) authenticate(r *http.Request) (admin, known bool) {
+func (s *Server) authenticate(r *http.Request) (ti tokenInfo, known, sent bool) {
 	tok := r.Header.Get("Private-Token")
 	if tok == "" {
 		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
@@ -140,25 +192,26 @@ func (s *Server) authenticate(r *http.Request) (admin, known bool) {
 		}
 	}
 	if tok == "" {
-		return false, false
+		return tokenInfo{}, false, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	admin, known = s.tokens[tok]
-	return admin, known
+	ti, known = s.tokens[tok]
+	return ti, known, true
 }
 
 func (s *Server) handleVersion(c *call) {
-	v := "18.8.0-ee"
-	if s.cfg.legacy {
-		v = "18.7.0-ee"
-	}
-	c.raw(http.StatusOK, []byte(`{"version":"`+v+`","revision":"gitlabtest","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`))
+	v := s.cfg.version
+	c.raw(http.StatusOK, []byte(`{"version":"`+v.String()+`","revision":"`+v.revision()+`","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`))
 }
 
-// origin is the scheme and host the request was sent to, which the fake
-// uses where GitLab uses its external URL (Link hrefs, web_url).
+// origin is GitLab's external URL (Link hrefs, web_url): the one of
+// WithExternalURL, else the scheme http and the host the request was sent
+// to.
 func (c *call) origin() string {
+	if ext := c.s.cfg.external; ext != "" {
+		return ext
+	}
 	if c.r.Host != "" {
 		return "http://" + c.r.Host
 	}

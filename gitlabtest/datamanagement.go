@@ -183,7 +183,24 @@ var modelClasses = map[gitlabdata.ModelName]string{
 	"supply_chain_attestations":               "SupplyChain::Attestation",
 	"terraform_state_versions":                "Terraform::StateVersion",
 	"uploads":                                 "Upload",
+	"packages_helm_metadata_caches":           "Packages::Helm::MetadataCache",
 	"virtual_registries_cache_entries":        "VirtualRegistries::Packages::Maven::Cache::Entry",
+}
+
+// noCreatedAt are the models whose tables have no created_at column: the
+// entity sends null (corrections #5).
+var noCreatedAt = map[gitlabdata.ModelName]bool{"snippet_repositories": true, "group_wiki_repositories": true}
+
+// primaryKeys are the primary-key columns of the models not keyed by id
+// (corrections #4); they name the keyset order and the cursor's key.
+var primaryKeys = map[gitlabdata.ModelName]string{"snippet_repositories": "snippet_id", "group_wiki_repositories": "group_id"}
+
+// primaryKey returns the name of model's primary-key column.
+func primaryKey(model gitlabdata.ModelName) string {
+	if pk, ok := primaryKeys[model]; ok {
+		return pk
+	}
+	return "id"
 }
 
 // sizedModels have a size column, so their file_size is not null.
@@ -194,13 +211,21 @@ var sizedModels = map[gitlabdata.ModelName]bool{
 	"virtual_registries_cache_entries": true,
 }
 
-// className is the class of model: known, else the singular in CamelCase.
+// className is the class of model: known; Geo::<Owner>Upload for the
+// geo_<owner>_uploads partitions; else the singular in CamelCase.
 func className(model gitlabdata.ModelName) string {
 	if c, ok := modelClasses[model]; ok {
 		return c
 	}
+	if owner, ok := strings.CutPrefix(string(model), "geo_"); ok && strings.HasSuffix(owner, "_uploads") {
+		return "Geo::" + camel(strings.TrimSuffix(owner, "s"))
+	}
+	return camel(singularize(string(model)))
+}
+
+func camel(name string) string {
 	var b strings.Builder
-	for _, w := range strings.Split(string(model.Singular()), "_") {
+	for _, w := range strings.Split(name, "_") {
 		if w != "" {
 			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
 		}
@@ -218,30 +243,82 @@ func (s *Server) modelLocked(model gitlabdata.ModelName) *modelStore {
 	return m
 }
 
-// resolveModelLocked maps the :model_name of a request to a store name:
-// known plural names (documented or seeded), or in legacy mode their
-// singular forms. Names are case-sensitive, as in GitLab.
+// resolveModelLocked maps the :model_name of a request to a store name
+// (stores are named by the plural): exactly the names of the server's era
+// (the singular ones on 18.3 to 18.7) plus the extra models of
+// [Server.AcceptModel]. Names are case-sensitive, as in GitLab.
 func (s *Server) resolveModelLocked(name string) (gitlabdata.ModelName, bool) {
-	known := gitlabdata.ModelNames()
-	for n := range s.models {
-		known = append(known, n)
+	if s.legacy() {
+		for _, sg := range singularModelNames {
+			if sg == name {
+				if _, ok := s.models[gitlabdata.ModelName(name)]; ok {
+					return gitlabdata.ModelName(name), true // seeded by its singular name
+				}
+				for _, p := range replicatorModelNames {
+					if singularize(p) == name {
+						return gitlabdata.ModelName(p), true
+					}
+				}
+			}
+		}
+		for p := range s.extraModels {
+			if singularize(string(p)) == name {
+				return p, true
+			}
+		}
+		return "", false
 	}
-	for _, p := range known {
-		if s.cfg.legacy && string(p.Singular()) == name {
-			return p, true
+	names := pluralModelNames
+	if s.era() == EraGranular {
+		names = replicatorModelNames
+	}
+	for _, p := range names {
+		if p == name {
+			return gitlabdata.ModelName(p), true
 		}
-		if !s.cfg.legacy && string(p) == name {
-			return p, true
-		}
+	}
+	if s.extraModels[gitlabdata.ModelName(name)] {
+		return gitlabdata.ModelName(name), true
 	}
 	return "", false
+}
+
+// AcceptModel makes the server accept model in requests although its era
+// does not list it: a model a future GitLab may add, or one with a
+// composite primary key, which no released GitLab serves (see
+// [Server.AddCompositeRecords], which calls it). Pass the plural name; on
+// 18.3 to 18.7 requests use its singular form.
+func (s *Server) AcceptModel(model gitlabdata.ModelName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extraModels[model] = true
 }
 
 // verifiable reports whether model has Geo verification; an unseeded model
 // has.
 func (s *Server) verifiableLocked(model gitlabdata.ModelName) bool {
+	if s.noGeo {
+		return false
+	}
 	m, ok := s.models[model]
 	return !ok || !m.noVerify
+}
+
+// firstRelease reports whether the server is GitLab 18.3, the first
+// version of the Data management API: integer ids only, no filters, no
+// bulk recalculation.
+func (s *Server) firstRelease() bool { return s.cfg.version.less(Version{18, 4, 0}) }
+
+// refuseNotPrimary answers GitLab's 400 for a checksum recalculation on an
+// instance that is not a Geo primary, and reports whether it did.
+func (s *Server) refuseNotPrimary(c *call) bool {
+	s.mu.Lock()
+	refused := s.noGeo
+	s.mu.Unlock()
+	if refused {
+		c.message(http.StatusBadRequest, "400 Bad request - Endpoint only available on primary site.")
+	}
+	return refused
 }
 
 func unixMilli(t *time.Time) int64 {
@@ -252,15 +329,17 @@ func unixMilli(t *time.Time) int64 {
 }
 
 func stateNumber(st gitlabdata.ChecksumState) int8 {
-	if n := st.Int(); n >= 0 {
-		return int8(n)
+	if n := stateByName(string(st)); n >= 0 {
+		return n
 	}
 	return statePending
 }
 
-// AddRecord adds a record to model (use the plural name; in legacy mode
+// AddRecord adds a record to model (use the plural name; on 18.3 to 18.7
 // the singular name of a request finds the same records) and returns its
-// id. A zero RecordIdentifier gets the next integer id. A record with the
+// id. Requests reach the records only if the server's era has the model
+// (see [ModelNames]) or [Server.AcceptModel] accepted it; a record with a
+// composite identifier makes the model accepted. A zero RecordIdentifier gets the next integer id. A record with the
 // same id is replaced. ModelClass, when set, becomes the class of the whole
 // model. A nil ChecksumInformation leaves checksum_information out of the
 // record's JSON.
@@ -305,6 +384,9 @@ func (s *Server) AddRecord(model gitlabdata.ModelName, r gitlabdata.ModelRecord)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.modelLocked(model)
+	if ext.parts != nil {
+		s.extraModels[model] = true // no GitLab model has a composite key
+	}
 	if r.ModelClass != "" {
 		m.class = r.ModelClass
 	}
@@ -421,13 +503,16 @@ func (s *Server) AddRecords(model gitlabdata.ModelName, n int, state gitlabdata.
 
 // AddCompositeRecords adds n records with composite primary keys of
 // keyParts columns (at least 2) to model, in checksum state succeeded, and
-// returns their ids (base64, as GitLab sends them). Record i of the model
+// returns their ids (base64, as GitLab sends them). No released GitLab
+// model has a composite key, so it also accepts model in requests
+// ([Server.AcceptModel]). Record i of the model
 // has the key parts "<i>", "1", "2", ….
 func (s *Server) AddCompositeRecords(model gitlabdata.ModelName, n int, keyParts int) []gitlabdata.RecordID {
 	keyParts = max(keyParts, 2)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.modelLocked(model)
+	s.extraModels[model] = true
 	next := int64(1)
 	for i := range m.recs {
 		if e := m.ext(&m.recs[i]); e != nil && e.parts != nil {
@@ -505,7 +590,7 @@ func (s *Server) Record(model gitlabdata.ModelName, id gitlabdata.RecordID) (git
 		return gitlabdata.ModelRecord{}, false
 	}
 	var out gitlabdata.ModelRecord
-	if err := json.Unmarshal(m.appendJSON(nil, &m.recs[i], false), &out); err != nil {
+	if err := json.Unmarshal(m.appendJSON(nil, &m.recs[i], false, s.noGeo), &out); err != nil {
 		return gitlabdata.ModelRecord{}, false
 	}
 	return out, true
@@ -531,7 +616,10 @@ func (m *modelStore) derivedSum(r *record) string {
 }
 
 // appendJSON renders a record as API::Entities::Admin::Model does.
-func (m *modelStore) appendJSON(b []byte, r *record, legacy bool) []byte {
+//
+// legacy sends checksum_state as an integer; noInfo leaves
+// checksum_information out (an instance without Geo).
+func (m *modelStore) appendJSON(b []byte, r *record, legacy, noInfo bool) []byte {
 	b = append(b, `{"record_identifier":`...)
 	ext := m.ext(r)
 	if ext != nil && ext.parts != nil {
@@ -542,14 +630,18 @@ func (m *modelStore) appendJSON(b []byte, r *record, legacy bool) []byte {
 	b = append(b, `,"model_class":`...)
 	b = appendString(b, m.class)
 	b = append(b, `,"created_at":`...)
-	b = appendTime(b, r.created)
+	if noCreatedAt[m.name] {
+		b = append(b, "null"...)
+	} else {
+		b = appendTime(b, r.created)
+	}
 	b = append(b, `,"file_size":`...)
 	if r.size < 0 {
 		b = append(b, "null"...)
 	} else {
 		b = strconv.AppendInt(b, r.size, 10)
 	}
-	if r.state != noState && !m.noVerify {
+	if r.state != noState && !m.noVerify && !noInfo {
 		b = append(b, `,"checksum_information":{"checksum":`...)
 		switch {
 		case r.flags&flagSum == 0:
@@ -565,7 +657,7 @@ func (m *modelStore) appendJSON(b []byte, r *record, legacy bool) []byte {
 		if legacy {
 			b = strconv.AppendInt(b, int64(r.state), 10)
 		} else {
-			b = appendString(b, string(gitlabdata.ChecksumStates()[r.state]))
+			b = appendString(b, checksumStateNames[r.state])
 		}
 		b = append(b, `,"checksum_retry_count":`...)
 		if r.retries < 0 {
@@ -813,17 +905,13 @@ func (s *Server) validateModel(c *call, errs *paramErrors) gitlabdata.ModelName 
 }
 
 // checksumStateParam validates checksum_state against allowed.
-func checksumStateParam(params map[string]any, allowed []gitlabdata.ChecksumState, errs *paramErrors) (int8, bool) {
+func checksumStateParam(params map[string]any, allowed []string, errs *paramErrors) (int8, bool) {
 	v, present, valid := stringParam(params, "checksum_state")
 	if !present {
 		return anyState, false
 	}
-	if valid {
-		for _, a := range allowed {
-			if string(a) == v {
-				return int8(a.Int()), true
-			}
-		}
+	if valid && slices.Contains(allowed, v) {
+		return stateByName(v), true
 	}
 	errs.add("checksum_state does not have a valid value")
 	return anyState, false
@@ -852,15 +940,19 @@ func (s *Server) dmList(c *call) {
 	var p dmParams
 	p.model = s.validateModel(c, &errs)
 	pagination, _ := last(c.query, "pagination")
-	p.keyset = !s.cfg.legacy && pagination == "keyset"
+	p.keyset = !s.legacy() && pagination == "keyset"
 	p.paging = parsePaging(c.query, &errs, !p.keyset)
+	if s.firstRelease() {
+		// 18.3 declared no filters: they are ignored.
+		params = nil
+	}
 	vals, valid := identifierValues(params)
 	if !valid {
 		errs.add("identifiers is invalid")
 	}
 	p.idVals = vals
-	p.state, p.hasState = checksumStateParam(params, gitlabdata.ChecksumStates(), &errs)
-	if !s.cfg.legacy {
+	p.state, p.hasState = checksumStateParam(params, checksumStateNames[:], &errs)
+	if !s.legacy() {
 		p.cursor, _ = last(c.query, "cursor")
 		if v, ok := last(c.query, "sort"); ok {
 			switch v {
@@ -920,9 +1012,9 @@ func (s *Server) dmOffsetLocked(c *call, m *modelStore, f idFilter, p dmParams) 
 	items = items[:min(len(items), per)]
 	body := s.renderLocked(m, items)
 	s.mu.Unlock()
-	counted := n <= countLimit && !s.cfg.legacy
+	counted := n <= countLimit && !s.legacy()
 	defaults := map[string]string{}
-	if !s.cfg.legacy {
+	if !s.legacy() {
 		defaults["sort"] = "asc"
 	}
 	c.setOffsetHeaders(newOffsetPage(p.paging, counted, n, len(items), hasNext), defaults)
@@ -930,83 +1022,117 @@ func (s *Server) dmOffsetLocked(c *call, m *modelStore, f idFilter, p dmParams) 
 }
 
 // dmKeysetLocked answers a keyset page. It releases the lock.
+//
+// A forward cursor ("_kd":"n") gives the page after its key, a backward
+// one ("_kd":"p") the page before it, in the requested order either way
+// (corrections #3). As GitLab's Paginator, a page reached by a forward
+// cursor is taken to have a previous page and one reached backward to
+// have a next page. X-NEXT-CURSOR (with Link rel="next") and
+// X-PREV-CURSOR are sent for the pages that exist (corrections #2); an
+// empty page carries no pagination headers.
 func (s *Server) dmKeysetLocked(c *call, m *modelStore, f idFilter, p dmParams) {
+	pk := primaryKey(m.name)
 	lo, hi := 0, len(m.recs)
+	backward := false
 	if p.cursor != "" {
-		bound, ok := decodeCursor(p.cursor)
+		bound, kd, ok := decodeCursor(p.cursor, pk)
 		if !ok {
 			s.mu.Unlock()
 			// GitLab does not rescue a malformed cursor.
 			c.message(http.StatusInternalServerError, "500 Internal Server Error")
 			return
 		}
+		backward = kd == "p"
 		i, found := m.find(bound)
-		if p.desc {
-			hi = i
-		} else {
+		if after := p.desc == backward; after {
 			lo = i
 			if found {
 				lo++
 			}
+		} else {
+			hi = i
 		}
 	}
 	per := p.paging.perPage
 	var items []int
-	m.walk(f, p.state, lo, hi, p.desc, func(i int) bool {
+	m.walk(f, p.state, lo, hi, p.desc != backward, func(i int) bool {
 		items = append(items, i)
 		return len(items) <= per
 	})
-	var next string
-	if len(items) > per {
-		items = items[:per]
-		next = encodeCursor(m.key(&m.recs[items[per-1]]))
+	more := len(items) > per
+	items = items[:min(len(items), per)]
+	if backward {
+		slices.Reverse(items)
+	}
+	hasNext, hasPrev := more, p.cursor != ""
+	if backward {
+		hasNext, hasPrev = true, more
+	}
+	var next, prev string
+	if len(items) > 0 {
+		if hasNext {
+			next = encodeCursor(pk, m.key(&m.recs[items[len(items)-1]]), "n")
+		}
+		if hasPrev {
+			prev = encodeCursor(pk, m.key(&m.recs[items[0]]), "p")
+		}
 	}
 	body := s.renderLocked(m, items)
 	s.mu.Unlock()
+	h := c.w.Header()
 	if next != "" {
 		href := c.linkURL(
 			map[string]string{"page": "1", "sort": "asc"},
-			map[string]string{"cursor": next, "order_by": "id", "per_page": strconv.FormatInt(p.paging.linkPerPage, 10)},
+			map[string]string{"cursor": next, "order_by": pk, "per_page": strconv.FormatInt(p.paging.linkPerPage, 10)},
 		)
-		c.w.Header().Set("Link", "<"+href+`>; rel="next"`)
+		h.Set("Link", "<"+href+`>; rel="next"`)
+		h.Set("X-Next-Cursor", next)
+	}
+	if prev != "" {
+		h.Set("X-Prev-Cursor", prev)
 	}
 	c.raw(http.StatusOK, body)
 }
 
 // encodeCursor builds GitLab's keyset cursor: padded URL-safe base64 of
-// {"id":"<key>","_kd":"n"}.
-func encodeCursor(k recKey) string {
-	raw := `{"id":` + string(mustJSON(k.String())) + `,"_kd":"n"}`
+// {"<pk>":"<key>","_kd":"<kd>"}, the key as a string.
+func encodeCursor(pk string, k recKey, kd string) string {
+	raw := `{` + string(mustJSON(pk)) + `:` + string(mustJSON(k.String())) + `,"_kd":"` + kd + `"}`
 	return base64.URLEncoding.EncodeToString([]byte(raw))
 }
 
-// decodeCursor reads a cursor made by encodeCursor.
-func decodeCursor(s string) (recKey, bool) {
+// decodeCursor reads a cursor keyed by the column pk, and its direction
+// ("n" unless "_kd" says "p").
+func decodeCursor(s, pk string) (recKey, string, bool) {
 	raw, err := urlsafeDecode64(s)
 	if err != nil {
-		return recKey{}, false
+		return recKey{}, "", false
 	}
 	var attrs map[string]any
 	if err := json.Unmarshal(raw, &attrs); err != nil {
-		return recKey{}, false
+		return recKey{}, "", false
+	}
+	kd := "n"
+	if v, _ := attrs["_kd"].(string); v == "p" {
+		kd = "p"
 	}
 	var id string
-	switch v := attrs["id"].(type) {
+	switch v := attrs[pk].(type) {
 	case string:
 		id = v
 	case float64:
 		id = strconv.FormatFloat(v, 'f', -1, 64)
 	default:
-		return recKey{}, false
+		return recKey{}, "", false
 	}
 	if n, ok := parseInt(id); ok {
-		return recKey{id: n}, true
+		return recKey{id: n}, kd, true
 	}
 	parts, msg := decodeComposite(id)
 	if msg != "" {
-		return recKey{}, false
+		return recKey{}, "", false
 	}
-	return recKey{parts: parts}, true
+	return recKey{parts: parts}, kd, true
 }
 
 // renderLocked renders the records at idx as a JSON array.
@@ -1017,7 +1143,7 @@ func (s *Server) renderLocked(m *modelStore, idx []int) []byte {
 		if j > 0 {
 			b = append(b, ',')
 		}
-		b = m.appendJSON(b, &m.recs[i], s.cfg.legacy)
+		b = m.appendJSON(b, &m.recs[i], s.legacy(), s.noGeo)
 	}
 	return append(b, ']')
 }
@@ -1036,6 +1162,12 @@ func recordParam(v string) (key recKey, shown string, msg string) {
 func (s *Server) dmGet(c *call) {
 	var errs paramErrors
 	model := s.validateModel(c, &errs)
+	if s.firstRelease() {
+		// 18.3 declared the record's :id as an Integer.
+		if _, ok := parseInt(c.pathParams[1][1]); !ok {
+			errs.add("id is invalid")
+		}
+	}
 	if errs.send(c) {
 		return
 	}
@@ -1048,7 +1180,7 @@ func (s *Server) dmGet(c *call) {
 	var body []byte
 	if m, ok := s.models[model]; ok {
 		if i, found := m.find(key); found {
-			body = m.appendJSON(nil, &m.recs[i], s.cfg.legacy)
+			body = m.appendJSON(nil, &m.recs[i], s.legacy(), s.noGeo)
 		}
 	}
 	s.mu.Unlock()
@@ -1068,7 +1200,7 @@ func (s *Server) dmChecksum(c *call) {
 	if !isInt {
 		errs.add("record_identifier is invalid")
 	}
-	if errs.send(c) {
+	if errs.send(c) || s.refuseNotPrimary(c) {
 		return
 	}
 	if s.refuseUnverifiable(c, model) {
@@ -1080,8 +1212,8 @@ func (s *Server) dmChecksum(c *call) {
 	if m, exists := s.models[model]; exists {
 		var i int
 		if i, found = m.find(recKey{id: id}); found {
-			ok = m.verify(&m.recs[i], s.cfg.now())
-			body = m.appendJSON(nil, &m.recs[i], s.cfg.legacy)
+			ok = m.verify(&m.recs[i], s.now())
+			body = m.appendJSON(nil, &m.recs[i], s.legacy(), s.noGeo)
 		}
 	}
 	s.mu.Unlock()
@@ -1098,10 +1230,7 @@ func (s *Server) dmChecksum(c *call) {
 
 // bulkChecksumStates are the filters the bulk endpoint accepts (not
 // pending).
-var bulkChecksumStates = []gitlabdata.ChecksumState{
-	gitlabdata.ChecksumStateStarted, gitlabdata.ChecksumStateSucceeded,
-	gitlabdata.ChecksumStateFailed, gitlabdata.ChecksumStateDisabled,
-}
+var bulkChecksumStates = checksumStateNames[1:]
 
 // dmBulkChecksum serves PUT /admin/data_management/:model_name/checksum:
 // the matching records that are not pending become pending at once (the
@@ -1115,7 +1244,7 @@ func (s *Server) dmBulkChecksum(c *call) {
 	model := s.validateModel(c, &errs)
 	state := anyState
 	var vals []string
-	if !s.cfg.legacy {
+	if !s.legacy() {
 		var valid bool
 		vals, valid = identifierValues(params)
 		if !valid {
@@ -1123,7 +1252,7 @@ func (s *Server) dmBulkChecksum(c *call) {
 		}
 		state, _ = checksumStateParam(params, bulkChecksumStates, &errs)
 	}
-	if errs.send(c) {
+	if errs.send(c) || s.refuseNotPrimary(c) {
 		return
 	}
 	if s.refuseUnverifiable(c, model) {

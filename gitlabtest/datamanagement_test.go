@@ -179,6 +179,7 @@ func TestDataManagementListErrors(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
 	seedRecords(srv)
+	srv.AcceptModel("virtual_registries_cache_entries")
 	srv.DisableVerification("virtual_registries_cache_entries")
 	b64 := func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {

@@ -37,64 +37,154 @@
 // Seed data with the Add methods ([Server.AddProject], [Server.AddRecord],
 // [Server.AddRecords] for volume, …) or start from [WithDemoData]. Inspect
 // what the code under test sent with [Server.Requests], and provoke
-// failures with [Server.FailNext], [Server.RedirectNext], [Project]'s
-// MoveFailure and CleanupFailure, and [Server.SetVerificationFailure].
-// Command gitlabfake (cmd/gitlabfake) serves the same fake on a fixed
-// address for manual use.
+// failures with [Server.FailNext], [Server.InjectFault] (scoped by method
+// and path, with a status, a count, a latency and a Retry-After, 0
+// included), [Server.RedirectNext], [Project]'s MoveFailure and
+// CleanupFailure, and [Server.SetVerificationFailure]. Command gitlabfake
+// (cmd/gitlabfake) serves the same fake on a fixed address for manual use
+// and for tools in other languages.
+//
+// # Versions
+//
+// The fake answers like one GitLab version, [NewestVersion] unless
+// [WithVersion] says otherwise ([WithLegacy] is WithVersion 18.7). The
+// versions fall into three eras ([Era]), read from GitLab's source:
+//
+//   - 18.3 to 18.7 ([EraSingular]): the 17 singular model names, integer
+//     checksum_state, offset pagination without X-Total, X-Total-Pages or
+//     rel="last", pagination=keyset, sort and cursor ignored, and a bulk
+//     recalculation that ignores its filters and requeues every record
+//     (18.3 has no bulk route at all, ignores the identifiers and
+//     checksum_state filters, and takes integer record ids only; its
+//     records are rendered like 18.4's, since GitLab's 18.3 entity was not
+//     recovered).
+//   - 18.8 and 18.9 ([EraPlural]): the 20 plural names of GitLab's OpenAPI
+//     enum (packages_helm_metadata_caches, not
+//     packages_debian_project_component_files), string checksum_state,
+//     totals, keyset pagination.
+//   - 18.10 and later ([EraGranular]): the 44 names built from Geo's
+//     replicators (the 21 models plus 23 geo_*_uploads partitions), no
+//     feature flag, and granular token permissions: a fine-grained token
+//     ([Token].Granular) without the route's permission gets 403
+//     {"error":"insufficient_granular_scope","error_description":"…"}.
+//
+// [ModelNames] lists each era's names; any other name answers 400
+// {"error":"model_name does not have a valid value"}, unless accepted
+// with [Server.AcceptModel]. Until 18.9 every Data management route sits
+// behind the geo_primary_verification_view feature flag
+// ([Server.SetFeatureFlag]): off, it answers 404 {"message":"404 Not
+// Found"} after authentication. GET /api/v4/version answers the version,
+// such as {"version":"18.11.0-ee","revision":"<11 hex digits>",…}.
 //
 // # Behaviour
 //
-// Requests are checked in GitLab's order: an unknown path answers 404
-// {"error":"404 Not Found"} and a known path with another method 405, both
-// before authentication (GitLab's catch-all route does not authenticate);
-// then a missing or unknown token answers 401 {"message":"401 Unauthorized"}
+// Requests are checked in GitLab's order: an unknown path, or a method no
+// route serves there, answers the catch-all 404 {"error":"404 Not Found"}
+// before authentication; then a missing or unknown token answers 401
+// {"message":"401 Unauthorized"}, a fine-grained token without the
+// route's permission 403 insufficient_granular_scope (18.10 and later),
 // and a non-administrator's token 403 {"message":"403 Forbidden"}; then
-// parameters are validated (400 {"error":"…"} messages joined by ", "), and
-// finally the endpoint runs (404 and 400 {"message":…} bodies). The token is
-// read from the PRIVATE-TOKEN header or an Authorization: Bearer header
-// (not from a private_token query parameter).
-// Every answer carries a unique X-Request-Id.
+// the feature flag; then parameters are validated (400 {"error":"…"}
+// messages joined by ", "), and finally the endpoint runs (404 and 400
+// {"message":…} bodies). The token is read from the PRIVATE-TOKEN header
+// or an Authorization: Bearer header (not from a private_token query
+// parameter). Every answer carries a unique X-Request-Id.
 //
 // Lists use offset pagination with X-Page, X-Per-Page, X-Next-Page,
 // X-Prev-Page, X-Total, X-Total-Pages and a Link header (prev, next, first,
-// last); above 10,000 matching records X-Total, X-Total-Pages and
-// rel="last" are left out, as GitLab does. Data management listings with
-// pagination=keyset answer a Link rel="next" with a cursor instead, and no
-// Link on the last page.
+// last), whose hrefs carry the page size used (per_page=200 gives 100);
+// above 10,000 matching records X-Total, X-Total-Pages and rel="last" are
+// left out, as GitLab does. Data management listings with
+// pagination=keyset answer X-NEXT-CURSOR with a Link rel="next" while a
+// next page exists, and X-PREV-CURSOR while a previous one does; a cursor
+// is padded URL-safe base64 of {"<key column>":"<value>","_kd":"n"} (or
+// "p", which returns the page before the key). snippet_repositories are
+// keyed by snippet_id and group_wiki_repositories by group_id, and both
+// send a null created_at. An empty first page carries no pagination
+// headers.
+//
+// Link hrefs and web_url fields use the URL of [WithExternalURL], as
+// GitLab uses its configured host, or else http:// and the host the
+// request was sent to.
+//
+// # Projects, groups and snippets
+//
+// For tools that drain a storage, the fake also lists containers as
+// GitLab does for an administrator (corrections #17): GET /projects with
+// repository_storage=NAME, statistics=true (statistics.repository_size in
+// bytes), order_by and sort, offset pagination (405 past an offset of
+// 50,000, as GitLab) or keyset pagination with pagination=keyset&order_by=id
+// (Link rel="next" with id_after, or id_before when descending); GET
+// /projects/:id by numeric id or URL-encoded full path; GET /groups with
+// repository_storage and statistics (statistics.wiki_size); GET
+// /snippets/all with repository_storage, newest first. repository_storage
+// is sent to administrators only, and a non-administrator's
+// repository_storage filter is ignored. Seed projects with
+// [Server.AddProject] or [WithProjects], and change them with
+// [Server.UpdateProject]: Broken makes every listing page that holds the
+// project answer 500, NoRepository gives an empty repository, and StuckIn
+// holds its moves in a state until [Server.SetStuckIn] releases them.
+// Storage weights are read and set as GitLab's: GET and PUT
+// /application/settings with repository_storages_weighted (the only
+// setting the fake has; weights 0 to 100, configured storages only).
+//
+// # Control plane
+//
+// Besides the Go methods, the server answers HTTP control requests under
+// /-/fake/, a path GitLab never uses, listed in [ControlEndpoints]: step
+// the clock, inject and clear faults, set the default Retry-After, add
+// tokens, switch the feature flag and Geo, set storage weights, read and
+// reset the request log. They need no GitLab token. They are served on
+// the fake's own listener only: a request that carries proxy headers
+// (Forwarded, X-Forwarded-For, X-Forwarded-Host, X-Real-Ip) gets 403, so
+// a reverse proxy in front of the fake does not expose them. Control
+// requests are not recorded in the request log, and faults and latency do
+// not apply to them.
 //
 // # Differences from GitLab
 //
 // The fake is faithful where GitLab's behaviour is specified and simple
 // where it is not. Known differences:
 //
-//   - There is no Geo secondary site: checksum recalculation never answers
-//     "Endpoint only available on primary site.", and Geo is always
-//     enabled, so records carry checksum_information unless
-//     [Server.DisableVerification] was called for their model.
+//   - The instance is a Geo primary unless [WithoutGeo] or
+//     [Server.SetGeo](false): then records carry no checksum_information,
+//     a checksum_state filter answers 400 "<Class> is not a verifiable
+//     model." and the checksum PUTs 400 "Endpoint only available on
+//     primary site.". There is no Geo secondary.
 //   - GitLab's background workers run synchronously: a bulk storage move
 //     (ScheduleAll) creates its scheduled moves before the 202 answer, and
 //     a bulk checksum recalculation marks its records pending before the
 //     200 answer. After that, only Step (or the clock) advances them.
-//   - Storage moves copy nothing and have no Gitaly: a move succeeds unless
-//     the container has MoveFailure or CleanupFailure set. A move to the
-//     storage it is already on is allowed and finishes, as GitLab's is when
-//     both storages share a filesystem.
-//   - The destination picked when none is given uses GitLab's weighted
-//     choice; a bulk move without a destination picks one per container
-//     (GitLab's behaviour there is unsettled, and may fail every move).
+//   - A bulk storage move without a destination answers 202 and schedules
+//     nothing: GitLab's bulk service passes an explicit nil destination,
+//     which fails validation for every container (corrections #10, read
+//     from the code, not observed).
+//   - A per-container move without a destination picks one by weight, the
+//     source storage included. Storage moves copy nothing and have no
+//     Gitaly: a move succeeds unless the container has MoveFailure or
+//     CleanupFailure set, and a move to the storage it is already on
+//     finishes without moving (and without those failures), as GitLab's
+//     does when both storages share a filesystem.
 //   - Snippets without a repository can be moved; HasRepository only
 //     controls ssh_url_to_repo and http_url_to_repo.
-//   - The keyset cursor is padded URL-safe base64 of
-//     {"id":"<key>","_kd":"n"}, like GitLab's, where <key> is the integer
-//     id or, for composite keys, the whole base64 record identifier (GitLab
-//     names the first key column instead). The Link sends order_by=id for
-//     every model. Only forward cursors exist.
+//   - Composite primary keys exist on no released GitLab model; the fake
+//     serves them for models added with [Server.AddCompositeRecords] (the
+//     demo's virtual_registries_cache_entries). Their keyset cursor holds
+//     the whole base64 record identifier under "id".
+//   - On 18.3 to 18.9 the feature flag is on by default (GitLab 18.3
+//     shipped it off; 18.8 turned it on).
+//   - The insufficient_granular_scope body's error_description is the
+//     fake's own sentence naming the missing permission, and the answer
+//     has no WWW-Authenticate header; GitLab's exact wording was not
+//     read.
+//   - A page reached by a forward cursor is taken to have a previous page
+//     (X-PREV-CURSOR) and one reached by a backward cursor a next page,
+//     as GitLab's keyset paginator assumes; a page past the end is empty
+//     and carries no cursor headers.
 //   - A malformed keyset cursor answers 500 {"message":"500 Internal
 //     Server Error"}, which is what GitLab appears to do (it does not rescue
 //     the decoding error); this is not confirmed on a live instance.
-//   - Link hrefs and web_url fields use the scheme http and the host the
-//     request was sent to, where GitLab uses its configured external URL.
-//     Link queries repeat the request's params, the path params (id,
+//   - Link queries repeat the request's params, the path params (id,
 //     model_name) and the declared defaults (per_page, sort=asc, page=1 in
 //     keyset links), sorted like Rails' to_query. GitLab builds them the same
 //     way, but no GitLab test pins the full string.
@@ -103,19 +193,33 @@
 //   - Recalculating one record's checksum (PUT …/:id/checksum) accepts
 //     integer ids only, as GitLab's route declares; composite records can
 //     only be requeued in bulk.
-//   - Legacy mode ([WithLegacy]) imitates GitLab 18.3–18.7 as one version:
-//     singular model names, integer checksum_state, no totals, and a bulk
-//     recalculation that ignores identifiers and checksum_state and requeues
-//     every record, as the first versions did.
+//   - Each era is emulated as one version: differences between the minor
+//     releases inside an era are not reproduced (for example, some
+//     singular-name versions of GitLab's doc page show a string
+//     checksum_state; the fake sends integers for all of 18.3 to 18.7).
 //   - Verification failures set checksum_retry_at to 2^retries minutes
 //     after the attempt (at most a week); GitLab adds jitter.
-//   - Rate limiting exists only through FailNext(n, 429). RateLimit-*
-//     headers are sent on those answers only; GitLab may send them on every
-//     answer when throttling is enabled.
-//   - Users exist only as tokens and as snippet authors; avatar_url is
-//     null. Projects, groups and snippets cannot be created, changed or
-//     deleted through the API, and project and group paths are flat
-//     ("namespace/project", "group").
-//   - GET /api/v4/version is served (to any user) with version 18.8.0-ee,
-//     or 18.7.0-ee in legacy mode; no other GitLab endpoint exists.
+//   - Rate limiting exists only through FailNext(n, 429) and faults.
+//     RateLimit-* headers are sent on those answers only; GitLab may send
+//     them on every answer when throttling is enabled.
+//   - The project, group and snippet objects carry a subset of GitLab's
+//     entity fields (in GitLab's order): the identity and URL fields, the
+//     namespace, empty_repo, archived, visibility, repository_storage and
+//     statistics for projects; id, web_url, name, path, description,
+//     visibility, full_name, full_path, created_at, parent_id,
+//     repository_storage and statistics for groups; the storage move's
+//     snippet fields plus imported, imported_from and repository_storage
+//     for snippets (no file_name or files). Only repository_size (and a
+//     commit_count derived from it) and wiki_size are non-zero in
+//     statistics. Whether GitLab's group entity shows repository_storage to
+//     administrators was inferred, not read.
+//   - Visibility is the only access rule: an administrator sees
+//     everything, another user the public and internal projects, groups
+//     and snippets, an anonymous client the public ones. There are no
+//     memberships, forks, archived projects or object pools. order_by
+//     updated_at and last_activity_at sort by created_at.
+//   - Users exist only as tokens and as snippet authors ([Server.AddUser]);
+//     avatar_url is null. Projects, groups and snippets cannot be created,
+//     changed or deleted through the API, and project and group paths are
+//     flat ("namespace/project", "group").
 package gitlabtest

@@ -88,3 +88,45 @@ func ExampleServer_FailNext() {
 	fmt.Println(err != nil, srv.Requests()[0].Status)
 	// Output: true 429
 }
+
+// Throttle one listing request with Retry-After: 0, so that a client that
+// retries does so at once and the test does not wait.
+func ExampleServer_InjectFault() {
+	srv := gitlabtest.NewServer()
+	defer srv.Close()
+	srv.InjectFault(gitlabtest.Fault{
+		Method: "GET", Path: "/api/v4/project_repository_storage_moves",
+		Status: 429, Count: 1, RetryAfter: gitlabdata.Ptr(0),
+	})
+	client, err := srv.NewClient(gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 2}))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	_, _, err = client.ProjectRepositoryStorageMoves.List(context.Background(), nil)
+	for _, r := range srv.Requests() {
+		fmt.Println(r.Method, r.Path, r.Status)
+	}
+	fmt.Println(err)
+	// Output:
+	// GET /api/v4/project_repository_storage_moves 429
+	// GET /api/v4/project_repository_storage_moves 200
+	// <nil>
+}
+
+// Emulate GitLab 18.9, whose Data management API is behind a feature flag,
+// and switch the flag off.
+func ExampleWithVersion() {
+	v, err := gitlabtest.ParseVersion("18.9")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := gitlabtest.NewServer(gitlabtest.WithVersion(v))
+	defer srv.Close()
+	srv.SetFeatureFlag("geo_primary_verification_view", false)
+	client := srv.Client()
+
+	_, _, err = client.DataManagement.List(context.Background(), gitlabdata.ModelUploads, nil)
+	fmt.Println(srv.Version(), v.Era(), err != nil, srv.Requests()[0].Status)
+	// Output: 18.9.0-ee 18.8-18.9 true 404
+}

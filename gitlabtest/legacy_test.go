@@ -2,7 +2,6 @@ package gitlabtest_test
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -173,9 +172,21 @@ func TestDemoData(t *testing.T) {
 		t.Errorf("composite demo records = %v, %v; want base64 ids without checksum information", comp, err)
 	}
 
-	// 25 writable projects live on "default"; storage3 (weight 0) is never
-	// picked.
-	if _, err := client.Do(t.Context(), http.MethodPost, "project_repository_storage_moves", nil, map[string]string{"source_storage_name": "default"}, nil); err != nil {
+	// 25 writable projects live on "default"; a bulk schedule without a
+	// destination schedules nothing (corrections #10), one with a
+	// destination moves them all.
+	if got := adminDo(t, srv, "POST", "/project_repository_storage_moves", `{"source_storage_name":"default"}`); got.status != 202 {
+		t.Fatalf("bulk schedule without a destination = %d %s; want 202", got.status, got.body)
+	}
+	if n := len(srv.ProjectsOnStorage("default")); n != 25 {
+		t.Fatalf("projects on default = %d; want 25", n)
+	}
+	for m, err := range client.ProjectRepositoryStorageMoves.All(t.Context(), nil) {
+		if err == nil && m.State == "scheduled" {
+			t.Errorf("move %d is scheduled after a bulk schedule without a destination", m.ID)
+		}
+	}
+	if _, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: gitlabdata.Ptr("storage2")}); err != nil {
 		t.Fatalf("ScheduleAll error = %v", err)
 	}
 	scheduled := 0

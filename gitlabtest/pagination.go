@@ -19,8 +19,9 @@ const (
 type paging struct {
 	page    int // from 1
 	perPage int // as used for the query
-	// linkPerPage is params[:per_page] as GitLab echoes it in Link hrefs:
-	// the value sent, or the default.
+	// linkPerPage is the per_page GitLab echoes in Link hrefs: the page
+	// size used (clamped to 100 in offset mode, the default for a
+	// negative or missing value).
 	linkPerPage int64
 }
 
@@ -42,7 +43,6 @@ func parsePaging(q map[string][]string, errs *paramErrors, clamp bool) paging {
 		case n == 0:
 			errs.add("per_page has a value not allowed")
 		default:
-			p.linkPerPage = n
 			if n > 0 {
 				p.perPage = int(min(n, 1<<31))
 			}
@@ -51,6 +51,8 @@ func parsePaging(q map[string][]string, errs *paramErrors, clamp bool) paging {
 			}
 		}
 	}
+	// Links repeat the page size used, not the one sent (corrections #6).
+	p.linkPerPage = int64(p.perPage)
 	return p
 }
 

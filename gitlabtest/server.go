@@ -10,8 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -36,9 +39,14 @@ type Server struct {
 	clockDone chan struct{}
 	once      sync.Once
 
+	// offset is added to the clock (AdvanceClock), in nanoseconds.
+	offset atomic.Int64
+
 	mu         sync.Mutex
 	rng        *rand.Rand
-	tokens     map[string]bool // token -> administrator
+	tokens     map[string]tokenInfo
+	flags      map[string]bool // feature flags of the era
+	noGeo      bool            // SetGeo(false): not a Geo primary
 	storages   []storageShard  // in configuration order
 	projects   map[int64]*Project
 	groups     map[int64]*Group
@@ -47,11 +55,15 @@ type Server struct {
 	moves      [kindCount][]*move
 	nextMoveID [kindCount]int64
 	models     map[gitlabdata.ModelName]*modelStore
-	requests   []RecordedRequest
-	failN      int
-	failStatus int
-	redirectN  int
-	redirectTo string
+	// extraModels are accepted beyond the era's names (AcceptModel).
+	extraModels map[gitlabdata.ModelName]bool
+	requests    []RecordedRequest
+	failN       int
+	faults      []*Fault // scoped faults, in the order injected
+	retryAfter  int      // Retry-After of a throttled answer, in seconds
+	failStatus  int
+	redirectN   int
+	redirectTo  string
 }
 
 // ServerOption configures a [Server] in [NewServer].
@@ -59,14 +71,19 @@ type ServerOption func(*config)
 
 type config struct {
 	demo     bool
-	legacy   bool
+	version  Version
 	latency  time.Duration
 	step     time.Duration
 	token    string
 	listener net.Listener
 	seeded   bool
-	seed     uint64
-	now      func() time.Time
+	noGeo    bool
+	// retryAfter is the default Retry-After of a 429, in seconds.
+	retryAfter int
+	external   string
+	projects   int
+	seed       uint64
+	now        func() time.Time
 }
 
 // WithDemoData seeds a realistic instance from data embedded in the package:
@@ -86,7 +103,43 @@ func WithDemoData() ServerOption { return func(c *config) { c.demo = true } }
 // checksum_state sent as an integer, no X-Total, X-Total-Pages or rel="last",
 // pagination=keyset, sort and cursor ignored, and bulk recalculation that
 // ignores its filters and requeues every record of the model.
-func WithLegacy() ServerOption { return func(c *config) { c.legacy = true } }
+//
+// It is the same as WithVersion(Version{18, 7, 0}).
+func WithLegacy() ServerOption { return WithVersion(Version{18, 7, 0}) }
+
+// WithVersion makes the server behave like GitLab version v (see [Era]):
+// its model names, checksum_state encoding, pagination, feature flag and
+// token checks, and GET /api/v4/version answers v. The default is
+// [NewestVersion]. A version older than [OldestVersion] counts as it.
+func WithVersion(v Version) ServerOption {
+	return func(c *config) {
+		if v.less(OldestVersion) {
+			v = OldestVersion
+		}
+		c.version = v
+	}
+}
+
+// WithExternalURL sets GitLab's configured external URL (gitlab.host and
+// gitlab.port, such as "https://gitlab.example.com"): Link headers and
+// web_url fields carry it whatever address the request was sent to, as
+// GitLab's do (corrections #16). By default they carry the scheme http and
+// the Host of the request.
+func WithExternalURL(u string) ServerOption {
+	return func(c *config) { c.external = strings.TrimSuffix(strings.TrimSpace(u), "/") }
+}
+
+// WithProjects adds n projects named "project-<id>" on the "default"
+// storage (after the demo data, if any), with repository sizes derived
+// from their ids: enough to drain a storage.
+func WithProjects(n int) ServerOption { return func(c *config) { c.projects = max(n, 0) } }
+
+// WithoutGeo makes the server an instance without Geo (not a Geo primary):
+// records carry no checksum_information, a checksum_state filter answers
+// 400 "<Class> is not a verifiable model.", and checksum recalculations
+// answer 400 "Endpoint only available on primary site.". See also
+// [Server.SetGeo].
+func WithoutGeo() ServerOption { return func(c *config) { c.noGeo = true } }
 
 // WithLatency delays every request by d before it is handled. The wait ends
 // early when the client goes away or the server closes.
@@ -133,7 +186,7 @@ func WithClock(now func() time.Time) ServerOption {
 // [WithListener]) and returns it. The instance has one storage, "default"
 // with weight 100, and no other data unless [WithDemoData] is given.
 func NewServer(opts ...ServerOption) *Server {
-	cfg := config{now: time.Now}
+	cfg := config{now: time.Now, version: NewestVersion, retryAfter: 1}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -146,15 +199,22 @@ func NewServer(opts ...ServerOption) *Server {
 		cfg.seed = rand.Uint64()
 	}
 	s := &Server{
-		cfg:      cfg,
-		done:     make(chan struct{}),
-		rng:      rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
-		tokens:   map[string]bool{cfg.token: true},
-		projects: make(map[int64]*Project),
-		groups:   make(map[int64]*Group),
-		snippets: make(map[int64]*Snippet),
-		users:    make(map[string]*user),
-		models:   make(map[gitlabdata.ModelName]*modelStore),
+		cfg:         cfg,
+		done:        make(chan struct{}),
+		rng:         rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
+		tokens:      map[string]tokenInfo{cfg.token: {admin: true}},
+		flags:       make(map[string]bool),
+		noGeo:       cfg.noGeo,
+		retryAfter:  cfg.retryAfter,
+		projects:    make(map[int64]*Project),
+		groups:      make(map[int64]*Group),
+		snippets:    make(map[int64]*Snippet),
+		users:       make(map[string]*user),
+		models:      make(map[gitlabdata.ModelName]*modelStore),
+		extraModels: make(map[gitlabdata.ModelName]bool),
+	}
+	if s.era() != EraGranular {
+		s.flags[flagVerificationView] = true
 	}
 	s.users["root"] = &user{id: 1, username: "root", name: "Administrator"}
 	s.AddStorage("default", 100)
@@ -164,6 +224,9 @@ func NewServer(opts ...ServerOption) *Server {
 			// cannot happen in a released build.
 			panic("gitlabtest: embedded demo data: " + err.Error())
 		}
+	}
+	if cfg.projects > 0 {
+		s.AddProjects(cfg.projects, "default")
 	}
 	h := http.HandlerFunc(s.serveHTTP)
 	if cfg.listener != nil {
@@ -193,6 +256,24 @@ func (s *Server) clock(d time.Duration) {
 		}
 	}
 }
+
+// now is the server's clock: WithClock's (or time.Now) plus AdvanceClock's
+// offset.
+func (s *Server) now() time.Time { return s.cfg.now().Add(time.Duration(s.offset.Load())) }
+
+// AdvanceClock moves the server's clock forward by d (a negative d moves
+// it back) for everything stamped from now on: created_at of new moves,
+// projects and snippets, checksum times, and the request log. It does not
+// Step; combine the two to age moves in progress.
+func (s *Server) AdvanceClock(d time.Duration) { s.offset.Add(int64(d)) }
+
+// Version returns the GitLab version the server emulates.
+func (s *Server) Version() Version { return s.cfg.version }
+
+func (s *Server) era() Era { return s.cfg.version.Era() }
+
+// legacy reports whether the server is in the singular era (18.3 to 18.7).
+func (s *Server) legacy() bool { return s.era() == EraSingular }
 
 // URL returns the server's base URL, such as "http://127.0.0.1:41234",
 // without /api/v4. Pass it to [gitlabdata.NewClient].
@@ -235,9 +316,65 @@ func (s *Server) Close() {
 // who is not an administrator get 403 {"message":"403 Forbidden"}; requests
 // with an unknown token or none get 401 {"message":"401 Unauthorized"}.
 func (s *Server) AddUserToken(token string, admin bool) {
+	s.AddToken(Token{Token: token, Admin: admin})
+}
+
+// Token describes a personal access token for [Server.AddToken].
+type Token struct {
+	// Token is the secret sent in PRIVATE-TOKEN or as a bearer token.
+	Token string
+	// Admin makes the token's user an administrator; other users get
+	// 403 {"message":"403 Forbidden"} from every route but GET /version.
+	Admin bool
+	// Granular makes it a fine-grained token that holds only Permissions.
+	// On 18.10 and later a route whose permission it lacks answers 403
+	// {"error":"insufficient_granular_scope","error_description":"…"}
+	// before the administrator check. The routes need
+	// read_admin_data_management (Data management GETs),
+	// update_admin_data_management (its PUTs),
+	// read_repository_storage_move (storage move GETs) and
+	// create_repository_storage_move (their POSTs). Older eras ignore it.
+	Granular    bool
+	Permissions []string
+}
+
+// AddToken registers a token, or replaces the one with the same secret.
+func (s *Server) AddToken(t Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens[token] = admin
+	s.tokens[t.Token] = tokenInfo{admin: t.Admin, granular: t.Granular, perms: slices.Clone(t.Permissions)}
+}
+
+// flagVerificationView is the feature flag of the Data management API on
+// 18.3 to 18.9.
+const flagVerificationView = "geo_primary_verification_view"
+
+// SetFeatureFlag switches a feature flag and reports whether the server's
+// era has it. The only one is geo_primary_verification_view (18.3 to
+// 18.9, on by default here): off, every Data management route answers 404
+// {"message":"404 Not Found"} after authentication.
+func (s *Server) SetFeatureFlag(name string, enabled bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.flags[name]; !ok {
+		return false
+	}
+	s.flags[name] = enabled
+	return true
+}
+
+func (s *Server) flagEnabled(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flags[name]
+}
+
+// SetGeo makes the server a Geo primary (true, the default) or an
+// instance without Geo (false); see [WithoutGeo].
+func (s *Server) SetGeo(enabled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noGeo = !enabled
 }
 
 // Step advances every storage move in progress and every checksum in
@@ -247,7 +384,7 @@ func (s *Server) AddUserToken(token string, admin bool) {
 func (s *Server) Step() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.now()
+	now := s.now()
 	s.stepMovesLocked()
 	for _, m := range s.models {
 		m.step(now)
@@ -291,7 +428,8 @@ func (s *Server) ResetRequests() {
 
 // FailNext makes the next n requests under /api/v4 fail with status before
 // any other processing: 429 answers like GitLab's Rack::Attack throttle
-// (text/plain "Retry later\n" with RateLimit-* headers and Retry-After: 1),
+// (text/plain "Retry later\n" with RateLimit-* headers and Retry-After: 1,
+// or the seconds of [WithRetryAfter] / [Server.SetRetryAfter]),
 // 502, 503 and 504 answer an HTML error page as a proxy would, and any other
 // status answers GitLab's JSON {"message":"<code> <text>"}. n <= 0 cancels
 // pending failures.
@@ -332,7 +470,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
-	arrived := s.cfg.now()
+	if p := r.URL.EscapedPath(); p == controlPrefix || strings.HasPrefix(p, controlPrefix+"/") {
+		s.serveControl(rw, r)
+		return
+	}
+	arrived := s.now()
 	rid := newRequestID(arrived)
 	rw.Header().Set("X-Request-Id", rid)
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
@@ -372,7 +514,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, notFoundPage)
 		return
 	}
-	if s.injectFault(w) {
+	if s.injectFault(w, r) {
 		return
 	}
 	c := &call{s: s, w: w, r: r, body: body, rid: rid}
@@ -394,7 +536,12 @@ func (s *Server) delay(r *http.Request) bool {
 	if s.cfg.latency <= 0 {
 		return true
 	}
-	t := time.NewTimer(s.cfg.latency)
+	return s.wait(r, s.cfg.latency)
+}
+
+// wait waits d; false means the client went away or the server is closing.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -405,11 +552,16 @@ func (s *Server) delay(r *http.Request) bool {
 	return false
 }
 
-// injectFault serves a pending redirect or failure; true if it did.
-func (s *Server) injectFault(w http.ResponseWriter) bool {
+// injectFault serves a pending redirect, a FailNext failure or a scoped
+// fault that matches r; true if it answered. A scoped fault's latency is
+// waited here; false with an answer pending means serve normally.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	var redirect string
 	var status int
+	var retryAfter *int
+	var latency time.Duration
+	appLimit := false
 	switch {
 	case s.redirectN > 0:
 		s.redirectN--
@@ -417,8 +569,16 @@ func (s *Server) injectFault(w http.ResponseWriter) bool {
 	case s.failN > 0:
 		s.failN--
 		status = s.failStatus
+	default:
+		if f := s.takeFaultLocked(r); f != nil {
+			status, retryAfter, latency, appLimit = f.Status, f.RetryAfter, f.Latency, f.ApplicationLimit
+		}
 	}
+	defaultRetry := s.retryAfter
 	s.mu.Unlock()
+	if latency > 0 && !s.wait(r, latency) {
+		return true
+	}
 	h := w.Header()
 	switch {
 	case redirect != "":
@@ -427,8 +587,24 @@ func (s *Server) injectFault(w http.ResponseWriter) bool {
 		return true
 	case status == 0:
 		return false
+	}
+	if retryAfter != nil {
+		h.Set("Retry-After", strconv.Itoa(max(*retryAfter, 0)))
+	}
+	switch {
+	case status == http.StatusTooManyRequests && appLimit:
+		after := defaultRetry
+		if retryAfter != nil {
+			after = max(*retryAfter, 0)
+		}
+		h.Set("Retry-After", strconv.Itoa(after))
+		writeJSON(w, status, []byte(`{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`))
 	case status == http.StatusTooManyRequests:
-		reset := s.cfg.now().Add(time.Second).Truncate(time.Second)
+		after := defaultRetry
+		if retryAfter != nil {
+			after = max(*retryAfter, 0)
+		}
+		reset := s.now().Add(time.Duration(after) * time.Second).Truncate(time.Second)
 		h.Set("Content-Type", "text/plain")
 		h.Set("RateLimit-Name", "throttle_authenticated_api")
 		h.Set("RateLimit-Limit", "120")
@@ -436,7 +612,7 @@ func (s *Server) injectFault(w http.ResponseWriter) bool {
 		h.Set("RateLimit-Remaining", "0")
 		h.Set("RateLimit-Reset", fmt.Sprint(reset.Unix()))
 		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
-		h.Set("Retry-After", "1")
+		h.Set("Retry-After", strconv.Itoa(after))
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, "Retry later\n")
 	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
@@ -461,8 +637,31 @@ const proxyErrorPage = `<!DOCTYPE html>
 
 // user is a snippet author.
 type user struct {
-	id             int64
-	username, name string
+	id                          int64
+	username, name, publicEmail string
+}
+
+// User is a user of the fake instance, for [Server.AddUser].
+type User struct {
+	// Username identifies the user (Snippet.AuthorUsername).
+	Username string
+	// Name defaults to the username.
+	Name string
+	// PublicEmail is the address the user made public; "" by default,
+	// as GitLab sends for a user who made none public.
+	PublicEmail string
+}
+
+// AddUser adds a user, or changes the name and public email of the one
+// with the same username.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	su := s.userLocked(u.Username)
+	if u.Name != "" {
+		su.name = u.Name
+	}
+	su.publicEmail = u.PublicEmail
 }
 
 // userLocked returns the user with username, creating it if needed.

@@ -42,8 +42,9 @@ type storageShard struct {
 	weight int
 }
 
-// Project is a project of the fake instance. Only the fields used by the
-// storage moves API exist.
+// Project is a project of the fake instance: the fields the storage moves
+// API and the project listings (GET /projects, /projects/:id) show, and
+// the failures a test can give it.
 type Project struct {
 	// ID is assigned when 0.
 	ID int64
@@ -66,6 +67,26 @@ type Project struct {
 	CleanupFailure string
 	// CreatedAt defaults to the server's clock when added.
 	CreatedAt time.Time
+	// Visibility is "private" (the default), "internal" or "public":
+	// GET /projects shows a non-administrator the public and internal
+	// projects, and an anonymous client the public ones.
+	Visibility string
+	// RepositorySize is statistics.repository_size in bytes. 0 gives a
+	// size derived from the ID (between 1 MiB and about 2 GiB), unless
+	// NoRepository is set.
+	RepositorySize int64
+	// NoRepository makes a project without a repository: empty_repo is
+	// true and statistics.repository_size 0. It can still be moved.
+	NoRepository bool
+	// Broken makes GET /projects/:id and every /projects listing page
+	// that includes the project answer 500 {"message":"500 Internal
+	// Server Error"}, as a project with corrupt data can in GitLab.
+	Broken bool
+	// StuckIn, when set to "initial", "scheduled" or "started", makes the
+	// project's moves stop in that state: Step leaves them there until
+	// [Server.SetStuckIn] changes it. A move stuck in "initial" is
+	// created in that state.
+	StuckIn string
 }
 
 // Group is a group of the fake instance, whose wiki repository can be moved.
@@ -77,10 +98,20 @@ type Group struct {
 	Name, Path string
 	// Storage is the wiki's storage; "default" when empty.
 	Storage string
-	// ReadOnly, MoveFailure and CleanupFailure work as for [Project].
+	// ReadOnly, MoveFailure, CleanupFailure, Visibility and StuckIn work
+	// as for [Project].
 	ReadOnly       bool
 	MoveFailure    string
 	CleanupFailure string
+	Visibility     string
+	StuckIn        string
+	// Description is sent as null when empty.
+	Description string
+	// WikiSize is statistics.wiki_size in bytes (GET /groups with
+	// statistics=true); 0 gives a size derived from the ID.
+	WikiSize int64
+	// CreatedAt defaults to the server's clock when added.
+	CreatedAt time.Time
 }
 
 // Snippet is a snippet of the fake instance.
@@ -102,10 +133,12 @@ type Snippet struct {
 	ProjectID *int64
 	// AuthorUsername defaults to "root".
 	AuthorUsername string
-	// ReadOnly, MoveFailure and CleanupFailure work as for [Project].
+	// ReadOnly, MoveFailure, CleanupFailure and StuckIn work as for
+	// [Project].
 	ReadOnly       bool
 	MoveFailure    string
 	CleanupFailure string
+	StuckIn        string
 	// CreatedAt defaults to the server's clock when added.
 	CreatedAt time.Time
 }
@@ -128,6 +161,7 @@ type containerRef struct {
 	readOnly       *bool
 	moveFailure    string
 	cleanupFailure string
+	stuckIn        *string
 }
 
 // AddStorage adds a repository storage with a weight for the weighted
@@ -145,6 +179,46 @@ func (s *Server) AddStorage(name string, weight int) {
 		}
 	}
 	s.storages = append(s.storages, storageShard{name, weight})
+}
+
+// SetStuckIn sets the StuckIn state of a container: kind is "projects",
+// "groups" or "snippets" (as in the API's paths), state "initial",
+// "scheduled", "started" or "" to let its moves go on. It reports whether
+// the container exists and the state is one of those.
+func (s *Server) SetStuckIn(kind string, id int64, state string) bool {
+	switch state {
+	case "", string(moveInitial), string(moveScheduled), string(moveStarted):
+	default:
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range kindCount {
+		if kinds[k].container == kind {
+			c, ok := s.containerLocked(k, id)
+			if ok {
+				*c.stuckIn = state
+			}
+			return ok
+		}
+	}
+	return false
+}
+
+// SetStorageWeight sets the weight of an existing storage (Admin >
+// Settings > Repository storage) and reports whether it exists. Set the
+// weight of a storage being drained to 0, or a move without a destination
+// may pick it (corrections #11).
+func (s *Server) SetStorageWeight(name string, weight int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.storages {
+		if s.storages[i].name == name {
+			s.storages[i].weight = max(weight, 0)
+			return true
+		}
+	}
+	return false
 }
 
 // slug turns a name into a path: lower case, spaces as "-".
@@ -184,7 +258,16 @@ func (s *Server) addProjectLocked(p Project) int64 {
 		p.Storage = "default"
 	}
 	if p.CreatedAt.IsZero() {
-		p.CreatedAt = s.cfg.now()
+		p.CreatedAt = s.now()
+	}
+	if p.Visibility == "" {
+		p.Visibility = "private"
+	}
+	if p.RepositorySize == 0 && !p.NoRepository {
+		p.RepositorySize = 1<<20 + (p.ID*7919%2048)<<20
+	}
+	if p.NoRepository {
+		p.RepositorySize = 0
 	}
 	s.projects[p.ID] = &p
 	return p.ID
@@ -222,6 +305,12 @@ func (s *Server) addGroupLocked(g Group) int64 {
 	if g.Storage == "" {
 		g.Storage = "default"
 	}
+	if g.Visibility == "" {
+		g.Visibility = "private"
+	}
+	if g.CreatedAt.IsZero() {
+		g.CreatedAt = s.now()
+	}
 	s.groups[g.ID] = &g
 	return g.ID
 }
@@ -250,7 +339,7 @@ func (s *Server) addSnippetLocked(sn Snippet) int64 {
 		sn.AuthorUsername = "root"
 	}
 	if sn.CreatedAt.IsZero() {
-		sn.CreatedAt = s.cfg.now()
+		sn.CreatedAt = s.now()
 	}
 	if sn.ProjectID != nil {
 		sn.ProjectID = gitlabdata.Ptr(*sn.ProjectID)
@@ -270,6 +359,25 @@ func (s *Server) Project(id int64) (Project, bool) {
 		return Project{}, false
 	}
 	return *p, true
+}
+
+// UpdateProject calls change with the project to change it in place (its
+// storage, Broken, NoRepository, StuckIn, failures, …) and reports whether
+// the project exists. change runs under the server's lock: it must not call
+// the Server. The ID cannot be changed.
+func (s *Server) UpdateProject(id int64, change func(p *Project)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.projects[id]
+	if !ok {
+		return false
+	}
+	change(p)
+	p.ID = id
+	if p.NoRepository {
+		p.RepositorySize = 0
+	}
+	return true
 }
 
 // ProjectsOnStorage returns the ids of the projects whose repositories are
@@ -320,15 +428,15 @@ func (s *Server) containerLocked(k kind, id int64) (containerRef, bool) {
 	switch k {
 	case kindProject:
 		if p, ok := s.projects[id]; ok {
-			return containerRef{&p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure}, true
+			return containerRef{&p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure, &p.StuckIn}, true
 		}
 	case kindGroup:
 		if g, ok := s.groups[id]; ok {
-			return containerRef{&g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure}, true
+			return containerRef{&g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure, &g.StuckIn}, true
 		}
 	case kindSnippet:
 		if sn, ok := s.snippets[id]; ok {
-			return containerRef{&sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure}, true
+			return containerRef{&sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure, &sn.StuckIn}, true
 		}
 	}
 	return containerRef{}, false
@@ -472,7 +580,7 @@ func (s *Server) AddSnippetStorageMove(m gitlabdata.SnippetRepositoryStorageMove
 // destination once the repository was copied, else the source.
 func seedStorage(m gitlabdata.RepositoryStorageMove) string {
 	switch m.State {
-	case gitlabdata.StorageMoveStateReplicated, gitlabdata.StorageMoveStateFinished, gitlabdata.StorageMoveStateCleanupFailed:
+	case moveReplicated, moveFinished, moveCleanupFailed:
 		return m.DestinationStorageName
 	}
 	return m.SourceStorageName
@@ -492,10 +600,10 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 	}
 	s.nextMoveID[k] = max(s.nextMoveID[k], mv.id)
 	if mv.created.IsZero() {
-		mv.created = s.cfg.now()
+		mv.created = s.now()
 	}
 	if mv.state == "" {
-		mv.state = gitlabdata.StorageMoveStateScheduled
+		mv.state = moveScheduled
 	}
 	if mv.source == "" {
 		mv.source = *c.storage
@@ -503,7 +611,7 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 	if mv.dest == "" {
 		mv.dest = s.pickStorageLocked()
 	}
-	if mv.state == gitlabdata.StorageMoveStateScheduled || mv.state == gitlabdata.StorageMoveStateStarted {
+	if mv.state == moveScheduled || mv.state == moveStarted {
 		*c.readOnly = true
 	}
 	s.moves[k] = slices.DeleteFunc(s.moves[k], func(o *move) bool { return o.id == mv.id })
@@ -547,27 +655,31 @@ func (s *Server) stepMovesLocked() {
 	for k := range kindCount {
 		for _, m := range s.moves[k] {
 			c, ok := s.containerLocked(k, m.containerID)
-			if !ok {
+			if !ok || string(m.state) == *c.stuckIn {
 				continue
 			}
 			switch m.state {
-			case gitlabdata.StorageMoveStateScheduled:
-				m.state = gitlabdata.StorageMoveStateStarted
-			case gitlabdata.StorageMoveStateStarted:
+			case moveInitial:
+				// The schedule transition makes the container read-only.
+				m.state = moveScheduled
+				*c.readOnly = true
+			case moveScheduled:
+				m.state = moveStarted
+			case moveStarted:
 				*c.readOnly = false
-				if c.moveFailure != "" {
-					m.state = gitlabdata.StorageMoveStateFailed
+				if c.moveFailure != "" && m.source != m.dest {
+					m.state = moveFailed
 					m.errMsg = gitlabdata.Ptr(truncate(c.moveFailure, 256))
 				} else {
-					m.state = gitlabdata.StorageMoveStateReplicated
+					m.state = moveReplicated
 					*c.storage = m.dest
 				}
-			case gitlabdata.StorageMoveStateReplicated:
-				if c.cleanupFailure != "" {
-					m.state = gitlabdata.StorageMoveStateCleanupFailed
+			case moveReplicated:
+				if c.cleanupFailure != "" && m.source != m.dest {
+					m.state = moveCleanupFailed
 					m.errMsg = gitlabdata.Ptr(truncate(c.cleanupFailure, 256))
 				} else {
-					m.state = gitlabdata.StorageMoveStateFinished
+					m.state = moveFinished
 				}
 			}
 		}
@@ -652,13 +764,14 @@ type (
 		HTTPURLToRepo string    `json:"http_url_to_repo,omitempty"`
 	}
 	wireUser struct {
-		ID        int64   `json:"id"`
-		Username  string  `json:"username"`
-		Name      string  `json:"name"`
-		State     string  `json:"state"`
-		Locked    bool    `json:"locked"`
-		AvatarURL *string `json:"avatar_url"`
-		WebURL    string  `json:"web_url"`
+		ID          int64   `json:"id"`
+		Username    string  `json:"username"`
+		PublicEmail string  `json:"public_email"`
+		Name        string  `json:"name"`
+		State       string  `json:"state"`
+		Locked      bool    `json:"locked"`
+		AvatarURL   *string `json:"avatar_url"`
+		WebURL      string  `json:"web_url"`
 	}
 )
 
@@ -711,7 +824,7 @@ func (s *Server) wireSnippetLocked(web string, sn *Snippet) *wireSnippet {
 	id := strconv.FormatInt(sn.ID, 10)
 	out := &wireSnippet{
 		ID: sn.ID, Title: sn.Title, Description: nullable(sn.Description), Visibility: sn.Visibility,
-		Author:    &wireUser{ID: u.id, Username: u.username, Name: u.name, State: "active", WebURL: web + "/" + u.username},
+		Author:    &wireUser{ID: u.id, Username: u.username, PublicEmail: u.publicEmail, Name: u.name, State: "active", WebURL: web + "/" + u.username},
 		CreatedAt: jsonTime(sn.CreatedAt), UpdatedAt: jsonTime(sn.CreatedAt), ProjectID: sn.ProjectID,
 	}
 	repoPath := "snippets/" + id
@@ -862,8 +975,12 @@ func (s *Server) scheduleMove(c *call, k kind, containerParam string) {
 		c.fieldErrors(errs)
 		return
 	}
+	state := moveScheduled
+	if *cont.stuckIn == string(moveInitial) {
+		state = moveInitial
+	}
 	mid := s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
-		State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: *cont.storage, DestinationStorageName: dest,
+		State: state, SourceStorageName: *cont.storage, DestinationStorageName: dest,
 	})
 	var out any
 	for _, m := range s.moves[k] {
@@ -900,17 +1017,16 @@ func (s *Server) scheduleAll(c *call, k kind) {
 		errs.send(c)
 		return
 	}
+	// Without a destination GitLab's bulk service builds every move with
+	// an explicit nil destination, which fails validation: every container
+	// is skipped, after the 202 (corrections #10).
 	for _, id := range s.containerIDsLocked(k) {
 		cont, _ := s.containerLocked(k, id)
-		if *cont.storage != source || *cont.readOnly {
+		if !hasDest || *cont.storage != source || *cont.readOnly {
 			continue
 		}
-		d := dest
-		if !hasDest {
-			d = s.pickStorageLocked()
-		}
 		s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
-			State: gitlabdata.StorageMoveStateScheduled, SourceStorageName: source, DestinationStorageName: d,
+			State: moveScheduled, SourceStorageName: source, DestinationStorageName: dest,
 		})
 	}
 	s.mu.Unlock()

@@ -313,8 +313,20 @@ func TestWeightedDestination(t *testing.T) {
 	srv.AddStorage("storage2", 50)
 	srv.AddStorage("storage3", 0)
 	ids := srv.AddProjects(300, "default")
-	if _, err := fakeClient(t, srv).Do(t.Context(), http.MethodPost, "project_repository_storage_moves", nil, map[string]string{"source_storage_name": "default"}, nil); err != nil {
-		t.Fatalf("ScheduleAll error = %v", err)
+	client := fakeClient(t, srv)
+	// A bulk schedule without a destination answers 202 and schedules
+	// nothing (corrections #10).
+	wantJSON(t, "bulk schedule without a destination", adminDo(t, srv, "POST", "/project_repository_storage_moves", `{"source_storage_name":"default"}`),
+		202, `{"message":"202 Accepted"}`)
+	if moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil); err != nil || len(moves) != 0 {
+		t.Fatalf("moves after ScheduleAll without a destination = %d, %v; want none", len(moves), err)
+	}
+	// Per project, the destination is picked by weight and may be the
+	// source itself (corrections #11).
+	for _, id := range ids {
+		if _, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{}); err != nil {
+			t.Fatalf("ScheduleForProject(%d) error = %v", id, err)
+		}
 	}
 	counts := map[string]int{}
 	for m, err := range fakeClient(t, srv).ProjectRepositoryStorageMoves.All(t.Context(), &gitlabdata.ListStorageMovesOptions{PerPage: 100}) {

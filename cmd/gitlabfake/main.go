@@ -1,25 +1,15 @@
 // Command gitlabfake serves the gitlabtest fake GitLab over HTTP, so that
-// tools and scripts can be tried against the Data management and
-// repository storage moves APIs without a GitLab instance.
+// tools and scripts in any language can be tried against the Data
+// management and repository storage moves APIs without a GitLab instance.
 //
 // Usage:
 //
-//	go run ./cmd/gitlabfake -listen 127.0.0.1:8080
+//	go run ./cmd/gitlabfake -listen 127.0.0.1:8080 -version 18.9
 //
 // It prints the URL and the administrator's token, seeds the demo instance
 // (unless -demo=false), and runs until interrupted (SIGINT or SIGTERM).
-//
-// Flags:
-//
-//	-listen addr     address to listen on (default 127.0.0.1:8080)
-//	-demo            seed the demo instance (default true)
-//	-records N       add N extra records to every documented model
-//	-projects N      add N extra projects on the "default" storage
-//	-legacy          behave like GitLab 18.3 to 18.7 (singular model names, integer checksum_state)
-//	-latency d       delay every request by d (for example 20ms)
-//	-step d          advance storage moves and checksums every d (default 2s; 0 disables)
-//	-token t         administrator token (default: random)
-//	-seed n          seed for random choices (default: random)
+// Run it with -h for the flags, every endpoint it serves, the control
+// plane under /-/fake/ and the demo data's deliberate failures.
 package main
 
 import (
@@ -29,8 +19,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,15 +42,50 @@ func main() {
 	}
 }
 
+// demoNotes describes the demo instance's deliberate failures.
+const demoNotes = `Demo data (-demo, the default): storages default (weight 100), storage2 (50) and
+storage3 (0); 30 projects (25 on default), 5 groups, 5 snippets; about 350 Data
+management records in eleven models. Deliberate failures:
+  - moves of project 25 (platform/legacy-monolith) end "failed" with a Gitaly error;
+  - moves of project 30 (data-science/large-datasets) end "cleanup failed";
+  - seeded moves include failed and "cleanup failed" ones, with error_message;
+  - failed records (with checksum_failure) fail again when re-verified;
+  - records in state started or pending advance with the clock (-step);
+  - virtual_registries_cache_entries has composite (base64) ids and no Geo
+    verification; no real GitLab serves such a model.`
+
+// usage prints the help: flags, endpoints, control plane, demo data.
+func usage(fs *flag.FlagSet) func() {
+	return func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: gitlabfake [flags]\n\nA fake GitLab (package gitlabtest) for trying tools without an instance.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(w, "\nGitLab endpoints (under /api/v4; the administrator's token in PRIVATE-TOKEN\nor Authorization: Bearer):\n%s\n", indent(gitlabtest.APIEndpoints))
+		fmt.Fprintf(w, "\nControl plane (no token; only for clients of this listener, not through a proxy):\n%s\n", indent(gitlabtest.ControlEndpoints))
+		fmt.Fprintf(w, "\nFor example, make the next GET of a project listing answer 429 with Retry-After: 0:\n"+
+			"  curl -X POST -d '{\"method\":\"GET\",\"path\":\"/api/v4/projects\",\"status\":429,\"count\":1,\"retry_after\":0}' URL/-/fake/faults\n")
+		fmt.Fprintf(w, "\n%s\n", demoNotes)
+	}
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
 // run parses args, serves until ctx ends, and then shuts the server down.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gitlabfake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = usage(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	version := fs.String("version", gitlabtest.NewestVersion.String(), "GitLab version to emulate, such as 18.5 (18.3-18.7: singular names, integer states), 18.9 (plural names, feature flag) or 18.11 (the newest: 44 names, granular tokens)")
+	legacy := fs.Bool("legacy", false, "the same as -version 18.7")
+	externalURL := fs.String("external-url", "", "GitLab's external URL, used in Link headers and web_url (default: the request's host)")
+	noGeo := fs.Bool("no-geo", false, "an instance without Geo: no checksum_information, checksum recalculation refused")
+	retryAfter := fs.Int("retry-after", 1, "Retry-After seconds of a throttled (429) answer")
 	demo := fs.Bool("demo", true, "seed the demo instance")
-	records := fs.Int("records", 0, "extra records per documented model")
+	records := fs.Int("records", 0, "extra records per model of the version")
 	projects := fs.Int("projects", 0, `extra projects on the "default" storage`)
-	legacy := fs.Bool("legacy", false, "behave like GitLab 18.3 to 18.7")
 	latency := fs.Duration("latency", 0, "delay added to every request")
 	step := fs.Duration("step", 2*time.Second, "interval of the background clock (0 disables it)")
 	token := fs.String("token", "", "administrator token (default: random)")
@@ -76,6 +103,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-projects must not be negative")
 	case *latency < 0 || *step < 0:
 		return fmt.Errorf("-latency and -step must not be negative")
+	case *retryAfter < 0:
+		return fmt.Errorf("-retry-after must not be negative")
+	case *legacy && isFlagSet(fs, "version"):
+		return fmt.Errorf("-legacy and -version exclude each other")
+	}
+	ver, err := gitlabtest.ParseVersion(*version)
+	if err != nil {
+		return err
+	}
+	if *legacy {
+		ver = gitlabtest.Version{Major: 18, Minor: 7}
+	}
+	if *externalURL != "" {
+		if u, err := url.Parse(*externalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-external-url %q: want a URL such as https://gitlab.example.com", *externalURL)
+		}
 	}
 
 	l, err := net.Listen("tcp", *listen)
@@ -84,12 +127,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	opts := []gitlabtest.ServerOption{
 		gitlabtest.WithListener(l), gitlabtest.WithLatency(*latency), gitlabtest.WithStepInterval(*step),
+		gitlabtest.WithVersion(ver), gitlabtest.WithRetryAfter(*retryAfter),
 	}
 	if *demo {
 		opts = append(opts, gitlabtest.WithDemoData())
 	}
-	if *legacy {
-		opts = append(opts, gitlabtest.WithLegacy())
+	if *externalURL != "" {
+		opts = append(opts, gitlabtest.WithExternalURL(*externalURL))
+	}
+	if *noGeo {
+		opts = append(opts, gitlabtest.WithoutGeo())
 	}
 	if *token != "" {
 		opts = append(opts, gitlabtest.WithAdminToken(*token))
@@ -97,22 +144,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if isFlagSet(fs, "seed") {
 		opts = append(opts, gitlabtest.WithSeed(*seed))
 	}
+	if *projects > 0 {
+		opts = append(opts, gitlabtest.WithProjects(*projects))
+	}
 	srv := gitlabtest.NewServer(opts...)
 	defer srv.Close()
-	if *projects > 0 {
-		srv.AddProjects(*projects, "default")
-	}
 	if n := *records; n > 0 {
-		for _, model := range gitlabdata.ModelNames() {
-			// Mostly verified records, with some pending and failed ones.
+		for _, model := range gitlabtest.ModelNames(gitlabtest.EraGranular) {
+			// Stores are named by the plural; the singular era finds them
+			// by the singular name. Mostly verified records, with some
+			// pending and failed ones.
 			srv.AddRecords(model, n-n/5, gitlabdata.ChecksumStateSucceeded)
 			srv.AddRecords(model, n/10, gitlabdata.ChecksumStatePending)
 			srv.AddRecords(model, n/5-n/10, gitlabdata.ChecksumStateFailed)
 		}
 	}
 
-	fmt.Fprintf(stdout, "gitlabfake serving %s/api/v4\n", srv.URL())
+	fmt.Fprintf(stdout, "gitlabfake serving %s/api/v4 as GitLab %s\n", srv.URL(), srv.Version())
 	fmt.Fprintf(stdout, "admin token: %s\n", srv.Token())
+	fmt.Fprintf(stdout, "control plane: %s/-/fake/ (see -h)\n", srv.URL())
 	fmt.Fprintf(stdout, "try: curl -H 'PRIVATE-TOKEN: %s' %s/api/v4/project_repository_storage_moves\n", srv.Token(), srv.URL())
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "gitlabfake stopping")

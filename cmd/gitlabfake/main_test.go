@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func startRun(t *testing.T, args ...string) (baseURL, token string, stop func() 
 	for sc.Scan() && (baseURL == "" || token == "") {
 		line := sc.Text()
 		if rest, ok := strings.CutPrefix(line, "gitlabfake serving "); ok {
-			baseURL = strings.TrimSuffix(rest, "/api/v4")
+			baseURL, _, _ = strings.Cut(rest, "/api/v4")
 		}
 		if rest, ok := strings.CutPrefix(line, "admin token: "); ok {
 			token = rest
@@ -129,6 +130,10 @@ func TestRunArgumentErrors(t *testing.T) {
 		{"negative step", []string{"-step", "-1s"}, "-latency and -step must not be negative"},
 		{"extra argument", []string{"serve"}, `unexpected arguments: ["serve"]`},
 		{"bad address", []string{"-listen", "127.0.0.1:notaport"}, "listen tcp"},
+		{"bad version", []string{"-version", "18.2"}, "gitlabtest: version 18.2.0-ee has no Data management API (it first shipped in 18.3)"},
+		{"legacy and version", []string{"-legacy", "-version", "18.9"}, "-legacy and -version exclude each other"},
+		{"bad external URL", []string{"-external-url", "gitlab.example.com"}, `-external-url "gitlab.example.com": want a URL such as https://gitlab.example.com`},
+		{"negative retry-after", []string{"-retry-after", "-1"}, "-retry-after must not be negative"},
 	}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -138,7 +143,65 @@ func TestRunArgumentErrors(t *testing.T) {
 			t.Errorf("%s: run(%q) error = %v; want one containing %q", tt.name, tt.args, err, tt.want)
 		}
 	}
-	if err := run(t.Context(), []string{"-h"}, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+	var help strings.Builder
+	if err := run(t.Context(), []string{"-h"}, io.Discard, &help); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run(-h) error = %v; want flag.ErrHelp", err)
+	}
+	for _, want := range []string{
+		"GET  /admin/data_management/:model_name ", "POST /projects/:id/repository_storage_moves ",
+		"POST   /-/fake/faults ", "PUT    /-/fake/feature_flags/NAME ", "GET    /-/fake/requests ",
+		"moves of project 25 (platform/legacy-monolith) end \"failed\"", "-external-url string",
+	} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("-h output lacks %q:\n%s", want, help.String())
+		}
+	}
+}
+
+func TestRunVersionExternalURLAndControlPlane(t *testing.T) {
+	t.Parallel()
+	base, token, stop := startRun(t, "-listen", "127.0.0.1:0", "-step", "0", "-version", "18.5.2",
+		"-external-url", "https://gitlab.example.com", "-retry-after", "0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("run after cancel = %v; want nil", err)
+		}
+	}()
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", base+path, nil)
+		req.Header.Set("PRIVATE-TOKEN", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s error = %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if _, body := get("/api/v4/version"); !strings.HasPrefix(body, `{"version":"18.5.2-ee","revision":"`) {
+		t.Errorf("GET /version = %s; want 18.5.2-ee", body)
+	}
+	resp, _ := get("/api/v4/admin/data_management/lfs_object?per_page=2")
+	if l := resp.Header.Get("Link"); !strings.HasPrefix(l, "<https://gitlab.example.com/api/v4/admin/data_management/lfs_object?") {
+		t.Errorf("Link = %q; want the external URL", l)
+	}
+	// A scoped fault through the control plane, with Retry-After 0.
+	fault := `{"method":"GET","path":"/api/v4/project_repository_storage_moves","status":429,"count":1,"retry_after":0}`
+	cresp, err := http.Post(base+"/-/fake/faults", "application/json", strings.NewReader(fault))
+	if err != nil {
+		t.Fatalf("POST /-/fake/faults error = %v", err)
+	}
+	cresp.Body.Close()
+	if cresp.StatusCode != 201 {
+		t.Fatalf("POST /-/fake/faults = %d; want 201", cresp.StatusCode)
+	}
+	client, err := gitlabdata.NewClient(base, token, gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 2, MinDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatalf("NewClient error = %v", err)
+	}
+	moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil)
+	if err != nil || len(moves) != 6 {
+		t.Errorf("List after one throttled answer = %d moves, %v; want the 6 demo moves", len(moves), err)
 	}
 }

@@ -1,0 +1,357 @@
+package gitlabtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// controlPrefix is where the control plane lives: a path GitLab's routes
+// never use (GitLab's own "/-/" paths are for the web UI and health
+// checks, not "/-/fake").
+const controlPrefix = "/-/fake"
+
+// ControlEndpoints documents the HTTP control plane, one line per endpoint
+// ("METHOD PATH  what it does"), as command gitlabfake prints it in -h.
+const ControlEndpoints = `GET    /-/fake/                          this list, as JSON
+POST   /-/fake/step                      advance moves and checksums n states, after moving the clock;
+                                         body {"n":3,"advance":"1h"} (default n 1, advance 0)
+GET    /-/fake/faults                    the scoped faults still active
+POST   /-/fake/faults                    add a fault; body {"method":"GET","path":"/api/v4/projects/**",
+                                         "status":429,"count":1,"latency":"250ms","retry_after":0}; add
+                                         "application_limit":true for GitLab's JSON application rate limit
+DELETE /-/fake/faults                    remove every fault
+PUT    /-/fake/retry_after               default Retry-After of a 429; body {"seconds":0}
+POST   /-/fake/tokens                    add a token; body {"token":"t","admin":false,
+                                         "granular":true,"permissions":["read_admin_data_management"]}
+PUT    /-/fake/feature_flags/NAME        body {"enabled":false} (geo_primary_verification_view, 18.3-18.9)
+PUT    /-/fake/geo                       body {"enabled":false}: an instance without Geo
+PUT    /-/fake/storages/NAME             add a storage or set its weight; body {"weight":0}
+PUT    /-/fake/projects/ID               change a project; body (each field optional) {"broken":true,
+                                         "no_repository":true,"stuck_in":"started","move_failure":"text",
+                                         "cleanup_failure":"text","repository_size":1048576,"storage":"default"}
+PUT    /-/fake/stuck/KIND/ID             hold or release moves of a project, group or snippet
+                                         (KIND projects, groups, snippets); body {"state":"started"} or {"state":""}
+GET    /-/fake/requests                  the request log (GitLab API requests only), oldest first
+DELETE /-/fake/requests                  forget the request log`
+
+// controlFault is a Fault on the wire of the control plane.
+type controlFault struct {
+	Method     string `json:"method,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Status     int    `json:"status,omitempty"`
+	AppLimit   bool   `json:"application_limit,omitempty"`
+	Count      int    `json:"count,omitempty"`
+	Latency    string `json:"latency,omitempty"`
+	RetryAfter *int   `json:"retry_after,omitempty"`
+}
+
+// controlRequest is a RecordedRequest on the wire of the control plane.
+type controlRequest struct {
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`
+	Query     string    `json:"query"`
+	Body      string    `json:"body"`
+	Status    int       `json:"status"`
+	RequestID string    `json:"request_id"`
+	Time      time.Time `json:"time"`
+}
+
+// serveControl serves the control plane. It needs no token: it is served
+// only to clients that reach the fake's listener directly, and a request
+// that carries proxy headers (Forwarded, X-Forwarded-For,
+// X-Forwarded-Host, X-Real-Ip) gets 403, so that putting the fake behind a
+// reverse proxy does not expose it. Its requests are not recorded in the
+// request log and bypass latency and faults.
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip"} {
+		if r.Header.Get(h) != "" {
+			controlError(w, http.StatusForbidden, "the control plane answers only direct clients of the fake's listener")
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		controlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	decode := func(v any) bool {
+		if len(bytes.TrimSpace(body)) == 0 {
+			return true
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			controlError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+			return false
+		}
+		return true
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.EscapedPath(), controlPrefix), "/")
+	rest = strings.TrimSuffix(rest, "/")
+	name, sub, _ := strings.Cut(rest, "/")
+	route := r.Method + " " + name
+	if sub != "" {
+		route += "/:name"
+	}
+	switch route {
+	case "GET ":
+		var lines []string
+		for _, l := range strings.Split(ControlEndpoints, "\n") {
+			if !strings.HasPrefix(l, " ") {
+				lines = append(lines, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		controlJSON(w, http.StatusOK, map[string]any{"version": s.cfg.version.String(), "era": s.era().String(), "endpoints": lines})
+	case "POST step":
+		var in struct {
+			N       *int   `json:"n"`
+			Advance string `json:"advance"`
+		}
+		if !decode(&in) {
+			return
+		}
+		var advance time.Duration
+		if in.Advance != "" {
+			d, err := time.ParseDuration(in.Advance)
+			if err != nil {
+				controlError(w, http.StatusBadRequest, fmt.Sprintf("advance %q is not a duration such as 1h", in.Advance))
+				return
+			}
+			advance = d
+		}
+		n := 1
+		if in.N != nil {
+			n = *in.N
+		}
+		if n < 0 || n > 1_000_000 {
+			controlError(w, http.StatusBadRequest, "n must be between 0 and 1000000")
+			return
+		}
+		s.AdvanceClock(advance)
+		for range n {
+			s.Step()
+		}
+		controlJSON(w, http.StatusOK, map[string]any{"steps": n, "now": s.now().UTC()})
+	case "GET faults":
+		out := []controlFault{}
+		for _, f := range s.Faults() {
+			out = append(out, toControlFault(f))
+		}
+		controlJSON(w, http.StatusOK, out)
+	case "POST faults":
+		var in controlFault
+		if !decode(&in) {
+			return
+		}
+		f := Fault{Method: in.Method, Path: in.Path, Status: in.Status, Count: in.Count, RetryAfter: in.RetryAfter, ApplicationLimit: in.AppLimit}
+		if in.Latency != "" {
+			d, err := time.ParseDuration(in.Latency)
+			if err != nil || d < 0 {
+				controlError(w, http.StatusBadRequest, fmt.Sprintf("latency %q is not a duration such as 250ms", in.Latency))
+				return
+			}
+			f.Latency = d
+		}
+		if f.Status != 0 && (f.Status < 100 || f.Status > 599) || f.Count < 0 || (f.RetryAfter != nil && *f.RetryAfter < 0) {
+			controlError(w, http.StatusBadRequest, "status must be 100-599 (or 0), count and retry_after must not be negative")
+			return
+		}
+		if f.Path != "" && !strings.HasPrefix(f.Path, "/") {
+			controlError(w, http.StatusBadRequest, `path must start with "/", such as /api/v4/projects`)
+			return
+		}
+		s.InjectFault(f)
+		controlJSON(w, http.StatusCreated, toControlFault(f))
+	case "DELETE faults":
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case "PUT retry_after":
+		var in struct {
+			Seconds *int `json:"seconds"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if in.Seconds == nil || *in.Seconds < 0 {
+			controlError(w, http.StatusBadRequest, `body must be {"seconds":N} with N >= 0`)
+			return
+		}
+		s.SetRetryAfter(*in.Seconds)
+		controlJSON(w, http.StatusOK, map[string]int{"seconds": *in.Seconds})
+	case "POST tokens":
+		var in struct {
+			Token       string   `json:"token"`
+			Admin       bool     `json:"admin"`
+			Granular    bool     `json:"granular"`
+			Permissions []string `json:"permissions"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if in.Token == "" {
+			controlError(w, http.StatusBadRequest, "token must not be empty")
+			return
+		}
+		s.AddToken(Token{Token: in.Token, Admin: in.Admin, Granular: in.Granular, Permissions: in.Permissions})
+		controlJSON(w, http.StatusCreated, map[string]any{"token": in.Token, "admin": in.Admin, "granular": in.Granular})
+	case "PUT feature_flags/:name":
+		var in struct {
+			Enabled *bool `json:"enabled"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if in.Enabled == nil {
+			controlError(w, http.StatusBadRequest, `body must be {"enabled":true} or {"enabled":false}`)
+			return
+		}
+		if !s.SetFeatureFlag(sub, *in.Enabled) {
+			controlError(w, http.StatusNotFound, fmt.Sprintf("GitLab %s has no feature flag %q", s.cfg.version, sub))
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string]any{"name": sub, "enabled": *in.Enabled})
+	case "PUT geo":
+		var in struct {
+			Enabled *bool `json:"enabled"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if in.Enabled == nil {
+			controlError(w, http.StatusBadRequest, `body must be {"enabled":true} or {"enabled":false}`)
+			return
+		}
+		s.SetGeo(*in.Enabled)
+		controlJSON(w, http.StatusOK, map[string]bool{"enabled": *in.Enabled})
+	case "PUT storages/:name":
+		var in struct {
+			Weight *int `json:"weight"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if in.Weight == nil || *in.Weight < 0 {
+			controlError(w, http.StatusBadRequest, `body must be {"weight":N} with N >= 0`)
+			return
+		}
+		s.AddStorage(sub, *in.Weight)
+		controlJSON(w, http.StatusOK, map[string]any{"name": sub, "weight": *in.Weight})
+	case "PUT projects/:name":
+		var in struct {
+			Broken         *bool   `json:"broken"`
+			NoRepository   *bool   `json:"no_repository"`
+			StuckIn        *string `json:"stuck_in"`
+			MoveFailure    *string `json:"move_failure"`
+			CleanupFailure *string `json:"cleanup_failure"`
+			RepositorySize *int64  `json:"repository_size"`
+			Storage        *string `json:"storage"`
+		}
+		if !decode(&in) {
+			return
+		}
+		id, err := strconv.ParseInt(sub, 10, 64)
+		if in.StuckIn != nil && !slices.Contains([]string{"", string(moveInitial), string(moveScheduled), string(moveStarted)}, *in.StuckIn) {
+			controlError(w, http.StatusBadRequest, `stuck_in must be "initial", "scheduled", "started" or ""`)
+			return
+		}
+		var out Project
+		found := err == nil && s.UpdateProject(id, func(p *Project) {
+			set(&p.Broken, in.Broken)
+			set(&p.NoRepository, in.NoRepository)
+			set(&p.StuckIn, in.StuckIn)
+			set(&p.MoveFailure, in.MoveFailure)
+			set(&p.CleanupFailure, in.CleanupFailure)
+			set(&p.RepositorySize, in.RepositorySize)
+			set(&p.Storage, in.Storage)
+			out = *p
+		})
+		if !found {
+			controlError(w, http.StatusNotFound, "no project "+sub)
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string]any{
+			"id": out.ID, "broken": out.Broken, "no_repository": out.NoRepository, "stuck_in": out.StuckIn,
+			"move_failure": out.MoveFailure, "cleanup_failure": out.CleanupFailure,
+			"repository_size": out.RepositorySize, "storage": out.Storage,
+		})
+	case "PUT stuck/:name":
+		var in struct {
+			State *string `json:"state"`
+		}
+		if !decode(&in) {
+			return
+		}
+		kind, idText, _ := strings.Cut(sub, "/")
+		id, err := strconv.ParseInt(idText, 10, 64)
+		if in.State == nil || err != nil || !s.SetStuckIn(kind, id, *in.State) {
+			controlError(w, http.StatusNotFound, `want PUT /-/fake/stuck/{projects|groups|snippets}/ID of an existing container with {"state":"initial|scheduled|started|"}`)
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string]any{"kind": kind, "id": id, "state": *in.State})
+	case "GET requests":
+		out := []controlRequest{}
+		for _, rr := range s.Requests() {
+			out = append(out, controlRequest{
+				Method: rr.Method, Path: rr.Path, Query: rr.RawQuery, Body: string(rr.Body),
+				Status: rr.Status, RequestID: rr.RequestID, Time: rr.Time.UTC(),
+			})
+		}
+		controlJSON(w, http.StatusOK, out)
+	case "DELETE requests":
+		s.ResetRequests()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		controlError(w, http.StatusNotFound, "no control endpoint "+r.Method+" "+r.URL.EscapedPath()+"; GET "+controlPrefix+"/ lists them")
+	}
+}
+
+// set copies *v into *dst when v is not nil.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func toControlFault(f Fault) controlFault {
+	c := controlFault{Method: f.Method, Path: f.Path, Status: f.Status, AppLimit: f.ApplicationLimit, Count: f.Count, RetryAfter: f.RetryAfter}
+	if f.Latency > 0 {
+		c.Latency = f.Latency.String()
+	}
+	return c
+}
+
+func controlJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(mustJSON(v), '\n'))
+}
+
+func controlError(w http.ResponseWriter, status int, msg string) {
+	controlJSON(w, status, map[string]string{"error": msg})
+}
+
+// APIEndpoints documents the GitLab routes the fake serves under /api/v4,
+// one line per route, as command gitlabfake prints it in -h.
+const APIEndpoints = `GET  /version                                        version of the emulated GitLab, e.g. {"version":"18.9.0-ee",...}
+GET  /admin/data_management/:model_name                offset or keyset (pagination=keyset) listing
+GET  /admin/data_management/:model_name/:id            one record (integer or base64 composite id)
+PUT  /admin/data_management/:model_name/:id/checksum   recalculate one checksum (integer id)
+PUT  /admin/data_management/:model_name/checksum       queue a bulk recalculation (18.4 and later)
+GET  /project_repository_storage_moves[/:move_id]      and the same for group_ and snippet_
+POST /project_repository_storage_moves                 bulk schedule: {"source_storage_name","destination_storage_name"}
+GET  /projects/:id/repository_storage_moves[/:move_id] and /groups/:id/..., /snippets/:id/...
+POST /projects/:id/repository_storage_moves            schedule one move: {"destination_storage_name"} (optional)
+GET  /projects                                         repository_storage= (admins), statistics=true, order_by, sort,
+                                                       offset paging or pagination=keyset&order_by=id (id_after links)
+GET  /projects/:id                                     numeric id or URL-encoded full path; statistics=true
+GET  /groups                                           repository_storage= and statistics=true (admins); offset paging
+GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first
+GET  /application/settings                             repository_storages_weighted (the only setting)
+PUT  /application/settings                             repository_storages_weighted[NAME]=0..100 (or a JSON object)`

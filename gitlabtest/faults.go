@@ -1,0 +1,148 @@
+package gitlabtest
+
+import (
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// Fault is a failure injected with [Server.InjectFault]: requests that
+// match Method and Path wait Latency and then answer Status, Count times.
+type Fault struct {
+	// Method matches the request method; "" matches any.
+	Method string
+	// Path matches the escaped request path, with path.Match patterns
+	// ("*" stands for one path segment or part of one), such as
+	// "/api/v4/projects/*/repository_storage_moves"; a pattern ending
+	// in "/**" also matches everything below it. "" matches every path
+	// under /api/v4.
+	Path string
+	// Status is the status to answer, in the body GitLab (or its proxy)
+	// sends for it: 429 as the Rack::Attack throttle, 502, 503 and 504 as
+	// an HTML proxy page, anything else as {"message":"<code> <text>"}.
+	// 0 answers normally after Latency.
+	Status int
+	// ApplicationLimit makes a 429 answer like GitLab's application rate
+	// limits (such as the one on GET /projects) instead of Rack::Attack:
+	// JSON {"message":{"error":"This endpoint has been requested too many
+	// times. Try again later."}} with Retry-After and no RateLimit-*
+	// headers.
+	ApplicationLimit bool
+	// Count is how many matching requests the fault applies to; 0 means
+	// every one until [Server.ClearFaults].
+	Count int
+	// Latency delays each matching request before it is answered.
+	Latency time.Duration
+	// RetryAfter, when set, is sent as Retry-After (in seconds, 0 allowed)
+	// with any Status; for 429 it also sets RateLimit-Reset. When nil a
+	// 429 carries the server's default (1 s, or [WithRetryAfter]) and
+	// other statuses carry no Retry-After.
+	RetryAfter *int
+}
+
+// matches reports whether the fault applies to r.
+func (f *Fault) matches(r *http.Request) bool {
+	if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
+		return false
+	}
+	if f.Path == "" {
+		return true
+	}
+	p := r.URL.EscapedPath()
+	if prefix, ok := strings.CutSuffix(f.Path, "/**"); ok {
+		if ok, _ := path.Match(prefix, p); ok {
+			return true
+		}
+		for i := len(p) - 1; i > 0; i-- {
+			if p[i] == '/' {
+				if ok, _ := path.Match(prefix, p[:i]); ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	ok, _ := path.Match(f.Path, p)
+	return ok
+}
+
+// InjectFault adds a scoped fault. Faults are tried in the order they were
+// added, after [Server.RedirectNext] and [Server.FailNext]; the first that
+// matches a request under /api/v4 is used (and counted), before
+// authentication and routing. For example, to throttle the second page of
+// a listing once, telling the client it may retry at once:
+//
+//	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects",
+//		Status: 429, Count: 1, RetryAfter: gitlabdata.Ptr(0)})
+func (s *Server) InjectFault(f Fault) {
+	if f.RetryAfter != nil {
+		ra := max(*f.RetryAfter, 0)
+		f.RetryAfter = &ra
+	}
+	f.Count = max(f.Count, 0)
+	f.Latency = max(f.Latency, 0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// Faults returns the scoped faults still active, with their remaining
+// counts.
+func (s *Server) Faults() []Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Fault, 0, len(s.faults))
+	for _, f := range s.faults {
+		c := *f
+		if f.RetryAfter != nil {
+			ra := *f.RetryAfter
+			c.RetryAfter = &ra
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// ClearFaults removes every scoped fault and cancels [Server.FailNext]
+// and [Server.RedirectNext].
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+	s.failN, s.redirectN = 0, 0
+}
+
+// takeFaultLocked returns a copy of the first fault matching r, counting
+// it, or nil.
+func (s *Server) takeFaultLocked(r *http.Request) *Fault {
+	for i, f := range s.faults {
+		if !f.matches(r) {
+			continue
+		}
+		c := *f
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		return &c
+	}
+	return nil
+}
+
+// WithRetryAfter sets the Retry-After, in seconds, of a throttled (429)
+// answer from [Server.FailNext] or a [Fault] without its own; the default
+// is 1. With 0 a client that honours Retry-After retries at once, so tests
+// of rate limiting need not wait.
+func WithRetryAfter(seconds int) ServerOption {
+	return func(c *config) { c.retryAfter = max(seconds, 0) }
+}
+
+// SetRetryAfter changes the default Retry-After of [WithRetryAfter].
+func (s *Server) SetRetryAfter(seconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retryAfter = max(seconds, 0)
+}
