@@ -1,13 +1,18 @@
 // Command checksum-audit audits the Geo checksums of a GitLab instance: for
 // every model of the Data management API it streams all records, counts them
 // by checksum state, lists the failed ones with GitLab's failure text, and
-// with -fix queues recalculation of the failed ones.
+// with -fix queues recalculation of the failed ones. Models are audited
+// several at a time (-concurrency), each with read-ahead; the output keeps
+// the models' order.
 //
 // It talks to GITLAB_URL with GITLAB_TOKEN (an administrator's token) when
 // GITLAB_URL is set, and otherwise to the embedded fake GitLab with demo data:
 //
 //	go run ./examples/checksum-audit
 //	GITLAB_URL=https://gitlab.example.com GITLAB_TOKEN=glpat-… go run ./examples/checksum-audit -fix
+//
+// As a failover gate: with -strict it exits 3 when any checksum failed, 0
+// when none did, and 1 when it cannot audit.
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -29,15 +35,30 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var exit exitCode
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(int(exit))
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "checksum-audit:", err)
 		os.Exit(1)
 	}
 }
 
+// exitCode ends the program with a code after run has said why.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// exitFailed is the code of -strict when a checksum failed.
+const exitFailed exitCode = 3
+
 // audit is what one model's records added up to.
 type audit struct {
-	model    gitlabdata.ModelName // the name the server accepted
+	model    gitlabdata.ModelName
 	records  int
 	byState  map[gitlabdata.ChecksumState]int
 	noInfo   int                       // records without checksum information
@@ -50,18 +71,38 @@ type audit struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("checksum-audit", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	fix := flags.Bool("fix", false, "queue checksum recalculation of every failed record")
-	only := flags.String("models", "", "comma-separated model names to audit (default: every documented model)")
+	flags.Usage = func() {
+		fmt.Fprint(flags.Output(), `Usage: checksum-audit [flags]
+
+Counts the records of every Data management model by checksum state, lists
+the failed ones, and with -fix queues their recalculation.
+
+Talks to GITLAB_URL with GITLAB_TOKEN (an administrator's token); without
+GITLAB_URL it starts an embedded fake GitLab with demo data.
+
+Exit status: 0 done, 3 with -strict when a checksum failed, 1 when it cannot
+audit.
+
+Flags:
+`)
+		flags.PrintDefaults()
+	}
+	fix := flags.Bool("fix", false, "queue checksum recalculation of the failed records of each model")
+	strict := flags.Bool("strict", false, "exit 3 when any checksum failed (a failover gate for scripts)")
+	only := flags.String("models", "", "comma-separated model names to audit (default: every model the server's version has)")
 	show := flags.Int("show-failed", 5, "failed records to list per model")
+	concurrency := flags.Int("concurrency", 4, "models audited at once")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	models := gitlabdata.ModelNames()
-	if *only != "" {
-		models = nil
-		for _, name := range strings.Split(*only, ",") {
-			models = append(models, gitlabdata.ModelName(strings.TrimSpace(name)))
-		}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
+	}
+	if *concurrency < 1 {
+		return fmt.Errorf("-concurrency %d: want at least 1", *concurrency)
+	}
+	if *show < 0 {
+		return fmt.Errorf("-show-failed %d: want 0 or more", *show)
 	}
 
 	env, err := exampleenv.Connect(stdout, nil,
@@ -70,49 +111,120 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer env.Close()
+	client := env.Client
 
-	progress := newProgress(stderr)
-	var audits []*audit
-	for _, model := range models {
-		a, err := auditModel(ctx, env.Client, model, *show, progress)
-		if err != nil {
-			return fmt.Errorf("auditing %s: %w", model, err)
-		}
-		audits = append(audits, a)
+	models, err := modelsToAudit(ctx, client, stdout, *only)
+	if err != nil {
+		return err
 	}
+	progress := newProgress(stderr)
+	start := time.Now()
+	audits, err := auditAll(ctx, client, models, *show, *concurrency, progress)
 	progress.done()
-	printTable(stdout, audits)
+	if err != nil {
+		return explain(err)
+	}
+	printTable(stdout, audits, time.Since(start))
 	printFailed(stdout, audits)
 
 	if *fix {
-		return recalculate(ctx, env.Client, stdout, audits)
-	}
-	if failed := totalFailed(audits); failed > 0 {
+		if err := recalculate(ctx, client, stdout, audits); err != nil {
+			return explain(err)
+		}
+	} else if failed := totalFailed(audits); failed > 0 {
 		fmt.Fprintf(stdout, "\n%d failed checksums. Run with -fix to queue their recalculation.\n", failed)
+	}
+	if *strict && totalFailed(audits) > 0 {
+		return exitFailed
 	}
 	return nil
 }
 
-// auditModel streams every record of model. Servers older than GitLab 18.8
-// know only singular model names, so on GitLab's 400 for an unknown name it
-// tries the singular form before reporting the model as missing.
-func auditModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata.ModelName, show int, progress *progress) (*audit, error) {
-	names := []gitlabdata.ModelName{model}
-	if s := model.Singular(); s != model {
-		names = append(names, s)
+// modelsToAudit is -models, or every model the server's version has. It
+// says in one line what kind of server it found.
+func modelsToAudit(ctx context.Context, client *gitlabdata.Client, w io.Writer, only string) ([]gitlabdata.ModelName, error) {
+	v, _, err := client.Version(ctx)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("asking GitLab for its version: %w", err)
+	case !v.AtLeast(18, 3):
+		return nil, fmt.Errorf("GitLab %s has no Data management API: it came with GitLab 18.3", v.Version)
+	case !v.AtLeast(18, 8):
+		fmt.Fprintf(w, "GitLab %s: an early Data management API (singular model names, integer states; bulk recalculation ignores filters, so -fix skips it)\n", v.Version)
+	default:
+		fmt.Fprintf(w, "GitLab %s\n", v.Version)
 	}
-	for _, name := range names {
-		a := &audit{model: name, byState: map[gitlabdata.ChecksumState]int{}}
-		start := time.Now()
-		err := countRecords(ctx, client, a, show, progress)
-		a.duration = time.Since(start)
-		var apiErr *gitlabdata.APIError
-		if errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value") {
-			continue
+	if only == "" {
+		return gitlabdata.ModelNamesFor(*v), nil
+	}
+	var models []gitlabdata.ModelName
+	for _, name := range strings.Split(only, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			models = append(models, gitlabdata.ModelName(name))
 		}
-		return a, err
 	}
-	return &audit{model: model, missing: true}, nil
+	if len(models) == 0 {
+		return nil, errors.New("-models lists no model")
+	}
+	return models, nil
+}
+
+// explain turns the errors an auditor can act on into one clear line.
+func explain(err error) error {
+	var apiErr *gitlabdata.APIError
+	if errors.As(err, &apiErr) && apiErr.Hint != "" && apiErr.StatusCode == 404 {
+		return errors.New(apiErr.Hint)
+	}
+	return err
+}
+
+// auditAll audits models, at most concurrency at once, and returns the
+// audits in the order of models. The first error stops the others.
+func auditAll(ctx context.Context, client *gitlabdata.Client, models []gitlabdata.ModelName, show, concurrency int, progress *progress) ([]*audit, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	audits := make([]*audit, len(models))
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i, model := range models {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			a, err := auditModel(ctx, client, model, show, progress)
+			if err != nil {
+				cancel(fmt.Errorf("auditing %s: %w", model, err))
+				return
+			}
+			audits[i] = a
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return audits, nil
+}
+
+// auditModel streams every record of model; a model the server does not
+// know is reported as missing.
+func auditModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata.ModelName, show int, progress *progress) (*audit, error) {
+	a := &audit{model: model, byState: map[gitlabdata.ChecksumState]int{}}
+	start := time.Now()
+	err := countRecords(ctx, client, a, show, progress)
+	a.duration = time.Since(start)
+	var apiErr *gitlabdata.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value") {
+		return &audit{model: model, missing: true}, nil
+	}
+	return a, err
 }
 
 func countRecords(ctx context.Context, client *gitlabdata.Client, a *audit, show int, progress *progress) error {
@@ -122,13 +234,13 @@ func countRecords(ctx context.Context, client *gitlabdata.Client, a *audit, show
 		}
 		a.records++
 		progress.update(a.model, a.records)
-		info := rec.ChecksumInformation
-		if info == nil {
+		if rec.ChecksumInformation == nil {
 			a.noInfo++
 			continue
 		}
-		a.byState[info.ChecksumState]++
-		if info.ChecksumState == gitlabdata.ChecksumStateFailed {
+		state := rec.ChecksumState()
+		a.byState[state]++
+		if state == gitlabdata.ChecksumStateFailed {
 			a.nFailed++
 			if len(a.failed) < show {
 				a.failed = append(a.failed, rec)
@@ -138,27 +250,41 @@ func countRecords(ctx context.Context, client *gitlabdata.Client, a *audit, show
 	return nil
 }
 
-func printTable(w io.Writer, audits []*audit) {
+// printTable prints a row per model with records, the total (with the
+// audit's wall time), and the models without records.
+func printTable(w io.Writer, audits []*audit, wall time.Duration) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL\tRECORDS\tPENDING\tSTARTED\tSUCCEEDED\tFAILED\tDISABLED\tNO CHECKSUM\tTIME\t")
 	var total audit
 	total.byState = map[gitlabdata.ChecksumState]int{}
+	var empty []string
 	for _, a := range audits {
-		if a.missing {
+		switch {
+		case a.missing:
 			fmt.Fprintf(tw, "%s\t(not on this server)\t\t\t\t\t\t\t\t\n", a.model)
 			continue
+		case a.records == 0:
+			empty = append(empty, string(a.model))
+		default:
+			printRow(tw, string(a.model), a)
 		}
-		printRow(tw, string(a.model), a)
 		total.records += a.records
 		total.noInfo += a.noInfo
-		total.duration += a.duration
 		for s, n := range a.byState {
 			total.byState[s] += n
 		}
 	}
+	total.duration = wall
 	printRow(tw, "TOTAL", &total)
 	tw.Flush()
+	if len(empty) > 0 {
+		names := strings.Join(empty[:min(len(empty), 4)], ", ")
+		if len(empty) > 4 {
+			names += ", …"
+		}
+		fmt.Fprintf(w, "No records in %d more models (%s)\n", len(empty), names)
+	}
 }
 
 func printRow(w io.Writer, name string, a *audit) {
@@ -177,9 +303,9 @@ func printFailed(w io.Writer, audits []*audit) {
 	fmt.Fprintln(w, "\nFailed checksums:")
 	for _, a := range audits {
 		for _, rec := range a.failed {
-			failure := "(no failure text)"
-			if f := rec.ChecksumInformation.ChecksumFailure; f != nil {
-				failure = *f
+			failure := rec.ChecksumFailure()
+			if failure == "" {
+				failure = "(no failure text)"
 			}
 			fmt.Fprintf(w, "  %s %s (%s): %s\n", a.model, rec.RecordIdentifier, rec.ModelClass, failure)
 		}
@@ -198,7 +324,9 @@ func totalFailed(audits []*audit) int {
 }
 
 // recalculate queues recalculation of the failed records of every model that
-// has some: one bulk request per model, filtered by state.
+// has some: one bulk request per model, filtered by state. A server that
+// would recalculate every record instead (GitLab 18.3 to 18.7) is skipped
+// with a line saying so.
 func recalculate(ctx context.Context, client *gitlabdata.Client, w io.Writer, audits []*audit) error {
 	fmt.Fprintln(w)
 	for _, a := range audits {
@@ -207,20 +335,27 @@ func recalculate(ctx context.Context, client *gitlabdata.Client, w io.Writer, au
 		}
 		_, _, err := client.DataManagement.RecalculateChecksums(ctx, a.model,
 			gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed})
-		if err != nil {
+		switch {
+		case errors.Is(err, gitlabdata.ErrUnsafe):
+			fmt.Fprintf(w, "Not queued for %s: this GitLab would recalculate all its records, not the %d failed ones.\n", a.model, a.nFailed)
+		case err != nil:
 			return fmt.Errorf("queueing recalculation for %s: %w", a.model, err)
+		default:
+			fmt.Fprintf(w, "Queued checksum recalculation of %d failed %s records.\n", a.nFailed, a.model)
 		}
-		fmt.Fprintf(w, "Queued checksum recalculation of %d failed %s records.\n", a.nFailed, a.model)
 	}
 	return nil
 }
 
 // progress reports long listings on stderr: a line that rewrites itself on a
-// terminal, a line every 50,000 records elsewhere.
+// terminal, a line every 50,000 records elsewhere. Models report from
+// several goroutines.
 type progress struct {
 	w        io.Writer
 	terminal bool
-	shown    bool
+
+	mu    sync.Mutex
+	shown bool
 }
 
 func newProgress(w io.Writer) *progress {
@@ -237,14 +372,20 @@ func newProgress(w io.Writer) *progress {
 func (p *progress) update(model gitlabdata.ModelName, n int) {
 	switch {
 	case p.terminal && n%1000 == 0:
+		p.mu.Lock()
 		fmt.Fprintf(p.w, "\r%-40s %10d records", model, n)
 		p.shown = true
+		p.mu.Unlock()
 	case !p.terminal && n%50000 == 0:
+		p.mu.Lock()
 		fmt.Fprintf(p.w, "%s: %d records so far\n", model, n)
+		p.mu.Unlock()
 	}
 }
 
 func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.shown {
 		fmt.Fprintf(p.w, "\r%60s\r", "")
 	}

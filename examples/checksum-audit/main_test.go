@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gitlabdata/gitlabdata/gitlabtest"
 )
 
 // Not parallel: t.Setenv makes sure a developer's GITLAB_URL is never used.
@@ -23,6 +28,7 @@ func TestChecksumAuditAgainstTheDemoInstance(t *testing.T) {
 	}
 	for _, want := range []string{
 		"using the embedded fake GitLab",
+		"GitLab 18.11.0-ee\n",
 		"no_such_models  (not on this server)",
 		"lfs_objects 108 (LfsObject): Error during verification: File not found in object storage",
 		"Queued checksum recalculation of 4 failed lfs_objects records.",
@@ -33,11 +39,111 @@ func TestChecksumAuditAgainstTheDemoInstance(t *testing.T) {
 	}
 }
 
+// fakeEnv serves a demo fake as GitLab version v through GITLAB_URL.
+func fakeEnv(t *testing.T, v string, opts ...gitlabtest.ServerOption) *gitlabtest.Server {
+	t.Helper()
+	version, err := gitlabtest.ParseVersion(v)
+	if err != nil {
+		t.Fatalf("ParseVersion(%q) error = %v", v, err)
+	}
+	srv := gitlabtest.NewServer(append([]gitlabtest.ServerOption{gitlabtest.WithVersion(version), gitlabtest.WithDemoData()}, opts...)...)
+	t.Cleanup(srv.Close)
+	t.Setenv("GITLAB_URL", srv.URL())
+	t.Setenv("GITLAB_TOKEN", srv.Token())
+	return srv
+}
+
+// The same audit works unchanged on every era, and -strict makes failed
+// checksums exit 3 on each.
+func TestChecksumAuditOnEveryEra(t *testing.T) {
+	tests := []struct {
+		version, banner, lfsName string
+		fixLine                  string
+	}{
+		{"18.5", "GitLab 18.5.0-ee: an early Data management API", "lfs_object", "Not queued for lfs_object: this GitLab would recalculate all its records, not the 4 failed ones."},
+		{"18.9", "GitLab 18.9.0-ee\n", "lfs_objects", "Queued checksum recalculation of 4 failed lfs_objects records."},
+		{"18.11", "GitLab 18.11.0-ee\n", "lfs_objects", "Queued checksum recalculation of 4 failed lfs_objects records."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.version, func(t *testing.T) {
+			fakeEnv(t, tc.version)
+			var out, errs bytes.Buffer
+			err := run(t.Context(), []string{"-strict", "-fix"}, &out, &errs)
+			var code exitCode
+			if !errors.As(err, &code) || code != exitFailed {
+				t.Fatalf("run(-strict) error = %v; want exit status 3\nstdout: %s\nstderr: %s", err, out.String(), errs.String())
+			}
+			got := out.String()
+			wantRow := []string{tc.lfsName, "80", "9", "4", "62", "4", "1", "0"}
+			if row := findRow(got, tc.lfsName); len(row) < len(wantRow) || strings.Join(row[:len(wantRow)], " ") != strings.Join(wantRow, " ") {
+				t.Errorf("%s row = %q; want it to start with %q\n%s", tc.lfsName, row, wantRow, got)
+			}
+			for _, want := range []string{tc.banner, tc.fixLine} {
+				if !strings.Contains(got, want) {
+					t.Errorf("output lacks %q:\n%s", want, got)
+				}
+			}
+		})
+	}
+}
+
+// Auditing several models at once gives the same report, in the same order,
+// as one at a time (times aside).
+func TestChecksumAuditConcurrencyKeepsTheReport(t *testing.T) {
+	fakeEnv(t, "18.11")
+	report := func(concurrency string) string {
+		var out, errs bytes.Buffer
+		if err := run(t.Context(), []string{"-concurrency", concurrency}, &out, &errs); err != nil {
+			t.Fatalf("run(-concurrency %s) error = %v", concurrency, err)
+		}
+		var lines []string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 9 && f[0] != "MODEL" {
+				line = strings.Join(f[:8], " ") // drop the TIME column
+			}
+			lines = append(lines, line)
+		}
+		return strings.Join(lines, "\n")
+	}
+	if one, eight := report("1"), report("8"); one != eight {
+		t.Errorf("reports differ:\n-concurrency 1:\n%s\n-concurrency 8:\n%s", one, eight)
+	}
+}
+
+// When the API is not there, the audit says why in one line.
+func TestChecksumAuditExplainsAbsentAPI(t *testing.T) {
+	srv := fakeEnv(t, "18.9")
+	srv.SetFeatureFlag("geo_primary_verification_view", false)
+	var out, errs bytes.Buffer
+	err := run(t.Context(), nil, &out, &errs)
+	if err == nil || !strings.HasPrefix(err.Error(), "the Data management API is not available on this server") ||
+		!strings.Contains(err.Error(), "geo_primary_verification_view") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("run() error = %v; want one line on why the API is not available", err)
+	}
+}
+
+func TestChecksumAuditRefusesServersBefore18_3(t *testing.T) {
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"version":"17.11.2-ee","revision":"abc"}`))
+	}))
+	t.Cleanup(old.Close)
+	t.Setenv("GITLAB_URL", old.URL)
+	t.Setenv("GITLAB_TOKEN", "glpat-test")
+	var out, errs bytes.Buffer
+	err := run(t.Context(), nil, &out, &errs)
+	if err == nil || err.Error() != "GitLab 17.11.2-ee has no Data management API: it came with GitLab 18.3" {
+		t.Errorf("run() error = %v; want the one-line explanation", err)
+	}
+}
+
 func TestChecksumAuditRejectsBadFlags(t *testing.T) {
 	t.Setenv("GITLAB_URL", "")
-	var out, errs bytes.Buffer
-	if err := run(t.Context(), []string{"-no-such-flag"}, &out, &errs); err == nil {
-		t.Error("run(-no-such-flag) error = nil; want an error")
+	for _, args := range [][]string{{"-no-such-flag"}, {"-concurrency", "0"}, {"-show-failed", "-1"}, {"extra"}, {"-models", ","}} {
+		var out, errs bytes.Buffer
+		if err := run(t.Context(), args, &out, &errs); err == nil {
+			t.Errorf("run(%q) error = nil; want an error", args)
+		}
 	}
 }
 
