@@ -1,0 +1,641 @@
+// Package jsonscan reads the plain JSON that GitLab sends, for the
+// reflection-free decoders of the gitlabdata package.
+//
+// A [Scanner] handles a strict subset of JSON and gives up on anything
+// outside it: a syntax error, a string with a control character, a number
+// that is not a plain integer where one is wanted, nesting deeper than
+// [MaxSkipDepth]. Giving up is not an error. The caller is expected to hand
+// the same bytes to encoding/json, which then produces its own values and
+// errors; the Scanner never accepts what encoding/json would refuse.
+//
+// Once the Scanner has given up, [Scanner.OK] is false, the Scanner sits at
+// the end of its input and every read returns a zero value, so callers need
+// not check after each step, only once at the end.
+package jsonscan
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math/bits"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Scanner reads JSON values from a byte slice.
+//
+// Strings it returns are copied into an arena of its own, never pointing
+// into the input, so the input may be overwritten once decoding is done.
+type Scanner struct {
+	data  []byte
+	pos   int
+	ok    bool
+	arena strings.Builder // holds decoded strings back to back
+}
+
+// Reset makes s read data from the start, keeping nothing from before but
+// the arena's unused room (strings handed out earlier stay valid).
+func (s *Scanner) Reset(data []byte) {
+	s.data, s.pos, s.ok = data, 0, true
+}
+
+// OK reports whether the Scanner has read everything so far.
+func (s *Scanner) OK() bool { return s.ok }
+
+// Pos is the offset of the next unread byte.
+func (s *Scanner) Pos() int { return s.pos }
+
+// Len is the length of the input.
+func (s *Scanner) Len() int { return len(s.data) }
+
+// Fail gives up: OK turns false and the Scanner jumps to the end.
+func (s *Scanner) Fail() {
+	s.ok = false
+	s.pos = len(s.data)
+}
+
+// keep copies b into the arena. When the arena is full, a new one takes
+// over, sized for a quarter of the bytes left (about the share of string
+// contents in GitLab's listings); strings handed out earlier keep pointing
+// into the old one, which never changes.
+func (s *Scanner) keep(b []byte) string {
+	if s.arena.Cap()-s.arena.Len() < len(b) {
+		s.arena = strings.Builder{}
+		s.arena.Grow(len(b) + (len(s.data)-s.pos)/4)
+	}
+	start := s.arena.Len()
+	s.arena.Write(b)
+	return s.arena.String()[start:]
+}
+
+// Peek skips whitespace and returns the next byte, or 0 at the end.
+func (s *Scanner) Peek() byte {
+	for s.pos < len(s.data) {
+		switch b := s.data[s.pos]; b {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return b
+		}
+	}
+	return 0
+}
+
+// Expect consumes b, the next byte after whitespace, or gives up.
+func (s *Scanner) Expect(b byte) {
+	if s.pos < len(s.data) && s.data[s.pos] == b {
+		s.pos++ // the common case: no whitespace
+		return
+	}
+	if s.Peek() != b {
+		s.Fail()
+		return
+	}
+	s.pos++
+}
+
+// End gives up unless only whitespace is left.
+func (s *Scanner) End() {
+	if s.Peek() != 0 || s.pos != len(s.data) {
+		s.Fail()
+	}
+}
+
+// More steps to element i of the array or object that ends with closer:
+// it consumes the comma before every element but the first. It returns
+// false, having consumed closer, when there is no element i.
+func (s *Scanner) More(closer byte, i int) bool {
+	if !s.ok {
+		return false
+	}
+	switch b := s.Peek(); {
+	case b == closer:
+		s.pos++
+		return false
+	case i == 0:
+		return true
+	case b == ',':
+		s.pos++
+		return true
+	}
+	s.Fail()
+	return false
+}
+
+// Null consumes a null literal if one comes next.
+func (s *Scanner) Null() bool {
+	if s.Peek() != 'n' {
+		return false
+	}
+	s.Literal("null")
+	return true
+}
+
+// Literal consumes word, or gives up.
+func (s *Scanner) Literal(word string) {
+	if string(s.data[s.pos:min(s.pos+len(word), len(s.data))]) != word {
+		s.Fail()
+		return
+	}
+	s.pos += len(word)
+}
+
+// asciiText marks the bytes that stand for themselves inside a JSON string:
+// printable ASCII but the quote and the backslash.
+var asciiText = func() (t [256]bool) {
+	for b := ' '; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
+// SWAR constants: a byte of each in every lane of a uint64.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plainRun returns how many of the 8 bytes in w, from the lowest, stand for
+// themselves in a JSON string (see asciiText).
+func plainRun(w uint64) int {
+	// A lane is special when it is below 0x20, is '"' or '\\', or has its
+	// top bit set. Each test sets the top bit of the lanes it finds; the
+	// borrow of a subtraction can only spill upwards, from a lane that is
+	// special itself, so the lowest set lane is exact.
+	low := (w - lanes01*0x20) &^ w
+	quote := w ^ (lanes01 * '"')
+	quote = (quote - lanes01) &^ quote
+	slash := w ^ (lanes01 * '\\')
+	slash = (slash - lanes01) &^ slash
+	special := (low | quote | slash | w) & lanes80
+	return bits.TrailingZeros64(special) / 8
+}
+
+// span consumes the string literal that comes next and returns its bounds,
+// quotes included. plain reports that it has no escapes and only valid
+// UTF-8, so that its value is exactly the bytes between the quotes.
+func (s *Scanner) span() (start, end int, plain bool) {
+	if s.Peek() != '"' {
+		s.Fail()
+		return 0, 0, false
+	}
+	d := s.data
+	start, plain = s.pos, true
+	ascii := true
+	for i := start + 1; ; {
+		for i+8 <= len(d) {
+			n := plainRun(binary.LittleEndian.Uint64(d[i:]))
+			i += n
+			if n < 8 {
+				break
+			}
+		}
+		for i < len(d) && asciiText[d[i]] {
+			i++
+		}
+		switch {
+		case i >= len(d):
+			s.Fail() // unterminated
+			return 0, 0, false
+		case d[i] == '"':
+			s.pos = i + 1
+			if !ascii {
+				plain = plain && utf8.Valid(d[start+1:i])
+			}
+			return start, i + 1, plain
+		case d[i] == '\\':
+			plain = false
+			i += 2 // the escaped byte cannot end the string
+		case d[i] < ' ':
+			s.Fail() // a syntax error for encoding/json
+			return 0, 0, false
+		default:
+			ascii = false
+			i++
+		}
+	}
+}
+
+// String reads a string value. Escapes and invalid UTF-8 (rare) are left
+// to encoding/json to unquote, which also refuses malformed escapes.
+func (s *Scanner) String() string {
+	start, end, plain := s.span()
+	switch {
+	case !s.ok:
+		return ""
+	case plain:
+		return s.keep(s.data[start+1 : end-1])
+	}
+	var v string
+	if err := json.Unmarshal(s.data[start:end], &v); err != nil {
+		s.Fail()
+	}
+	return v
+}
+
+// Keys is the set of object keys a decoder knows, in the order the server
+// usually sends them. Its zero value knows no keys.
+type Keys struct {
+	names []string
+}
+
+// MaxKeys is the most keys a [Keys] can hold.
+const MaxKeys = 64
+
+// NewKeys returns the set of names, which must be distinct, at most
+// [MaxKeys], and in the order the server sends them (lookups try the key
+// after the last one seen first).
+func NewKeys(names ...string) *Keys {
+	if len(names) > MaxKeys {
+		panic("jsonscan: more than 64 keys")
+	}
+	for i, a := range names {
+		for _, b := range names[:i] {
+			if a == b {
+				panic("jsonscan: duplicate key " + strconv.Quote(a))
+			}
+		}
+	}
+	return &Keys{names: append([]string(nil), names...)}
+}
+
+// Names returns the keys, in order. The slice is new on every call.
+func (k *Keys) Names() []string { return append([]string(nil), k.names...) }
+
+// Key reads an object key and its colon. It returns the key when it is one
+// of keys, or "" for a key encoding/json would ignore. It gives up on a key
+// seen before in the same object (seen holds a bit per known key, zero for
+// a new object) and on one that encoding/json might match to a known key
+// case-insensitively or after unescaping it.
+func (s *Scanner) Key(keys *Keys, seen *uint64) string {
+	start, end, plain := s.span()
+	s.Expect(':')
+	if !s.ok {
+		return ""
+	}
+	key := s.data[start+1 : end-1]
+	names := keys.names
+	// Servers send keys in one order: try the one after the last seen.
+	if i := bits.Len64(*seen); i < len(names) && string(key) == names[i] {
+		*seen |= 1 << i
+		return names[i]
+	}
+	for i, name := range names {
+		if string(key) == name {
+			if *seen&(1<<i) != 0 {
+				s.Fail()
+				return ""
+			}
+			*seen |= 1 << i
+			return name
+		}
+	}
+	if !plain {
+		s.Fail()
+		return ""
+	}
+	for _, b := range key {
+		if b >= utf8.RuneSelf { // Unicode case folding, as in "ſ" and "s"
+			s.Fail()
+			return ""
+		}
+	}
+	for _, name := range names {
+		if asciiEqualFold(key, name) {
+			s.Fail()
+			return ""
+		}
+	}
+	return ""
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII text.
+func asciiEqualFold(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// number consumes a JSON number and reports whether it is a plain integer
+// (no fraction or exponent).
+func (s *Scanner) number() (integer bool) {
+	d, i := s.data, s.pos
+	digits := func() bool {
+		j := i
+		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case !digits():
+		s.Fail()
+		return false
+	}
+	integer = true
+	if i < len(d) && d[i] == '.' {
+		i++
+		integer = false
+		if !digits() {
+			s.Fail()
+			return false
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		integer = false
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if !digits() {
+			s.Fail()
+			return false
+		}
+	}
+	s.pos = i
+	return integer
+}
+
+// Int64 reads a number that encoding/json would store in an int64: an
+// integer without fraction or exponent, in range.
+func (s *Scanner) Int64() int64 {
+	s.Peek()
+	d, i := s.data, s.pos
+	// The common case: up to 18 digits, no sign, no leading zero.
+	var n int64
+	j := i
+	for j < len(d) && j-i < 18 && '0' <= d[j] && d[j] <= '9' {
+		n = n*10 + int64(d[j]-'0')
+		j++
+	}
+	if j > i && (d[i] != '0' || j == i+1) && (j == len(d) || !isNumberByte(d[j])) {
+		s.pos = j
+		return n
+	}
+	if !s.number() {
+		s.Fail()
+		return 0
+	}
+	n, err := strconv.ParseInt(string(d[i:s.pos]), 10, 64)
+	if err != nil {
+		s.Fail()
+	}
+	return n
+}
+
+// isNumberByte reports whether b can continue a JSON number.
+func isNumberByte(b byte) bool {
+	return '0' <= b && b <= '9' || b == '.' || b == 'e' || b == 'E' || b == '-' || b == '+'
+}
+
+// Bool reads true or false.
+func (s *Scanner) Bool() bool {
+	switch s.Peek() {
+	case 't':
+		s.Literal("true")
+		return true
+	case 'f':
+		s.Literal("false")
+		return false
+	}
+	s.Fail()
+	return false
+}
+
+// Time reads a JSON string as time.Time's UnmarshalJSON does (RFC 3339).
+// A string that is not plain text, or that UnmarshalJSON refuses, makes
+// the Scanner give up.
+func (s *Scanner) Time() time.Time {
+	start, end, plain := s.span()
+	if !s.ok {
+		return time.Time{}
+	}
+	if t, ok := parseUTC(s.data[start+1 : end-1]); ok {
+		return t
+	}
+	var t time.Time
+	if !plain || t.UnmarshalJSON(s.data[start:end]) != nil {
+		s.Fail()
+	}
+	return t
+}
+
+// parseUTC parses the form Rails sends, 2006-01-02T15:04:05Z with up to
+// nine fractional digits, exactly as time.Time's UnmarshalJSON does. It
+// reports false for anything else, which UnmarshalJSON then handles.
+func parseUTC(b []byte) (time.Time, bool) {
+	if len(b) < len("2006-01-02T15:04:05Z") || b[len(b)-1] != 'Z' ||
+		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(p []byte, lo, hi int) int {
+		x := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			x = x*10 + int(c-'0')
+		}
+		if x < lo || x > hi {
+			ok = false
+		}
+		return x
+	}
+	year := num(b[0:4], 0, 9999)
+	month := num(b[5:7], 1, 12)
+	hour := num(b[11:13], 0, 23)
+	minute := num(b[14:16], 0, 59)
+	sec := num(b[17:19], 0, 59)
+	if !ok {
+		return time.Time{}, false
+	}
+	day := num(b[8:10], 1, daysIn(month, year))
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		nsec = num(frac[1:], 0, 999_999_999)
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// daysIn is the number of days in month of year, in the proleptic
+// Gregorian calendar.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// StringOrNull reads a string; null gives "".
+func (s *Scanner) StringOrNull() string {
+	if s.Null() {
+		return ""
+	}
+	return s.String()
+}
+
+// StringPtr reads a string into slot and returns slot; null gives nil.
+func (s *Scanner) StringPtr(slot *string) *string {
+	if s.Null() {
+		return nil
+	}
+	*slot = s.String()
+	return slot
+}
+
+// Int64OrNull reads an integer; null gives 0.
+func (s *Scanner) Int64OrNull() int64 {
+	if s.Null() {
+		return 0
+	}
+	return s.Int64()
+}
+
+// Int64Ptr reads an integer into slot and returns slot; null gives nil.
+func (s *Scanner) Int64Ptr(slot *int64) *int64 {
+	if s.Null() {
+		return nil
+	}
+	*slot = s.Int64()
+	return slot
+}
+
+// BoolOrNull reads a boolean; null gives false.
+func (s *Scanner) BoolOrNull() bool {
+	if s.Null() {
+		return false
+	}
+	return s.Bool()
+}
+
+// TimeOrNull reads a time; null gives the zero time.
+func (s *Scanner) TimeOrNull() time.Time {
+	if s.Null() {
+		return time.Time{}
+	}
+	return s.Time()
+}
+
+// TimePtr reads a time into slot and returns slot; null gives nil.
+func (s *Scanner) TimePtr(slot *time.Time) *time.Time {
+	if s.Null() {
+		return nil
+	}
+	*slot = s.Time()
+	return slot
+}
+
+// skipString consumes a string literal, checking its escapes.
+func (s *Scanner) skipString() {
+	start, end, plain := s.span()
+	if s.ok && !plain && !json.Valid(s.data[start:end]) {
+		s.Fail()
+	}
+}
+
+// MaxSkipDepth bounds the nesting of the values [Scanner.Skip] consumes
+// itself; it gives up on deeper ones.
+const MaxSkipDepth = 32
+
+// Skip consumes any one value, checking its syntax.
+func (s *Scanner) Skip() { s.skip(0) }
+
+func (s *Scanner) skip(depth int) {
+	if depth > MaxSkipDepth {
+		s.Fail()
+		return
+	}
+	switch b := s.Peek(); {
+	case b == '"':
+		s.skipString()
+	case b == '{':
+		s.pos++
+		for i := 0; s.More('}', i); i++ {
+			s.skipString()
+			s.Expect(':')
+			s.skip(depth + 1)
+		}
+	case b == '[':
+		s.pos++
+		for i := 0; s.More(']', i); i++ {
+			s.skip(depth + 1)
+		}
+	case b == 't':
+		s.Literal("true")
+	case b == 'f':
+		s.Literal("false")
+	case b == 'n':
+		s.Literal("null")
+	case b == '-' || '0' <= b && b <= '9':
+		s.number()
+	default:
+		s.Fail()
+	}
+}
+
+// FieldKeys returns the JSON keys encoding/json uses for the fields of the
+// struct type t, in field order: the name in the json tag, or the field
+// name when the tag gives none. Fields tagged "-" and unexported fields are
+// left out, and the fields of an embedded struct without a tag name take
+// its place, as encoding/json promotes them. It panics if t is not a struct.
+func FieldKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
+			keys = append(keys, FieldKeys(ft)...)
+		case !f.IsExported():
+		case name != "":
+			keys = append(keys, name)
+		default:
+			keys = append(keys, f.Name)
+		}
+	}
+	return keys
+}
