@@ -252,6 +252,11 @@ func NewKeys(names ...string) *Keys {
 		panic("jsonscan: more than 64 keys")
 	}
 	for i, a := range names {
+		for j := range len(a) {
+			if !asciiText[a[j]] {
+				panic("jsonscan: key " + strconv.Quote(a) + " needs escaping")
+			}
+		}
 		for _, b := range names[:i] {
 			if a == b {
 				panic("jsonscan: duplicate key " + strconv.Quote(a))
@@ -270,18 +275,27 @@ func (k *Keys) Names() []string { return append([]string(nil), k.names...) }
 // a new object) and on one that encoding/json might match to a known key
 // case-insensitively or after unescaping it.
 func (s *Scanner) Key(keys *Keys, seen *uint64) string {
+	names := keys.names
+	// Servers send keys in one order: try the one after the last seen,
+	// comparing in place. Names hold no byte that needs escaping, so the
+	// bytes between the quotes matching a name means the key is the name.
+	if i := bits.Len64(*seen); i < len(names) {
+		name := names[i]
+		s.Peek()
+		d, p := s.data, s.pos
+		if end := p + 1 + len(name); end < len(d) && d[p] == '"' && d[end] == '"' && string(d[p+1:end]) == name {
+			s.pos = end + 1
+			s.Expect(':')
+			*seen |= 1 << i
+			return name
+		}
+	}
 	start, end, plain := s.span()
 	s.Expect(':')
 	if !s.ok {
 		return ""
 	}
 	key := s.data[start+1 : end-1]
-	names := keys.names
-	// Servers send keys in one order: try the one after the last seen.
-	if i := bits.Len64(*seen); i < len(names) && string(key) == names[i] {
-		*seen |= 1 << i
-		return names[i]
-	}
 	for i, name := range names {
 		if string(key) == name {
 			if *seen&(1<<i) != 0 {
@@ -484,7 +498,28 @@ func parseUTC(b []byte) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+	// time.Date would normalise and look up the zone; for UTC the result
+	// is the same Time as time.Unix(...).UTC().
+	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to the given date
+// of the proleptic Gregorian calendar (year 0 to 9999).
+func daysSinceEpoch(year, month, day int) int64 {
+	y := year
+	if month <= 2 {
+		y-- // count the year from March, so that leap days come last
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400     // [0, 399]
+	mp := (month + 9) % 12 // March is 0
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // daysIn is the number of days in month of year, in the proleptic

@@ -321,3 +321,19 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// TestDaysSinceEpoch checks the calendar arithmetic against time.Date on
+// the first and last day of every month from year 0 to 9999.
+func TestDaysSinceEpoch(t *testing.T) {
+	t.Parallel()
+	for year := 0; year <= 9999; year++ {
+		for month := 1; month <= 12; month++ {
+			for _, day := range []int{1, daysIn(month, year)} {
+				want := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Unix() / 86400
+				if got := daysSinceEpoch(year, month, day); got != want {
+					t.Fatalf("daysSinceEpoch(%d, %d, %d) = %d; want %d", year, month, day, got, want)
+				}
+			}
+		}
+	}
+}
