@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,8 @@ type Scanner struct {
 	pos   int
 	ok    bool
 	arena strings.Builder // holds decoded strings back to back
+	// scratch holds a string while its escapes are resolved.
+	scratch []byte
 }
 
 // Reset makes s read data from the start, keeping nothing from before but
@@ -218,8 +221,7 @@ func (s *Scanner) span() (start, end int, plain bool) {
 	}
 }
 
-// String reads a string value. Escapes and invalid UTF-8 (rare) are left
-// to encoding/json to unquote, which also refuses malformed escapes.
+// String reads a string value.
 func (s *Scanner) String() string {
 	start, end, plain := s.span()
 	switch {
@@ -228,11 +230,96 @@ func (s *Scanner) String() string {
 	case plain:
 		return s.keep(s.data[start+1 : end-1])
 	}
-	var v string
-	if err := json.Unmarshal(s.data[start:end], &v); err != nil {
+	var ok bool
+	s.scratch, ok = unquote(s.scratch[:0], s.data[start+1:end-1])
+	if !ok {
 		s.Fail()
+		return ""
 	}
-	return v
+	return s.keep(s.scratch)
+}
+
+// unquote appends to dst the value of the string literal whose contents
+// (between the quotes, with no control characters) are raw, as
+// encoding/json decodes it: escapes resolved, a surrogate that is not
+// half of a pair and every byte of invalid UTF-8 replaced by U+FFFD. It
+// reports false for a malformed escape.
+func unquote(dst, raw []byte) ([]byte, bool) {
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
+		case c == '\\':
+			if i+1 >= len(raw) {
+				return dst, false
+			}
+			switch raw[i+1] {
+			case '"', '\\', '/':
+				dst = append(dst, raw[i+1])
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(raw[i:])
+				if r < 0 {
+					return dst, false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if dec := utf16.DecodeRune(r, hex4(raw[i:])); dec != utf8.RuneError {
+						dst = utf8.AppendRune(dst, dec)
+						i += 6
+						continue
+					}
+					r = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default:
+				return dst, false
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, raw[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return dst, true
+}
+
+// hex4 decodes the \uXXXX escape at the start of b, or returns -1.
+func hex4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
 }
 
 // Keys is the set of object keys a decoder knows, in the order the server

@@ -53,7 +53,9 @@ func TestSkipNeverAcceptsInvalid(t *testing.T) {
 // at every position of an 8-byte word.
 func TestString(t *testing.T) {
 	t.Parallel()
-	inputs := []string{`""`, `"plain ascii text, long enough for a few words"`, `"é"`, `"\u00e9"`, `"\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", "\"\xed\xa0\x80\""}
+	inputs := []string{`""`, `"plain ascii text, long enough for a few words"`, `"é"`, `"\u00e9"`, `"\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", "\"\xed\xa0\x80\"",
+		`"\ud800\u0041"`, `"\udc00\ud800"`, `"\ud83d\u00e9"`, `"\ud83dx"`, `"\ud83d\ud83d\ude00"`, `"\u00"`, `"\uZZZZ"`, `"\u00E9\u00e9"`,
+		`"\'"`, `"\x41"`, `"\/\b\f\n\r\t\"\\"`, `"\"`, "\"\xc3\"", "\"a\xe2\x82\"", "\"\xf0\x9f\x98\x80 \\u0041\"", `"\u0000"`}
 	for _, special := range []string{`\"`, `\\`, `\n`, "\t", "\x00", "\x1f", "\x7f", "é", "\xff", " ", "~"} {
 		for pad := range 17 {
 			inputs = append(inputs, `"`+strings.Repeat("a", pad)+special+strings.Repeat("b", 17-pad)+`"`)
