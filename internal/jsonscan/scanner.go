@@ -36,12 +36,14 @@ type Scanner struct {
 	arena strings.Builder // holds decoded strings back to back
 	// scratch holds a string while its escapes are resolved.
 	scratch []byte
+	// kept counts the string bytes copied into arenas since Reset.
+	kept int
 }
 
 // Reset makes s read data from the start, keeping nothing from before but
 // the arena's unused room (strings handed out earlier stay valid).
 func (s *Scanner) Reset(data []byte) {
-	s.data, s.pos, s.ok = data, 0, true
+	s.data, s.pos, s.ok, s.kept = data, 0, true, 0
 }
 
 // OK reports whether the Scanner has read everything so far.
@@ -60,14 +62,21 @@ func (s *Scanner) Fail() {
 }
 
 // keep copies b into the arena. When the arena is full, a new one takes
-// over, sized for a quarter of the bytes left (about the share of string
-// contents in GitLab's listings); strings handed out earlier keep pointing
-// into the old one, which never changes.
+// over, sized for the strings the rest of the input probably holds: the
+// share of string bytes so far (a quarter before any, about that of
+// GitLab's records), plus a little. Strings handed out earlier keep
+// pointing into the old one, which never changes.
 func (s *Scanner) keep(b []byte) string {
 	if s.arena.Cap()-s.arena.Len() < len(b) {
+		left := len(s.data) - s.pos
+		guess := left / 4
+		if s.pos > 0 && s.kept > 0 {
+			guess = int(int64(left)*int64(s.kept)/int64(s.pos)) + left/32
+		}
 		s.arena = strings.Builder{}
-		s.arena.Grow(len(b) + (len(s.data)-s.pos)/4)
+		s.arena.Grow(len(b) + min(guess, left))
 	}
+	s.kept += len(b)
 	start := s.arena.Len()
 	s.arena.Write(b)
 	return s.arena.String()[start:]
