@@ -93,6 +93,36 @@ func BenchmarkDecodeStorageMovesPage(b *testing.B) {
 	})
 }
 
+func BenchmarkDecodeGroupMovesPage(b *testing.B) {
+	benchDecodePage[GroupRepositoryStorageMove](b, decodeGroupMovesPage(benchPerPage, benchPerPage))
+}
+
+func BenchmarkDecodeSnippetMovesPage(b *testing.B) {
+	benchDecodePage[SnippetRepositoryStorageMove](b, decodeSnippetMovesPage(benchPerPage, benchPerPage))
+}
+
+// benchDecodePage decodes page, a list of benchPerPage items of T, with
+// decodeJSON (the fast path) and with encoding/json.
+func benchDecodePage[T any](b *testing.B, page []byte) {
+	var probe []*T
+	if !decodeFast(page, &probe) {
+		b.Fatal("decodeFast declined the benchmark page")
+	}
+	for _, bc := range []struct {
+		name   string
+		decode func([]byte, any) error
+	}{{"fast", decodeJSON}, {"encoding_json", json.Unmarshal}} {
+		b.Run(bc.name, func(b *testing.B) {
+			benchPerRecord(b, benchPerPage, func() {
+				var items []*T
+				if err := bc.decode(page, &items); err != nil || len(items) != benchPerPage {
+					b.Fatalf("%s = %d items, %v", bc.name, len(items), err)
+				}
+			})
+		})
+	}
+}
+
 // benchPage is a pre-rendered answer: its body and headers.
 type benchPage struct {
 	body   []byte

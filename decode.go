@@ -40,9 +40,10 @@ func readAndDecode(resp *http.Response, out any) error {
 }
 
 // decodeJSON decodes data into out. It is the one place a response body is
-// turned into values. Data management records and project storage moves,
-// the hot types, go through decodeFast; whatever it declines, encoding/json
-// decodes, so the results and errors are always exactly encoding/json's.
+// turned into values. Data management records and storage moves, the hot
+// types, go through decodeFast (fastdecode.go); whatever it declines,
+// encoding/json decodes, so the results and errors are always exactly
+// encoding/json's.
 func decodeJSON(data []byte, out any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty response body")

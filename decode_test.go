@@ -123,6 +123,52 @@ func decodeMovesPage(first, n int) []byte {
 	return append(b, ']')
 }
 
+// decodeGroupMovesPage renders n group storage moves as GitLab does,
+// newest first, ids counting down from first.
+func decodeGroupMovesPage(first, n int) []byte {
+	b := []byte{'['}
+	for i := range n {
+		id := first - i
+		if i > 0 {
+			b = append(b, ',')
+		}
+		created := time.Date(2021, 2, 9, 10, 12, 23, 104e6, time.UTC).Add(time.Duration(id) * time.Second)
+		b = fmt.Appendf(b, `{"id":%d,"created_at":"%s","state":"finished","source_storage_name":"default","destination_storage_name":"gitaly-2","error_message":null,`+
+			`"group":{"id":%d,"web_url":"https://gitlab.example.com/groups/group-%d","name":"group-%d"}}`,
+			id, created.Format("2006-01-02T15:04:05.000Z"), id+300, id, id)
+	}
+	return append(b, ']')
+}
+
+// decodeSnippetMovesPage renders n snippet storage moves as GitLab does,
+// newest first, ids counting down from first; every other snippet is a
+// personal one (project_id null) and every third author has a public email.
+func decodeSnippetMovesPage(first, n int) []byte {
+	b := []byte{'['}
+	for i := range n {
+		id := first - i
+		if i > 0 {
+			b = append(b, ',')
+		}
+		created := time.Date(2020, 12, 1, 11, 20, 14, 128e6, time.UTC).Add(time.Duration(id) * time.Second)
+		project, email := "null", ""
+		if id%2 == 0 {
+			project = fmt.Sprint(id % 40)
+		}
+		if id%3 == 0 {
+			email = fmt.Sprintf("user%d@example.com", id%17)
+		}
+		b = fmt.Appendf(b, `{"id":%d,"created_at":"%s","state":"finished","source_storage_name":"default","destination_storage_name":"gitaly-3","error_message":null,`+
+			`"snippet":{"id":%d,"title":"Snippet %d","description":null,"visibility":"internal",`+
+			`"author":{"id":%d,"username":"user%d","public_email":"%s","name":"User %d","state":"active","locked":false,"avatar_url":"https://www.gravatar.com/avatar/%032x?s=80&d=identicon","web_url":"https://gitlab.example.com/user%d"},`+
+			`"created_at":"%s","updated_at":"%s","project_id":%s,"web_url":"https://gitlab.example.com/-/snippets/%d","raw_url":"https://gitlab.example.com/-/snippets/%d/raw",`+
+			`"ssh_url_to_repo":"ssh://git@gitlab.example.com/snippets/%d.git","http_url_to_repo":"https://gitlab.example.com/snippets/%d.git"}}`,
+			id, created.Format("2006-01-02T15:04:05.000Z"), id+60, id, id%17, id%17, email, id%17, id%17*7919, id%17,
+			created.Add(-time.Hour).Format("2006-01-02T15:04:05.000Z"), created.Add(-time.Minute).Format("2006-01-02T15:04:05.000Z"), project, id+60, id+60, id+60, id+60)
+	}
+	return append(b, ']')
+}
+
 // decodeFixtures returns the bodies of the testdata files matching pattern.
 func decodeFixtures(tb testing.TB, pattern string) map[string][]byte {
 	tb.Helper()
@@ -227,17 +273,39 @@ func FuzzDecodeModelRecords(f *testing.F) {
 	})
 }
 
+// groupSnippetMoveSeeds add the group and snippet shapes to moveSeeds.
+var groupSnippetMoveSeeds = []string{
+	`[{"id":1,"created_at":"2021-02-09T10:12:23.104Z","state":"finished","source_storage_name":"default","destination_storage_name":"storage2","error_message":null,"group":{"id":283,"web_url":"https://gitlab.example.com/groups/testgroup","name":"testgroup"}}]`,
+	`[{"id":1,"group":null},{"id":2,"group":{}},{"id":3,"group":{"id":null,"web_url":null,"name":null}}]`,
+	`[{"id":1,"group":{"ID":2}}]`, `[{"id":1,"group":{"id":2,"id":3}}]`, `[{"id":1,"group":{"id":"2"}}]`, `[{"group":[]}]`,
+	`[{"id":1,"snippet":{"id":65,"title":"Test Snippet","description":null,"visibility":"internal","author":{"id":1,"username":"root","public_email":"root@example.com","name":"Administrator","state":"active","locked":false,"avatar_url":"https://www.gravatar.com/avatar/e64c?s=80&d=identicon","web_url":"https://gitlab.example.com/root"},"created_at":"2020-12-01T11:15:50.385Z","updated_at":"2020-12-01T11:15:50.385Z","project_id":null,"web_url":"https://gitlab.example.com/-/snippets/65","raw_url":"https://gitlab.example.com/-/snippets/65/raw","ssh_url_to_repo":"ssh://user@gitlab.example.com/snippets/65.git","http_url_to_repo":"https://gitlab.example.com/snippets/65.git"}}]`,
+	`[{"id":1,"snippet":{"id":2,"project_id":7,"author":null}},{"id":3,"snippet":{"author":{"locked":true,"avatar_url":null,"public_email":null}}}]`,
+	`[{"snippet":{"author":{"locked":"yes"}}}]`, `[{"snippet":{"author":{"locked":1}}}]`, `[{"snippet":{"author":{"Locked":true}}}]`,
+	`[{"snippet":{"author":{"public_email":"a@b","public_email":"c@d"}}}]`, `[{"snippet":{"project_id":1.5}}]`,
+	`[{"snippet":{"updated_at":"2020-12-01T11:15:50.385+01:00"}}]`, `[{"snippet":{"author":{"locked":tru}}}]`,
+	`{"id":1,"state":"finished","snippet":{"id":1,"author":{"id":1,"public_email":""}}}`,
+	`{"id":1,"state":"scheduled","group":{"id":1,"name":"g\u00e9"}}`,
+}
+
+// FuzzDecodeStorageMoves decodes every input as each of the three kinds of
+// storage move, as a list and as a single move.
 func FuzzDecodeStorageMoves(f *testing.F) {
-	for _, seed := range moveSeeds {
+	for _, seed := range append(moveSeeds, groupSnippetMoveSeeds...) {
 		f.Add([]byte(seed))
 	}
-	for _, body := range decodeFixtures(f, "storagemoves_project*.json") {
+	for _, body := range decodeFixtures(f, "storagemoves_*.json") {
 		f.Add(body)
 	}
 	f.Add(decodeMovesPage(20, 8))
+	f.Add(decodeGroupMovesPage(20, 8))
+	f.Add(decodeSnippetMovesPage(20, 8))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		decodeAgrees[[]*ProjectRepositoryStorageMove](t, data)
 		decodeAgrees[ProjectRepositoryStorageMove](t, data)
+		decodeAgrees[[]*GroupRepositoryStorageMove](t, data)
+		decodeAgrees[GroupRepositoryStorageMove](t, data)
+		decodeAgrees[[]*SnippetRepositoryStorageMove](t, data)
+		decodeAgrees[SnippetRepositoryStorageMove](t, data)
 	})
 }
 
@@ -256,6 +324,12 @@ func TestDecodeFixturesTakeFastPath(t *testing.T) {
 		{"storagemoves_project_page*.json", decodeAgrees[[]*ProjectRepositoryStorageMove]},
 		{"storagemoves_project.json", decodeAgrees[ProjectRepositoryStorageMove]},
 		{"storagemoves_project_scheduled.json", decodeAgrees[ProjectRepositoryStorageMove]},
+		{"storagemoves_group_page*.json", decodeAgrees[[]*GroupRepositoryStorageMove]},
+		{"storagemoves_group.json", decodeAgrees[GroupRepositoryStorageMove]},
+		{"storagemoves_group_scheduled.json", decodeAgrees[GroupRepositoryStorageMove]},
+		{"storagemoves_snippet_page*.json", decodeAgrees[[]*SnippetRepositoryStorageMove]},
+		{"storagemoves_snippet.json", decodeAgrees[SnippetRepositoryStorageMove]},
+		{"storagemoves_snippet_scheduled.json", decodeAgrees[SnippetRepositoryStorageMove]},
 	} {
 		for name, body := range decodeFixtures(t, tc.pattern) {
 			t.Run(name, func(t *testing.T) {
@@ -273,6 +347,12 @@ func TestDecodeFixturesTakeFastPath(t *testing.T) {
 		}
 		if !decodeAgrees[[]*ProjectRepositoryStorageMove](t, decodeMovesPage(500, 100)) {
 			t.Error("decodeFast declined decodeMovesPage(500, 100)")
+		}
+		if !decodeAgrees[[]*GroupRepositoryStorageMove](t, decodeGroupMovesPage(500, 100)) {
+			t.Error("decodeFast declined decodeGroupMovesPage(500, 100)")
+		}
+		if !decodeAgrees[[]*SnippetRepositoryStorageMove](t, decodeSnippetMovesPage(500, 100)) {
+			t.Error("decodeFast declined decodeSnippetMovesPage(500, 100)")
 		}
 	})
 }
@@ -377,6 +457,49 @@ func TestDecodeStorageMovesPath(t *testing.T) {
 	}
 }
 
+// TestDecodeGroupAndSnippetMovesPath is TestDecodeStorageMovesPath for the
+// group and snippet shapes.
+func TestDecodeGroupAndSnippetMovesPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, data string
+		fast       bool
+	}{
+		{"group", `[{"id":1,"group":{"id":2,"web_url":"u","name":"n"}}]`, true},
+		{"null group", `[{"id":1,"group":null}]`, true},
+		{"snippet", `[{"id":1,"snippet":{"id":2,"author":{"id":3,"public_email":"a@example.com","locked":true}}}]`, true},
+		{"null author and project", `[{"snippet":{"author":null,"project_id":null,"description":null}}]`, true},
+		{"null locked", `[{"snippet":{"author":{"locked":null}}}]`, true},
+		{"project key on a group move", `[{"id":1,"project":{"id":2}}]`, true},
+
+		{"case-variant group key", `[{"group":{"Name":"x"}}]`, false},
+		{"case-variant author key", `[{"snippet":{"author":{"Public_Email":"x"}}}]`, false},
+		{"duplicate author", `[{"snippet":{"author":{"id":1},"author":{"name":"merged"}}}]`, false},
+		{"string locked", `[{"snippet":{"author":{"locked":"true"}}}]`, false},
+		{"number email", `[{"snippet":{"author":{"public_email":1}}}]`, false},
+		{"fractional project id", `[{"snippet":{"project_id":1.5}}]`, false},
+		{"list for a group", `[{"group":[]}]`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			group := decodeAgrees[[]*GroupRepositoryStorageMove](t, []byte(tc.data))
+			snippet := decodeAgrees[[]*SnippetRepositoryStorageMove](t, []byte(tc.data))
+			if tc.name == "project key on a group move" {
+				snippet = group
+			}
+			if strings.Contains(tc.data, `"group"`) {
+				snippet = group // the snippet decoder skips "group"
+			}
+			if strings.Contains(tc.data, `"snippet"`) {
+				group = snippet // the group decoder skips "snippet"
+			}
+			if group != tc.fast || snippet != tc.fast {
+				t.Errorf("decodeFast(%q) took it: group %t, snippet %t; want %t", tc.data, group, snippet, tc.fast)
+			}
+		})
+	}
+}
+
 // TestDecodeFastLeavesFilledValues checks that values already holding data
 // go to encoding/json, which merges into them.
 func TestDecodeFastLeavesFilledValues(t *testing.T) {
@@ -394,9 +517,17 @@ func TestDecodeFastLeavesFilledValues(t *testing.T) {
 	if decodeFast([]byte(`{"state":"finished"}`), &move) {
 		t.Error("decodeFast into a non-zero ProjectRepositoryStorageMove = true; want false")
 	}
-	var other []*GroupRepositoryStorageMove
+	groups := []*GroupRepositoryStorageMove{nil}
+	if decodeFast([]byte(`[]`), &groups) {
+		t.Error("decodeFast into a non-nil []*GroupRepositoryStorageMove = true; want false")
+	}
+	snippet := SnippetRepositoryStorageMove{Snippet: &BasicSnippet{}}
+	if decodeFast([]byte(`{"id":1}`), &snippet) {
+		t.Error("decodeFast into a non-zero SnippetRepositoryStorageMove = true; want false")
+	}
+	var other []*RepositoryStorageMove
 	if decodeFast([]byte(`[]`), &other) {
-		t.Error("decodeFast into []*GroupRepositoryStorageMove = true; want false")
+		t.Error("decodeFast into a type without a fast path = true; want false")
 	}
 	if err := decodeJSON(data, &recs); err != nil {
 		t.Fatalf("decodeJSON(%s) error = %v", data, err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -21,10 +23,11 @@ const (
 )
 
 var smoke struct {
-	once           sync.Once
-	srv            *server
-	records, moves *dataset
-	err            error
+	once sync.Once
+	srv  *server
+	// data holds each kind's dataset.
+	data map[string]*dataset
+	err  error
 }
 
 func TestMain(m *testing.M) {
@@ -38,7 +41,7 @@ func TestMain(m *testing.M) {
 func smokeServer(tb testing.TB) *server {
 	tb.Helper()
 	smoke.once.Do(func() {
-		smoke.srv, smoke.records, smoke.moves, smoke.err = startServer(smokeRecords, smokeMoves)
+		smoke.srv, smoke.data, smoke.err = startServer(smokeRecords, smokeMoves)
 	})
 	if smoke.err != nil {
 		tb.Fatal(smoke.err)
@@ -46,35 +49,52 @@ func smokeServer(tb testing.TB) *server {
 	return smoke.srv
 }
 
-// startServer starts a server serving n records and m moves.
-func startServer(n, m int) (*server, *dataset, *dataset, error) {
+// startServer starts a server serving n records and m moves of each kind.
+func startServer(n, m int) (*server, map[string]*dataset, error) {
 	srv, err := newServer()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	records, err := renderRecords(srv.URL, n)
-	if err != nil {
-		srv.Close()
-		return nil, nil, nil, err
+	data := make(map[string]*dataset)
+	for _, k := range kinds {
+		size := n
+		if k.moves {
+			size = m
+		}
+		ds, err := k.render(srv.URL, size)
+		if err != nil {
+			srv.Close()
+			return nil, nil, err
+		}
+		srv.store(k.path, ds)
+		data[k.name] = ds
 	}
-	moves, err := renderMoves(srv.URL, m)
-	if err != nil {
-		srv.Close()
-		return nil, nil, nil, err
-	}
-	srv.records.Store(records)
-	srv.moves.Store(moves)
-	return srv, records, moves, nil
+	return srv, data, nil
 }
 
-func BenchmarkRecords(b *testing.B) {
-	srv := smokeServer(b)
-	benchListing(b, srv, workload{name: "records", ds: smoke.records, pick: func(c contender) listing { return c.records }})
-}
+func BenchmarkRecords(b *testing.B) { benchKind(b, kinds[0]) }
 
+// BenchmarkMoves walks the three kinds of storage move.
 func BenchmarkMoves(b *testing.B) {
+	for _, k := range kinds[1:] {
+		b.Run(k.name, func(b *testing.B) { benchKind(b, k) })
+	}
+}
+
+// benchKind walks k with plain and with gzip bodies.
+func benchKind(b *testing.B, k kind) {
 	srv := smokeServer(b)
-	benchListing(b, srv, workload{name: "moves", ds: smoke.moves, pick: func(c contender) listing { return c.moves }})
+	for _, gz := range []bool{false, true} {
+		name := "plain"
+		if gz {
+			name = "gzip"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv.gzip.Store(gz)
+			defer srv.gzip.Store(false)
+			benchListing(b, srv, workload{name: k.name, ds: smoke.data[k.name], pick: k.pick})
+		})
+	}
 }
 
 func benchListing(b *testing.B, srv *server, w workload) {
@@ -100,22 +120,23 @@ func benchListing(b *testing.B, srv *server, w workload) {
 // gets every item once from the server, which refuses nothing.
 func TestContendersListEverything(t *testing.T) {
 	t.Parallel()
-	srv, records, moves, err := startServer(350, 250)
+	srv, data, err := startServer(350, 250)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	for _, w := range []workload{
-		{name: "records", ds: records, pick: func(c contender) listing { return c.records }},
-		{name: "moves", ds: moves, pick: func(c contender) listing { return c.moves }},
-	} {
-		for _, c := range contenders() {
-			srv.resetConnections()
-			if err := runChecked(t.Context(), srv, w, c, &consumer{}); err != nil {
-				t.Error(err)
-			}
-			if accepted, used := srv.connections(); used < 1 || accepted < used {
-				t.Errorf("%s on %s: server counted %d connections accepted, %d used", c.name, w.name, accepted, used)
+	for _, gz := range []bool{false, true} {
+		srv.gzip.Store(gz)
+		for _, k := range kinds {
+			w := workload{name: k.name, ds: data[k.name], pick: k.pick}
+			for _, c := range contenders() {
+				srv.resetConnections()
+				if err := runChecked(t.Context(), srv, w, c, &consumer{}); err != nil {
+					t.Errorf("gzip %t: %v", gz, err)
+				}
+				if accepted, used := srv.connections(); used < 1 || accepted < used {
+					t.Errorf("%s on %s (gzip %t): server counted %d connections accepted, %d used", c.name, w.name, gz, accepted, used)
+				}
 			}
 		}
 	}
@@ -125,7 +146,7 @@ func TestContendersListEverything(t *testing.T) {
 // pages than the ones served fails the run instead of being measured.
 func TestServerRefusesOtherRequests(t *testing.T) {
 	t.Parallel()
-	srv, _, _, err := startServer(200, 200)
+	srv, _, err := startServer(200, 200)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +171,7 @@ func TestServerRefusesOtherRequests(t *testing.T) {
 // requests and one that carries none.
 func TestServerCountsConnections(t *testing.T) {
 	t.Parallel()
-	srv, _, _, err := startServer(200, 200)
+	srv, _, err := startServer(200, 200)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,11 +237,12 @@ func TestNextLink(t *testing.T) {
 // client would, and checks they cover every item once.
 func TestRenderedPagesChain(t *testing.T) {
 	t.Parallel()
-	srv, records, moves, err := startServer(1050, 10_100)
+	srv, data, err := startServer(1050, 10_100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	records, moves := data[kindRecords], data[kindMoves]
 	if got, want := len(records.pages), 11; got != want {
 		t.Errorf("records: %d pages, want %d", got, want)
 	}
@@ -240,8 +262,81 @@ func TestRenderedPagesChain(t *testing.T) {
 	if got := moves.pages[len(moves.pages)-1].header.Get("X-Next-Page"); got != "" {
 		t.Errorf("moves: last page X-Next-Page %q, want empty", got)
 	}
-	if err := runChecked(t.Context(), srv, workload{name: "moves", ds: moves, pick: func(c contender) listing { return c.moves }},
-		contender{name: nameBaseline, moves: baselineMoves, decodes: true}, &consumer{}); err != nil {
+	baseline := contenders()[3]
+	if baseline.name != nameBaseline {
+		t.Fatalf("contenders()[3] is %s, want %s", baseline.name, nameBaseline)
+	}
+	if err := runChecked(t.Context(), srv, workload{name: "moves", ds: moves, pick: kinds[1].pick}, baseline, &consumer{}); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestCountItems(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body string
+		want int
+	}{
+		{`[]`, 0},
+		{`[{}]`, 1},
+		{`[{"a":{"b":[{},{}]}},{"c":"}{[\"{"}, {"d":[]}]`, 3},
+		{"[\n {\"x\":\"\\\\\"},\n {}\n]", 2},
+	} {
+		if got := countItems([]byte(tc.body)); got != tc.want {
+			t.Errorf("countItems(%s) = %d, want %d", tc.body, got, tc.want)
+		}
+	}
+	// Every rendered page counts as many items as it holds.
+	_, data, err := startServer(250, 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds {
+		got := 0
+		for _, pg := range data[k.name].pages {
+			got += countItems(pg.body)
+		}
+		if want := data[k.name].items; got != want {
+			t.Errorf("%s: countItems over the pages = %d, want %d", k.name, got, want)
+		}
+	}
+}
+
+// TestServerGzip checks that with gzip on the server compresses exactly
+// for the clients that ask, and that the compressed body is the page.
+func TestServerGzip(t *testing.T) {
+	t.Parallel()
+	srv, data, err := startServer(200, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.gzip.Store(true)
+	want := data[kindGroupMoves].pages[0].body
+	for _, accept := range []string{"gzip", ""} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+groupMovesPath+"?page=1&per_page=100", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("PRIVATE-TOKEN", token)
+		req.Header.Set("Accept-Encoding", accept) // set by hand: the transport does not decompress
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		if got := resp.Header.Get("Content-Encoding"); (got == "gzip") != (accept == "gzip") {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q", accept, got)
+		}
+		if accept == "gzip" {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := io.ReadAll(body)
+		resp.Body.Close()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("Accept-Encoding %q: body of %d bytes (%v), want the %d-byte page", accept, len(got), err, len(want))
+		}
 	}
 }

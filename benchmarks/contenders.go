@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,11 +42,11 @@ func (c *consumer) take(id int64) {
 type listing func(ctx context.Context, base string, c *consumer) error
 
 type contender struct {
-	name    string
-	records listing
-	moves   listing
-	// decodes is false for the transport floor, which reads bodies
-	// without decoding them and so cannot count items.
+	name string
+	// lists holds the contender's listing function for each kind.
+	lists map[string]listing
+	// decodes is false for the floor, which only counts the items of
+	// each body and so hands the consumer no ids.
 	decodes bool
 	// info marks a reference point outside the issue's comparison; it
 	// is left out of the latency scenario.
@@ -63,49 +64,95 @@ const (
 
 func contenders() []contender {
 	return []contender{
-		{name: nameSDK, records: sdkRecords(false), moves: sdkMoves(false), decodes: true},
-		{name: nameSDKAhead, records: sdkRecords(true), moves: sdkMoves(true), decodes: true},
-		{name: nameClientGo, records: clientGoRecords, moves: clientGoMoves, decodes: true},
-		{name: nameBaseline, records: baselineRecords, moves: baselineMoves, decodes: true},
-		{name: namePlain, records: plainRecords, moves: plainMoves, decodes: true, info: true},
-		{name: nameFloor, records: floorRecords, moves: floorMoves, info: true},
+		{name: nameSDK, lists: sdkLists(false), decodes: true},
+		{name: nameSDKAhead, lists: sdkLists(true), decodes: true},
+		{name: nameClientGo, lists: map[string]listing{
+			kindRecords: clientGoRecords, kindMoves: clientGoMoves,
+			kindGroupMoves: clientGoGroupMoves, kindSnippetMoves: clientGoSnippetMoves,
+		}, decodes: true},
+		{name: nameBaseline, lists: map[string]listing{
+			kindRecords:      plainKeyset(func(r *gitlabdata.ModelRecord) int64 { id, _ := r.RecordIdentifier.Int(); return id }),
+			kindMoves:        plainOffset(movesPath, func(m *gitlabdata.ProjectRepositoryStorageMove) int64 { return m.ID }),
+			kindGroupMoves:   plainOffset(groupMovesPath, func(m *gitlabdata.GroupRepositoryStorageMove) int64 { return m.ID }),
+			kindSnippetMoves: plainOffset(snippetMovesPath, func(m *gitlabdata.SnippetRepositoryStorageMove) int64 { return m.ID }),
+		}, decodes: true},
+		{name: namePlain, lists: map[string]listing{
+			kindRecords:      plainKeyset(func(r *plainRecord) int64 { return r.RecordIdentifier }),
+			kindMoves:        plainOffset(movesPath, func(m *plainMove) int64 { return m.ID }),
+			kindGroupMoves:   plainOffset(groupMovesPath, func(m *plainGroupMove) int64 { return m.ID }),
+			kindSnippetMoves: plainOffset(snippetMovesPath, func(m *plainSnippetMove) int64 { return m.ID }),
+		}, decodes: true, info: true},
+		{name: nameFloor, lists: map[string]listing{
+			kindRecords:      plainKeyset[struct{}](nil),
+			kindMoves:        plainOffset[struct{}](movesPath, nil),
+			kindGroupMoves:   plainOffset[struct{}](groupMovesPath, nil),
+			kindSnippetMoves: plainOffset[struct{}](snippetMovesPath, nil),
+		}},
 	}
 }
 
 // gitlabdata, through its public API only.
 
-func sdkRecords(prefetch bool) listing {
-	return func(ctx context.Context, base string, c *consumer) error {
-		client, err := gitlabdata.NewClient(base, token, gitlabdata.WithPrefetch(prefetch))
-		if err != nil {
-			return err
-		}
-		opts := &gitlabdata.ListModelRecordsOptions{PerPage: perPage}
-		for rec, err := range client.DataManagement.All(ctx, gitlabdata.ModelLFSObjects, opts) {
-			if err != nil {
-				return err
-			}
-			id, _ := rec.RecordIdentifier.Int()
-			c.take(id)
-		}
-		return nil
+func sdkLists(prefetch bool) map[string]listing {
+	newClient := func(base string) (*gitlabdata.Client, error) {
+		return gitlabdata.NewClient(base, token, gitlabdata.WithPrefetch(prefetch))
 	}
-}
-
-func sdkMoves(prefetch bool) listing {
-	return func(ctx context.Context, base string, c *consumer) error {
-		client, err := gitlabdata.NewClient(base, token, gitlabdata.WithPrefetch(prefetch))
-		if err != nil {
-			return err
-		}
-		opts := &gitlabdata.ListStorageMovesOptions{PerPage: perPage}
-		for m, err := range client.ProjectRepositoryStorageMoves.All(ctx, opts) {
+	opts := &gitlabdata.ListStorageMovesOptions{PerPage: perPage}
+	return map[string]listing{
+		kindRecords: func(ctx context.Context, base string, c *consumer) error {
+			client, err := newClient(base)
 			if err != nil {
 				return err
 			}
-			c.take(m.ID)
-		}
-		return nil
+			opts := &gitlabdata.ListModelRecordsOptions{PerPage: perPage}
+			for rec, err := range client.DataManagement.All(ctx, gitlabdata.ModelLFSObjects, opts) {
+				if err != nil {
+					return err
+				}
+				id, _ := rec.RecordIdentifier.Int()
+				c.take(id)
+			}
+			return nil
+		},
+		kindMoves: func(ctx context.Context, base string, c *consumer) error {
+			client, err := newClient(base)
+			if err != nil {
+				return err
+			}
+			for m, err := range client.ProjectRepositoryStorageMoves.All(ctx, opts) {
+				if err != nil {
+					return err
+				}
+				c.take(m.ID)
+			}
+			return nil
+		},
+		kindGroupMoves: func(ctx context.Context, base string, c *consumer) error {
+			client, err := newClient(base)
+			if err != nil {
+				return err
+			}
+			for m, err := range client.GroupRepositoryStorageMoves.All(ctx, opts) {
+				if err != nil {
+					return err
+				}
+				c.take(m.ID)
+			}
+			return nil
+		},
+		kindSnippetMoves: func(ctx context.Context, base string, c *consumer) error {
+			client, err := newClient(base)
+			if err != nil {
+				return err
+			}
+			for m, err := range client.SnippetRepositoryStorageMoves.All(ctx, opts) {
+				if err != nil {
+					return err
+				}
+				c.take(m.ID)
+			}
+			return nil
+		},
 	}
 }
 
@@ -169,6 +216,42 @@ func clientGoMoves(ctx context.Context, base string, c *consumer) error {
 	return nil
 }
 
+func clientGoGroupMoves(ctx context.Context, base string, c *consumer) error {
+	client, err := newClientGo(base)
+	if err != nil {
+		return err
+	}
+	opts := gitlab.RetrieveAllGroupStorageMovesOptions{ListOptions: gitlab.ListOptions{PerPage: perPage}}
+	pages := func(p gitlab.PaginationOptionFunc) ([]*gitlab.GroupRepositoryStorageMove, *gitlab.Response, error) {
+		return client.GroupRepositoryStorageMove.RetrieveAllStorageMoves(opts, p, gitlab.WithContext(ctx))
+	}
+	for m, err := range gitlab.Scan2(pages) {
+		if err != nil {
+			return err
+		}
+		c.take(m.ID)
+	}
+	return nil
+}
+
+func clientGoSnippetMoves(ctx context.Context, base string, c *consumer) error {
+	client, err := newClientGo(base)
+	if err != nil {
+		return err
+	}
+	opts := gitlab.RetrieveAllSnippetStorageMovesOptions{ListOptions: gitlab.ListOptions{PerPage: perPage}}
+	pages := func(p gitlab.PaginationOptionFunc) ([]*gitlab.SnippetRepositoryStorageMove, *gitlab.Response, error) {
+		return client.SnippetRepositoryStorageMove.RetrieveAllStorageMoves(opts, p, gitlab.WithContext(ctx))
+	}
+	for m, err := range gitlab.Scan2(pages) {
+		if err != nil {
+			return err
+		}
+		c.take(m.ID)
+	}
+	return nil
+}
+
 // The baseline: net/http and encoding/json, no SDK, the same structs as
 // gitlabdata, pagination headers followed by hand.
 
@@ -214,28 +297,67 @@ type plainMove struct {
 	} `json:"project"`
 }
 
-// The three contenders without an SDK share two loops, one per listing:
-// the baseline decodes into gitlabdata's structs, the plain baseline into
-// the plain ones above, and the floor sends the same requests but reads and
-// throws the bodies away (what it costs, no client can save).
-var (
-	baselineRecords = plainKeyset(func(r *gitlabdata.ModelRecord) int64 { id, _ := r.RecordIdentifier.Int(); return id })
-	baselineMoves   = plainOffset(func(m *gitlabdata.ProjectRepositoryStorageMove) int64 { return m.ID })
-	plainRecords    = plainKeyset(func(r *plainRecord) int64 { return r.RecordIdentifier })
-	plainMoves      = plainOffset(func(m *plainMove) int64 { return m.ID })
-	floorRecords    = plainKeyset[struct{}](nil)
-	floorMoves      = plainOffset[struct{}](nil)
-)
+type plainMoveBase struct {
+	ID                     int64     `json:"id"`
+	CreatedAt              time.Time `json:"created_at"`
+	State                  string    `json:"state"`
+	SourceStorageName      string    `json:"source_storage_name"`
+	DestinationStorageName string    `json:"destination_storage_name"`
+	ErrorMessage           *string   `json:"error_message"`
+}
+
+type plainGroupMove struct {
+	plainMoveBase
+	Group *struct {
+		ID     int64  `json:"id"`
+		WebURL string `json:"web_url"`
+		Name   string `json:"name"`
+	} `json:"group"`
+}
+
+type plainSnippetMove struct {
+	plainMoveBase
+	Snippet *struct {
+		ID          int64   `json:"id"`
+		Title       string  `json:"title"`
+		Description *string `json:"description"`
+		Visibility  string  `json:"visibility"`
+		Author      *struct {
+			ID          int64   `json:"id"`
+			Username    string  `json:"username"`
+			PublicEmail string  `json:"public_email"`
+			Name        string  `json:"name"`
+			State       string  `json:"state"`
+			Locked      bool    `json:"locked"`
+			AvatarURL   *string `json:"avatar_url"`
+			WebURL      string  `json:"web_url"`
+		} `json:"author"`
+		CreatedAt     *time.Time `json:"created_at"`
+		UpdatedAt     *time.Time `json:"updated_at"`
+		ProjectID     *int64     `json:"project_id"`
+		WebURL        string     `json:"web_url"`
+		RawURL        string     `json:"raw_url"`
+		SSHURLToRepo  string     `json:"ssh_url_to_repo"`
+		HTTPURLToRepo string     `json:"http_url_to_repo"`
+	} `json:"snippet"`
+}
+
+// The three contenders without an SDK share two loops, one for the keyset
+// listing and one for the offset ones: the baseline decodes into
+// gitlabdata's structs, the plain baseline into the plain ones above, and
+// the floor sends the same requests but only reads each body into a reused
+// buffer and counts its items (what that costs, no client can save).
 
 // plainKeyset walks the records listing with a bare http.Client, following
 // Link rel="next" by hand. Each page is decoded into []*T and every item's id
-// goes to the consumer; a nil id throws the bodies away instead (the floor).
-func plainKeyset[T any](id func(*T) int64) func(context.Context, string, *consumer) error {
+// goes to the consumer; a nil id makes it the floor.
+func plainKeyset[T any](id func(*T) int64) listing {
 	return func(ctx context.Context, base string, c *consumer) error {
 		hc := newPlainClient()
+		var buf bytes.Buffer
 		next := base + recordsPath + "?pagination=keyset&per_page=" + strconv.Itoa(perPage)
 		for next != "" {
-			h, err := plainPage(ctx, hc, next, c, id)
+			h, err := plainPage(ctx, hc, next, c, id, &buf)
 			if err != nil {
 				return err
 			}
@@ -245,30 +367,41 @@ func plainKeyset[T any](id func(*T) int64) func(context.Context, string, *consum
 	}
 }
 
-// plainOffset walks the moves listing the same way, following X-Next-Page.
-func plainOffset[T any](id func(*T) int64) func(context.Context, string, *consumer) error {
+// plainOffset walks the offset listing at path the same way, following
+// X-Next-Page.
+func plainOffset[T any](path string, id func(*T) int64) listing {
 	return func(ctx context.Context, base string, c *consumer) error {
 		hc := newPlainClient()
-		next := movesPage(base, "1")
+		var buf bytes.Buffer
+		next := offsetPage(base, path, "1")
 		for next != "" {
-			h, err := plainPage(ctx, hc, next, c, id)
+			h, err := plainPage(ctx, hc, next, c, id, &buf)
 			if err != nil {
 				return err
 			}
 			next = ""
 			if p := h.Get("X-Next-Page"); p != "" {
-				next = movesPage(base, p)
+				next = offsetPage(base, path, p)
 			}
 		}
 		return nil
 	}
 }
 
-// plainPage gets one page and hands each item's id to c, or only reads the
-// body when id is nil.
-func plainPage[T any](ctx context.Context, hc *http.Client, u string, c *consumer, id func(*T) int64) (http.Header, error) {
+// plainPage gets one page and hands each item's id to c. With a nil id it
+// is the floor: the body is read into buf, reused from page to page, and
+// its items are counted; the consumer gets id 0 for each.
+func plainPage[T any](ctx context.Context, hc *http.Client, u string, c *consumer, id func(*T) int64, buf *bytes.Buffer) (http.Header, error) {
 	if id == nil {
-		return plainGet(ctx, hc, u, nil)
+		buf.Reset()
+		h, err := plainGet(ctx, hc, u, buf)
+		if err != nil {
+			return nil, err
+		}
+		for range countItems(buf.Bytes()) {
+			c.take(0)
+		}
+		return h, nil
 	}
 	var items []*T
 	h, err := plainGet(ctx, hc, u, &items)
@@ -281,12 +414,39 @@ func plainPage[T any](ctx context.Context, hc *http.Client, u string, c *consume
 	return h, nil
 }
 
-func movesPage(base, page string) string {
-	return base + movesPath + "?page=" + page + "&per_page=" + strconv.Itoa(perPage)
+// countItems counts the elements of a JSON array of objects, skipping
+// strings so that braces inside them do not count. It trusts the input.
+func countItems(body []byte) int {
+	n, depth := 0, 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+		case '{':
+			if depth == 1 {
+				n++
+			}
+			depth++
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+	}
+	return n
 }
 
-// plainGet sends one GET and decodes the body into out (or discards it when
-// out is nil), then drains the body so the connection is reused.
+func offsetPage(base, path, page string) string {
+	return base + path + "?page=" + page + "&per_page=" + strconv.Itoa(perPage)
+}
+
+// plainGet sends one GET and decodes the body into out, or reads it into
+// out when out is a *bytes.Buffer, then drains the body so the connection is
+// reused. A nil out discards the body.
 func plainGet(ctx context.Context, hc *http.Client, u string, out any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -303,7 +463,11 @@ func plainGet(ctx context.Context, hc *http.Client, u string, out any) (http.Hea
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, msg)
 	}
-	if out != nil {
+	if buf, ok := out.(*bytes.Buffer); ok {
+		if _, err := buf.ReadFrom(resp.Body); err != nil {
+			return nil, err
+		}
+	} else if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 			return nil, fmt.Errorf("GET %s: decoding: %w", u, err)
 		}

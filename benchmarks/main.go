@@ -19,6 +19,7 @@ import (
 type config struct {
 	records, moves int
 	reps           int
+	latencyReps    int
 	latency        time.Duration
 	latencyPages   int
 }
@@ -27,12 +28,13 @@ func main() {
 	var cfg config
 	flag.IntVar(&cfg.records, "records", 100_000, "data management records to list (keyset)")
 	flag.IntVar(&cfg.moves, "moves", 20_000, "storage moves to list (offset)")
-	flag.IntVar(&cfg.reps, "reps", 3, "measured runs per contender (the median is reported)")
+	flag.IntVar(&cfg.reps, "reps", 7, "measured runs per contender (the median is reported)")
+	flag.IntVar(&cfg.latencyReps, "latency-reps", 3, "measured runs per contender in the latency scenario")
 	flag.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "latency scenario: server delay and consumer work per page")
 	flag.IntVar(&cfg.latencyPages, "latency-pages", 50, "latency scenario: pages per listing")
 	flag.Parse()
-	if cfg.records < 10*perPage || cfg.moves < 10*perPage || cfg.reps < 1 || cfg.latencyPages < 1 || cfg.latency <= 0 {
-		fmt.Fprintf(os.Stderr, "need -records and -moves of at least %d, and positive -reps, -latency and -latency-pages\n", 10*perPage)
+	if cfg.records < 10*perPage || cfg.moves < 10*perPage || cfg.reps < 1 || cfg.latencyReps < 1 || cfg.latencyPages < 1 || cfg.latency <= 0 {
+		fmt.Fprintf(os.Stderr, "need -records and -moves of at least %d, and positive -reps, -latency-reps, -latency and -latency-pages\n", 10*perPage)
 		os.Exit(2)
 	}
 	if err := run(context.Background(), cfg, os.Stdout, os.Stderr); err != nil {
@@ -51,64 +53,68 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) error {
 	all := contenders()
 	rep := &report{cfg: cfg, loadBefore: loadAverage()}
 
-	kinds := []struct {
-		name   string
-		title  string
-		n      int
-		render func(string, int) (*dataset, error)
-		pick   func(contender) listing
-		store  func(*dataset)
-	}{
-		{"records", "data management records, keyset", cfg.records, renderRecords,
-			func(c contender) listing { return c.records }, srv.records.Store},
-		{"moves", "project repository storage moves, offset", cfg.moves, renderMoves,
-			func(c contender) listing { return c.moves }, srv.moves.Store},
-	}
-
-	// Throughput and allocations at N, then the live heap at N/10 and N.
+	// Each listing at N, with plain bodies and then with gzip ones:
+	// throughput and allocations, and for plain bodies the live heap at
+	// N/10 and N.
 	for _, k := range kinds {
-		big, err := k.render(srv.URL, k.n)
+		n := cfg.records
+		if k.moves {
+			n = cfg.moves
+		}
+		big, err := k.render(srv.URL, n)
 		if err != nil {
 			return err
 		}
-		small, err := k.render(srv.URL, k.n/10)
+		small, err := k.render(srv.URL, n/10)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(progress, "%s: %d items, %d pages, %.1f MB of JSON\n", k.name, big.items, len(big.pages), float64(big.jsonBytes)/1e6)
-		sec := section{name: k.name, title: k.title, ds: big, small: small}
-		w := workload{name: k.name, ds: big, pick: k.pick}
-		k.store(big)
-		if sec.samples, err = throughput(ctx, srv, w, all, cfg.reps, progress); err != nil {
-			return err
+		fmt.Fprintf(progress, "%s: %d items, %d pages, %.1f MB of JSON, %.1f MB gzipped\n",
+			k.name, big.items, len(big.pages), float64(big.jsonBytes)/1e6, float64(big.gzBytes)/1e6)
+		store := func(ds *dataset) { srv.store(k.path, ds) }
+		for _, gz := range []bool{false, true} {
+			sec := section{name: k.name, title: k.title, ds: big, small: small, gzip: gz}
+			if gz {
+				sec.name += "+gzip"
+				sec.title += ", gzip bodies"
+			}
+			srv.gzip.Store(gz)
+			w := workload{name: sec.name, ds: big, pick: k.pick}
+			store(big)
+			if sec.samples, err = throughput(ctx, srv, w, all, cfg.reps, progress); err != nil {
+				return err
+			}
+			if !gz {
+				if sec.liveSmall, err = liveHeaps(ctx, srv, workload{name: k.name, ds: small, pick: k.pick}, store, all, progress); err != nil {
+					return err
+				}
+				if sec.liveBig, err = liveHeaps(ctx, srv, w, store, all, progress); err != nil {
+					return err
+				}
+			}
+			rep.sections = append(rep.sections, sec)
 		}
-		if sec.liveSmall, err = liveHeaps(ctx, srv, workload{name: k.name, ds: small, pick: k.pick}, k.store, all, progress); err != nil {
-			return err
-		}
-		if sec.liveBig, err = liveHeaps(ctx, srv, w, k.store, all, progress); err != nil {
-			return err
-		}
-		rep.sections = append(rep.sections, sec)
+		srv.gzip.Store(false)
 	}
 
 	// Latency hiding: a slow server and a slow consumer.
 	rep.sleep = sleepTakes(cfg.latency)
 	srv.latency.Store(int64(cfg.latency))
-	for _, k := range kinds {
+	for _, k := range kinds[:2] { // records and project moves
 		ds, err := k.render(srv.URL, cfg.latencyPages*perPage)
 		if err != nil {
 			return err
 		}
-		k.store(ds)
+		srv.store(k.path, ds)
 		w := workload{name: k.name, ds: ds, pick: k.pick}
 		lat := latencySection{name: k.name, pages: len(ds.pages), samples: make(map[string]sample)}
 		for _, c := range all {
-			if c.info {
+			if c.info || !c.decodes {
 				continue
 			}
 			var runs []sample
-			for r := range cfg.reps {
-				fmt.Fprintf(progress, "  latency run %d/%d, %s: %s\n", r+1, cfg.reps, k.name, c.name)
+			for r := range cfg.latencyReps {
+				fmt.Fprintf(progress, "  latency run %d/%d, %s: %s\n", r+1, cfg.latencyReps, k.name, c.name)
 				s, err := measure(ctx, srv, w, c, cfg.latency)
 				if err != nil {
 					return err
@@ -130,9 +136,6 @@ func liveHeaps(ctx context.Context, srv *server, w workload, store func(*dataset
 	store(w.ds)
 	got := make(map[string]liveHeap)
 	for _, c := range all {
-		if !c.decodes {
-			continue
-		}
 		fmt.Fprintf(progress, "  live heap, %d %s: %s\n", w.ds.items, w.name, c.name)
 		live, ok, err := measureLive(ctx, srv, w, c)
 		if err != nil {

@@ -15,7 +15,12 @@ import (
 
 // Targets from the issue.
 const (
-	targetRatio   = 0.5  // CPU and allocations per item, against each rival
+	targetRatio = 0.5  // CPU and allocations per item, against each rival
+	targetFloor = 1.25 // CPU per item, against the floor
+	// targetAllocs is how many allocations per item gitlabdata may make
+	// above the floor's (the server's and the transport's, the same for
+	// every contender).
+	targetAllocs  = 1.0
 	targetLatency = 1.15 // wall time against the latency limit
 	// targetPages is what "a few pages' worth" of live heap means here,
 	// in pages of JSON.
@@ -27,6 +32,7 @@ const (
 
 type section struct {
 	name, title        string
+	gzip               bool
 	ds, small          *dataset
 	samples            map[string]sample
 	liveSmall, liveBig map[string]liveHeap
@@ -64,6 +70,7 @@ func (r *report) print(out io.Writer, all []contender) {
 	p("figures:   median of %d runs after one warm-up; CPU time, allocations and heap are the whole process's, server included", r.cfg.reps)
 	p("total:     %s; load average (1 min) %s before, %s after", r.elapsed.Round(time.Second), r.loadBefore, r.loadAfter)
 
+	r.printSummary(p, w)
 	for _, s := range r.sections {
 		r.printSection(p, w, s, all)
 	}
@@ -74,8 +81,8 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	n := float64(s.ds.items)
 	page := s.ds.pageBytes()
 	p("")
-	p("== %s: %s; %d items, %d pages of %d, %.1f MB of JSON (%.1f KiB a page)",
-		s.name, s.title, s.ds.items, len(s.ds.pages), perPage, float64(s.ds.jsonBytes)/1e6, page/1024)
+	p("== %s: %s; %d items, %d pages of %d, %.1f MB of JSON (%.1f KiB a page, %.1f KiB gzipped)",
+		s.name, s.title, s.ds.items, len(s.ds.pages), perPage, float64(s.ds.jsonBytes)/1e6, page/1024, float64(s.ds.gzBytes)/float64(len(s.ds.pages))/1024)
 	p("")
 	p("contender\twall\tCPU/item\tallocs/item\tbytes/item\tpeak heap\tconns\t")
 	for _, c := range all {
@@ -85,7 +92,15 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	}
 	w.Flush()
 
-	cg, bl := s.samples[nameClientGo], s.samples[nameBaseline]
+	cg, bl, fl := s.samples[nameClientGo], s.samples[nameBaseline], s.samples[nameFloor]
+	p("")
+	p("against the floor\tCPU\tCPU above\tallocs above\tbytes above\t")
+	for _, c := range all {
+		m := s.samples[c.name]
+		p("%s\t%.2fx\t%+.2f µs\t%+.2f\t%+.0f B\t", label(c), ratio(m.cpu, fl.cpu),
+			float64((m.cpu-fl.cpu).Nanoseconds())/n/1e3, (float64(m.allocs)-float64(fl.allocs))/n, (float64(m.bytes)-float64(fl.bytes))/n)
+	}
+	w.Flush()
 	p("")
 	p("ratios\tto client-go\t\t\t\t\tto baseline\t\t\t\t\t")
 	p("contender\tCPU\tallocs\tbytes\tpeak heap\twall\tCPU\tallocs\tbytes\tpeak heap\twall\t")
@@ -100,6 +115,10 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	sdk := s.samples[nameSDK]
 	p("")
 	p("targets (%s)\tvalue\tverdict\t", nameSDK)
+	vf := ratio(sdk.cpu, fl.cpu)
+	p("CPU/item <= %.2fx floor\t%.2fx\t%s\t", targetFloor, vf, verdict(vf <= targetFloor))
+	above := (float64(sdk.allocs) - float64(fl.allocs)) / n
+	p("allocs/item above the floor <= %.1f\t%.2f\t%s\t", targetAllocs, above, verdict(above <= targetAllocs))
 	for _, t := range []struct {
 		what   string
 		mine   float64
@@ -115,6 +134,9 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	}
 	p("one TCP connection for the listing\t%s\t%s\t", conns(sdk), verdict(sdk.conns == 1))
 	w.Flush()
+	if s.gzip {
+		return // the live heap is measured with plain bodies
+	}
 
 	p("")
 	p("live heap while the loop body runs: a full collection in the middle of each page, live heap above the")
@@ -122,9 +144,6 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	p("contender\tN=%d peak\tmedian\tN=%d peak\tmedian\tpeak to client-go\tto baseline\t", s.small.items, s.ds.items)
 	pages := func(b uint64) string { return fmt.Sprintf("%s (%.1f pages)", size(float64(b)), float64(b)/page) }
 	for _, c := range all {
-		if !c.decodes {
-			continue
-		}
 		a, b := s.liveSmall[c.name], s.liveBig[c.name]
 		p("%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t", label(c), pages(a.peak), pages(a.median), pages(b.peak), pages(b.median),
 			ratio(b.peak, s.liveBig[nameClientGo].peak), ratio(b.peak, s.liveBig[nameBaseline].peak))
@@ -136,6 +155,22 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	p("targets (%s)\tvalue\tverdict\t", nameSDK)
 	p("peak live heap <= %.0f pages at N=%d\t%.2f pages\t%s\t", targetPages, s.ds.items, big, verdict(big <= targetPages))
 	p("peak growth from N=%d to N=%d <= %.0f page\t%+.2f pages\t%s\t", s.small.items, s.ds.items, targetGrowth, growth, verdict(growth <= targetGrowth))
+	w.Flush()
+}
+
+// printSummary puts the CPU per item of every section side by side, with
+// gitlabdata's and client-go's ratios to the floor.
+func (r *report) printSummary(p func(string, ...any), w *tabwriter.Writer) {
+	p("")
+	p("summary: CPU/item (whole process) and allocations/item above the floor")
+	p("listing\tfloor\tgitlabdata\tx floor\tclient-go\tx floor\tbaseline\tx floor\tallocs above floor\t")
+	for _, s := range r.sections {
+		n := float64(s.ds.items)
+		fl, sdk, cg, bl := s.samples[nameFloor], s.samples[nameSDK], s.samples[nameClientGo], s.samples[nameBaseline]
+		us := func(m sample) string { return fmt.Sprintf("%.2f µs", float64(m.cpu.Nanoseconds())/n/1e3) }
+		p("%s\t%s\t%s\t%.2f\t%s\t%.2f\t%s\t%.2f\t%+.2f\t", s.name, us(fl), us(sdk), ratio(sdk.cpu, fl.cpu),
+			us(cg), ratio(cg.cpu, fl.cpu), us(bl), ratio(bl.cpu, fl.cpu), (float64(sdk.allocs)-float64(fl.allocs))/n)
+	}
 	w.Flush()
 }
 
@@ -169,7 +204,7 @@ func (r *report) printLatency(p func(string, ...any), w *tabwriter.Writer, all [
 func label(c contender) string {
 	switch {
 	case !c.decodes:
-		return c.name + " (info, no decoding)"
+		return c.name + " (no decoding)"
 	case c.info:
 		return c.name + " (info)"
 	}

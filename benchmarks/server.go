@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
@@ -19,19 +21,23 @@ import (
 const (
 	token = "glpat-benchmark-0000000000"
 	// perPage is the only page size the server serves.
-	perPage     = 100
-	model       = "lfs_objects"
-	recordsPath = "/api/v4/admin/data_management/" + model
-	movesPath   = "/api/v4/project_repository_storage_moves"
+	perPage          = 100
+	model            = "lfs_objects"
+	recordsPath      = "/api/v4/admin/data_management/" + model
+	movesPath        = "/api/v4/project_repository_storage_moves"
+	groupMovesPath   = "/api/v4/group_repository_storage_moves"
+	snippetMovesPath = "/api/v4/snippet_repository_storage_moves"
 	// maxCounted is the largest listing for which GitLab sends X-Total,
 	// X-Total-Pages and rel="last" (spec §1.3).
 	maxCounted = 10_000
 )
 
-// page is one pre-rendered answer.
+// page is one pre-rendered answer, with its body also gzip-compressed.
 type page struct {
-	header http.Header
-	body   []byte
+	header   http.Header
+	body, gz []byte
+	// gzLength is the Content-Length of the compressed body.
+	gzLength []string
 }
 
 // dataset is a whole listing, rendered once and served byte for byte the
@@ -45,18 +51,23 @@ type dataset struct {
 	// sum is the sum of all ids, to check what a contender decoded.
 	sum       int64
 	jsonBytes int
+	// gzBytes is the size of all compressed bodies.
+	gzBytes int
 }
 
 // pageBytes is the average JSON size of one page.
 func (d *dataset) pageBytes() float64 { return float64(d.jsonBytes) / float64(len(d.pages)) }
 
-// server serves the two listings from pre-rendered pages and counts the
-// TCP connections it accepts.
+// server serves the listings from pre-rendered pages and counts the TCP
+// connections it accepts.
 type server struct {
-	URL     string
-	srv     *http.Server
-	records atomic.Pointer[dataset]
-	moves   atomic.Pointer[dataset]
+	URL string
+	srv *http.Server
+	// data holds the dataset served at each listing's path.
+	data map[string]*atomic.Pointer[dataset]
+	// gzip makes the server answer a request that accepts gzip with the
+	// compressed body, as GitLab's bundled NGINX does for application/json.
+	gzip atomic.Bool
 	// latency is slept before each answer.
 	latency atomic.Int64
 	// rejected counts answers other than 200: a contender that sends the
@@ -85,7 +96,10 @@ func newServer() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{URL: "http://" + ln.Addr().String(), conns: make(map[net.Conn]*connInfo)}
+	s := &server{URL: "http://" + ln.Addr().String(), conns: make(map[net.Conn]*connInfo), data: make(map[string]*atomic.Pointer[dataset])}
+	for _, k := range kinds {
+		s.data[k.path] = new(atomic.Pointer[dataset])
+	}
 	s.srv = &http.Server{
 		Handler:           s,
 		ConnState:         s.connState,
@@ -96,6 +110,9 @@ func newServer() (*server, error) {
 }
 
 func (s *server) Close() error { return s.srv.Close() }
+
+// store makes the server serve ds at path.
+func (s *server) store(path string, ds *dataset) { s.data[path].Store(ds) }
 
 func (s *server) connState(c net.Conn, state http.ConnState) {
 	s.mu.Lock()
@@ -148,25 +165,20 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(d)
 	}
 	q := r.URL.Query()
-	var (
-		ds  *dataset
-		key string
-	)
-	switch r.URL.Path {
-	case recordsPath:
+	slot, ok := s.data[r.URL.Path]
+	if !ok || slot.Load() == nil {
+		s.reject(w, http.StatusNotFound, `{"error":"404 Not Found"}`)
+		return
+	}
+	ds, key := slot.Load(), q.Get("page")
+	if r.URL.Path == recordsPath {
 		if q.Get("pagination") != "keyset" {
 			s.reject(w, http.StatusBadRequest, `{"error":"this server serves keyset pages only"}`)
 			return
 		}
-		ds, key = s.records.Load(), q.Get("cursor")
-	case movesPath:
-		ds, key = s.moves.Load(), q.Get("page")
-		if key == "" {
-			key = "1"
-		}
-	default:
-		s.reject(w, http.StatusNotFound, `{"error":"404 Not Found"}`)
-		return
+		key = q.Get("cursor")
+	} else if key == "" {
+		key = "1"
 	}
 	if q.Get("per_page") != strconv.Itoa(perPage) {
 		s.reject(w, http.StatusBadRequest, `{"error":"this server serves per_page=100 only"}`)
@@ -182,9 +194,17 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range pg.header {
 		h[k] = v
 	}
+	body := pg.body
+	if s.gzip.Load() && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		h["Content-Encoding"] = gzipEncoding
+		h["Content-Length"] = pg.gzLength
+		body = pg.gz
+	}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(pg.body)
+	_, _ = w.Write(body)
 }
+
+var gzipEncoding = []string{"gzip"}
 
 func (s *server) reject(w http.ResponseWriter, status int, body string) {
 	s.rejected.Add(1)
@@ -223,6 +243,56 @@ type wireMove struct {
 	DestinationStorageName string       `json:"destination_storage_name"`
 	ErrorMessage           *string      `json:"error_message"`
 	Project                wireIdentity `json:"project"`
+}
+
+// wireMoveBase is what the three kinds of storage move share.
+type wireMoveBase struct {
+	ID                     int64   `json:"id"`
+	CreatedAt              string  `json:"created_at"`
+	State                  string  `json:"state"`
+	SourceStorageName      string  `json:"source_storage_name"`
+	DestinationStorageName string  `json:"destination_storage_name"`
+	ErrorMessage           *string `json:"error_message"`
+}
+
+type wireGroupMove struct {
+	wireMoveBase
+	Group struct {
+		ID     int64  `json:"id"`
+		WebURL string `json:"web_url"`
+		Name   string `json:"name"`
+	} `json:"group"`
+}
+
+type wireSnippetMove struct {
+	wireMoveBase
+	Snippet wireSnippet `json:"snippet"`
+}
+
+type wireSnippet struct {
+	ID            int64    `json:"id"`
+	Title         string   `json:"title"`
+	Description   *string  `json:"description"`
+	Visibility    string   `json:"visibility"`
+	Author        wireUser `json:"author"`
+	CreatedAt     string   `json:"created_at"`
+	UpdatedAt     string   `json:"updated_at"`
+	ProjectID     *int64   `json:"project_id"`
+	WebURL        string   `json:"web_url"`
+	RawURL        string   `json:"raw_url"`
+	SSHURLToRepo  string   `json:"ssh_url_to_repo"`
+	HTTPURLToRepo string   `json:"http_url_to_repo"`
+}
+
+type wireUser struct {
+	ID          int64  `json:"id"`
+	Username    string `json:"username"`
+	PublicEmail string `json:"public_email"`
+	Name        string `json:"name"`
+	State       string `json:"state"`
+	Locked      bool   `json:"locked"`
+	AvatarURL   string `json:"avatar_url"`
+	WebURL      string `json:"web_url"`
 }
 
 type wireIdentity struct {
@@ -279,7 +349,7 @@ func (g *renderer) header(body []byte) http.Header {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Etag", fmt.Sprintf(`W/"%x"`, md5.Sum(body)))
-	h.Set("Vary", "Origin")
+	h.Set("Vary", "Accept-Encoding, Origin")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("X-Request-Id", g.requestID())
@@ -344,6 +414,86 @@ func (g *renderer) move(id int64) wireMove {
 	return m
 }
 
+// moveBase renders the shared fields: mostly finished, some failed with an
+// error message, a few scheduled or started.
+func (g *renderer) moveBase(id int64) wireMoveBase {
+	m := wireMoveBase{
+		ID:                     id,
+		CreatedAt:              g.time(200),
+		State:                  "finished",
+		SourceStorageName:      "default",
+		DestinationStorageName: fmt.Sprintf("gitaly-%d", 1+id%3),
+	}
+	switch p := g.rnd.IntN(100); {
+	case p < 4:
+		msg := "Failed to replicate repository: 13:CHECKSUM mismatch"
+		m.State, m.ErrorMessage = "failed", &msg
+	case p < 7:
+		m.State = "scheduled"
+	case p < 10:
+		m.State = "started"
+	}
+	return m
+}
+
+func (g *renderer) groupMove(id int64) wireGroupMove {
+	m := wireGroupMove{wireMoveBase: g.moveBase(id)}
+	m.Group.ID = 500 + id
+	m.Group.Name = fmt.Sprintf("group-%d", m.Group.ID)
+	m.Group.WebURL = "https://gitlab.example.com/groups/" + m.Group.Name
+	return m
+}
+
+func (g *renderer) snippetMove(id int64) wireSnippetMove {
+	sid := 2000 + id
+	user := 1 + id%250
+	sn := wireSnippet{
+		ID:         sid,
+		Title:      fmt.Sprintf("Deploy notes %d", sid),
+		Visibility: []string{"private", "internal", "public"}[id%3],
+		Author: wireUser{
+			ID:        user,
+			Username:  fmt.Sprintf("user%d", user),
+			Name:      fmt.Sprintf("User %d", user),
+			State:     "active",
+			AvatarURL: "https://secure.gravatar.com/avatar/" + g.hex(64) + "?s=80&d=identicon",
+			WebURL:    fmt.Sprintf("https://gitlab.example.com/user%d", user),
+		},
+		CreatedAt:     g.time(300),
+		UpdatedAt:     g.time(300),
+		WebURL:        fmt.Sprintf("https://gitlab.example.com/-/snippets/%d", sid),
+		RawURL:        fmt.Sprintf("https://gitlab.example.com/-/snippets/%d/raw", sid),
+		SSHURLToRepo:  fmt.Sprintf("ssh://git@gitlab.example.com/snippets/%d.git", sid),
+		HTTPURLToRepo: fmt.Sprintf("https://gitlab.example.com/snippets/%d.git", sid),
+	}
+	if id%4 == 0 {
+		sn.Author.PublicEmail = fmt.Sprintf("user%d@example.com", user)
+	}
+	if id%2 == 0 {
+		project := 1000 + id%700
+		sn.ProjectID = &project
+		sn.WebURL = fmt.Sprintf("https://gitlab.example.com/group-%d/service-%d/-/snippets/%d", project%97, project, sid)
+		sn.RawURL = sn.WebURL + "/raw"
+	}
+	if id%3 != 0 {
+		d := "Runbook for the platform team."
+		sn.Description = &d
+	}
+	return wireSnippetMove{wireMoveBase: g.moveBase(id), Snippet: sn}
+}
+
+// marshal renders v as GitLab does: compact, and without escaping <, > and
+// & (the avatar URLs hold "&d=identicon" as is).
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 func cursorAfter(id int64) string {
 	return base64.URLEncoding.EncodeToString([]byte(`{"id":"` + strconv.FormatInt(id, 10) + `","_kd":"n"}`))
 }
@@ -363,7 +513,7 @@ func renderRecords(base string, n int) (*dataset, error) {
 			recs = append(recs, g.record(int64(id)))
 			ds.sum += int64(id)
 		}
-		body, err := json.Marshal(recs)
+		body, err := marshal(recs)
 		if err != nil {
 			return nil, err
 		}
@@ -386,24 +536,40 @@ func renderRecords(base string, n int) (*dataset, error) {
 // first, as offset pages of perPage with GitLab's offset headers (spec
 // §1.3): X-Total, X-Total-Pages and rel="last" only up to 10,000 moves.
 func renderMoves(base string, n int) (*dataset, error) {
-	g := newRenderer(2)
+	return renderOffset(base, movesPath, n, 2, func(g *renderer, id int64) any { return g.move(id) })
+}
+
+// renderGroupMoves renders n group repository storage moves the same way.
+func renderGroupMoves(base string, n int) (*dataset, error) {
+	return renderOffset(base, groupMovesPath, n, 3, func(g *renderer, id int64) any { return g.groupMove(id) })
+}
+
+// renderSnippetMoves renders n snippet repository storage moves the same way.
+func renderSnippetMoves(base string, n int) (*dataset, error) {
+	return renderOffset(base, snippetMovesPath, n, 4, func(g *renderer, id int64) any { return g.snippetMove(id) })
+}
+
+// renderOffset renders n items of an offset listing at path, newest (id n)
+// first; item renders one.
+func renderOffset(base, path string, n int, seed uint64, item func(*renderer, int64) any) (*dataset, error) {
+	g := newRenderer(seed)
 	ds := &dataset{index: make(map[string]int), items: n}
 	total := (n + perPage - 1) / perPage
 	counted := n <= maxCounted
 	link := func(p int) string {
 		q := url.Values{"page": {strconv.Itoa(p)}, "per_page": {strconv.Itoa(perPage)}}
-		return "<" + base + movesPath + "?" + q.Encode() + ">"
+		return "<" + base + path + "?" + q.Encode() + ">"
 	}
 	var bodies [][]byte
 	for p := 1; p <= total; p++ {
 		hi := int64(n - (p-1)*perPage)
 		lo := max(hi-perPage+1, 1)
-		moves := make([]wireMove, 0, hi-lo+1)
+		moves := make([]any, 0, hi-lo+1)
 		for id := hi; id >= lo; id-- {
-			moves = append(moves, g.move(id))
+			moves = append(moves, item(g, id))
 			ds.sum += id
 		}
-		body, err := json.Marshal(moves)
+		body, err := marshal(moves)
 		if err != nil {
 			return nil, err
 		}
@@ -438,22 +604,44 @@ func renderMoves(base string, n int) (*dataset, error) {
 	return ds, ds.place(bodies)
 }
 
-// place copies the page bodies into one block outside the Go heap (where
-// the platform allows), so that the server's data neither shows in the heap
-// figures nor raises the garbage collector's heap goal for the clients.
+// place copies the page bodies, and their gzip-compressed forms, into one
+// block outside the Go heap (where the platform allows), so that the
+// server's data neither shows in the heap figures nor raises the garbage
+// collector's heap goal for the clients. The level is gzip's fastest, the
+// default of NGINX's gzip_comp_level.
 func (d *dataset) place(bodies [][]byte) error {
-	for _, b := range bodies {
+	gz := make([][]byte, len(bodies))
+	for i, b := range bodies {
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		if err != nil {
+			return err
+		}
+		if _, err := zw.Write(b); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		gz[i] = buf.Bytes()
 		d.jsonBytes += len(b)
+		d.gzBytes += len(gz[i])
 	}
-	arena, err := offHeap(d.jsonBytes)
+	arena, err := offHeap(d.jsonBytes + d.gzBytes)
 	if err != nil {
 		return err
 	}
 	off := 0
-	for i, b := range bodies {
-		d.pages[i].body = arena[off : off+len(b) : off+len(b)]
-		copy(d.pages[i].body, b)
+	carve := func(b []byte) []byte {
+		out := arena[off : off+len(b) : off+len(b)]
+		copy(out, b)
 		off += len(b)
+		return out
+	}
+	for i, b := range bodies {
+		d.pages[i].body = carve(b)
+		d.pages[i].gz = carve(gz[i])
+		d.pages[i].gzLength = []string{strconv.Itoa(len(gz[i]))}
 	}
 	return nil
 }
