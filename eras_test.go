@@ -111,7 +111,10 @@ func TestDataManagementNotAvailable(t *testing.T) {
 		t.Fatalf("Version() error = %v", err)
 	}
 	for name, err := range map[string]error{
-		"List": func() error { _, _, err := client.DataManagement.List(t.Context(), gitlabdata.ModelUploads, nil); return err }(),
+		"List": func() error {
+			_, _, err := client.DataManagement.List(t.Context(), gitlabdata.ModelUploads, nil)
+			return err
+		}(),
 		"All": func() error {
 			for _, err := range client.DataManagement.All(t.Context(), gitlabdata.ModelUploads, nil) {
 				return err
