@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // DataManagementService reads Geo data records and their checksums, and
@@ -385,4 +387,146 @@ func (s *DataManagementService) existing(ctx context.Context, model ModelName, i
 		}
 	}
 	return found, missing, nil
+}
+
+// CountOptions says what [DataManagementService.Count] counts and how
+// exactly. The zero value counts every state with one request each.
+type CountOptions struct {
+	// States are the checksum states to count; nil counts all five.
+	States []ChecksumState
+	// Exact walks the records (keyset, 100 a page) of any count GitLab
+	// gives no total for, instead of returning a lower bound. That costs a
+	// request per 100 records.
+	Exact bool
+}
+
+// Count is a number of records: exact, or a lower bound.
+type Count struct {
+	N int
+	// AtLeast is true when N is a lower bound: GitLab leaves out totals
+	// above 10,000 matching records, and GitLab 18.3 to 18.7 never send
+	// them.
+	AtLeast bool
+}
+
+// String is "42", or ">=10001" for a lower bound.
+func (c Count) String() string {
+	if c.AtLeast {
+		return ">=" + strconv.Itoa(c.N)
+	}
+	return strconv.Itoa(c.N)
+}
+
+// RecordCounts is what [DataManagementService.Count] found.
+type RecordCounts struct {
+	// Total counts every record of the model.
+	Total Count
+	// ByState counts the records in each state asked for. It is nil when
+	// GitLab refuses the checksum_state filter because Geo verification
+	// is off for the model (the Hint of that error is in StatesError).
+	ByState map[ChecksumState]Count
+	// StatesError is why ByState is nil, if it is.
+	StatesError error
+	// Requests is how many listings the count took (on GitLab 18.3 to 18.7
+	// the Client's first call also retries once in singular form).
+	Requests int
+}
+
+// maxCounted is the most records GitLab counts for X-Total.
+const maxCounted = 10_000
+
+// Count counts the records of model, in all and by checksum state, with the
+// fewest requests GitLab allows: one offset listing with per_page=1 per
+// count, whose X-Total is the number, up to 10,000 matching records. Above
+// that GitLab omits the total, and the count is the lower bound 10,001
+// (AtLeast) unless opts.Exact asks for a walk through the records. GitLab
+// 18.3 to 18.7 never send totals: there a count is a lower bound, or a walk
+// with opts.Exact. opts may be nil.
+//
+// GitLab API docs: https://docs.gitlab.com/api/rest/#pagination-response-headers
+func (s *DataManagementService) Count(ctx context.Context, model ModelName, opts *CountOptions) (*RecordCounts, error) {
+	var o CountOptions
+	if opts != nil {
+		o = *opts
+	}
+	states := o.States
+	if states == nil {
+		states = ChecksumStates()
+	}
+	for _, st := range states {
+		if err := validateChecksumFilter(st, ChecksumStates()); err != nil {
+			return nil, err
+		}
+		if st == "" {
+			return nil, fmt.Errorf("%w: an empty checksum state in CountOptions.States", ErrInvalidArgument)
+		}
+	}
+	out := &RecordCounts{}
+	var err error
+	if out.Total, err = s.count(ctx, model, "", o.Exact, &out.Requests); err != nil {
+		return nil, err
+	}
+	byState := make(map[ChecksumState]Count, len(states))
+	for _, st := range states {
+		c, err := s.count(ctx, model, st, o.Exact, &out.Requests)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && strings.Contains(apiErr.Message, "not a verifiable model") {
+			out.StatesError = err
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		byState[st] = c
+	}
+	out.ByState = byState
+	return out, nil
+}
+
+// count counts the records of model in state ("" for all).
+func (s *DataManagementService) count(ctx context.Context, model ModelName, state ChecksumState, exact bool, requests *int) (Count, error) {
+	opts := &ListModelRecordsOptions{ChecksumState: state, PerPage: 1, Pagination: PaginationOffset}
+	items, resp, err := s.List(ctx, model, opts)
+	*requests++
+	if err != nil {
+		return Count{}, err
+	}
+	if resp.Header.Get("X-Total") != "" {
+		return Count{N: resp.Total}, nil
+	}
+	if len(items) == 0 || resp.NextPage == 0 {
+		return Count{N: len(items)}, nil
+	}
+	if !exact {
+		if s.c.facts.wantsSingular() { // 18.3 to 18.7: never a total
+			return Count{N: 2, AtLeast: true}, nil // a first record and a next page
+		}
+		return Count{N: maxCounted + 1, AtLeast: true}, nil
+	}
+	return s.walkCount(ctx, model, state, requests)
+}
+
+// walkCount counts by listing every record, 100 a page: keyset where the
+// server pages so, by offset on servers that ignore keyset.
+func (s *DataManagementService) walkCount(ctx context.Context, model ModelName, state ChecksumState, requests *int) (Count, error) {
+	walk := ListModelRecordsOptions{ChecksumState: state, PerPage: 100, Pagination: PaginationKeyset}
+	n := 0
+	for {
+		items, resp, err := s.List(ctx, model, &walk)
+		*requests++
+		if err != nil {
+			return Count{}, err
+		}
+		n += len(items)
+		switch {
+		case resp.NextCursor != "" && resp.NextCursor != walk.Cursor:
+			walk.Cursor = resp.NextCursor
+		case resp.NextCursor == "" && resp.NextPage > max(walk.Page, 1):
+			walk.Page = resp.NextPage
+		case resp.NextCursor == "" && resp.NextPage == 0:
+			return Count{N: n}, nil
+		default:
+			return Count{}, fmt.Errorf("gitlabdata: counting %s: pagination stalled", model)
+		}
+	}
 }
