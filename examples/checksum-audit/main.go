@@ -66,6 +66,7 @@ type audit struct {
 	nFailed  int
 	missing  bool // the server does not know this model
 	duration time.Duration
+	counts   *gitlabdata.RecordCounts // with -counts: the counts as GitLab gave them
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -92,6 +93,7 @@ Flags:
 	only := flags.String("models", "", "comma-separated model names to audit (default: every model the server's version has)")
 	show := flags.Int("show-failed", 5, "failed records to list per model")
 	concurrency := flags.Int("concurrency", 4, "models audited at once")
+	counts := flags.Bool("counts", false, "count by state with a few requests per model instead of listing every record (above 10,000 a count is a lower bound)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -119,13 +121,19 @@ Flags:
 	}
 	progress := newProgress(stderr)
 	start := time.Now()
-	audits, err := auditAll(ctx, client, models, *show, *concurrency, progress)
+	one := func(ctx context.Context, model gitlabdata.ModelName) (*audit, error) {
+		if *counts {
+			return countModel(ctx, client, model)
+		}
+		return auditModel(ctx, client, model, *show, progress)
+	}
+	audits, err := auditAll(ctx, models, *concurrency, one)
 	progress.done()
 	if err != nil {
 		return explain(err)
 	}
 	printTable(stdout, audits, time.Since(start))
-	printFailed(stdout, audits)
+	printFailed(stdout, audits, *counts)
 
 	if *fix {
 		if err := recalculate(ctx, client, stdout, audits); err != nil {
@@ -180,7 +188,7 @@ func explain(err error) error {
 
 // auditAll audits models, at most concurrency at once, and returns the
 // audits in the order of models. The first error stops the others.
-func auditAll(ctx context.Context, client *gitlabdata.Client, models []gitlabdata.ModelName, show, concurrency int, progress *progress) ([]*audit, error) {
+func auditAll(ctx context.Context, models []gitlabdata.ModelName, concurrency int, one func(context.Context, gitlabdata.ModelName) (*audit, error)) ([]*audit, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	audits := make([]*audit, len(models))
@@ -198,7 +206,7 @@ func auditAll(ctx context.Context, client *gitlabdata.Client, models []gitlabdat
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			a, err := auditModel(ctx, client, model, show, progress)
+			a, err := one(ctx, model)
 			if err != nil {
 				cancel(fmt.Errorf("auditing %s: %w", model, err))
 				return
@@ -213,6 +221,30 @@ func auditAll(ctx context.Context, client *gitlabdata.Client, models []gitlabdat
 	return audits, nil
 }
 
+// countModel counts model's records by state without listing them.
+func countModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata.ModelName) (*audit, error) {
+	start := time.Now()
+	c, err := client.DataManagement.Count(ctx, model, nil)
+	if unknownModel(err) {
+		return &audit{model: model, missing: true}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &audit{model: model, records: c.Total.N, byState: map[gitlabdata.ChecksumState]int{}, counts: c, duration: time.Since(start)}
+	for st, n := range c.ByState {
+		a.byState[st] = n.N
+	}
+	a.nFailed = c.ByState[gitlabdata.ChecksumStateFailed].N
+	return a, nil
+}
+
+// unknownModel recognises GitLab's 400 for a model its version lacks.
+func unknownModel(err error) bool {
+	var apiErr *gitlabdata.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value")
+}
+
 // auditModel streams every record of model; a model the server does not
 // know is reported as missing.
 func auditModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata.ModelName, show int, progress *progress) (*audit, error) {
@@ -220,8 +252,7 @@ func auditModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata
 	start := time.Now()
 	err := countRecords(ctx, client, a, show, progress)
 	a.duration = time.Since(start)
-	var apiErr *gitlabdata.APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value") {
+	if unknownModel(err) {
 		return &audit{model: model, missing: true}, nil
 	}
 	return a, err
@@ -269,6 +300,12 @@ func printTable(w io.Writer, audits []*audit, wall time.Duration) {
 		default:
 			printRow(tw, string(a.model), a)
 		}
+		if a.counts != nil {
+			if total.counts == nil {
+				total.counts = &gitlabdata.RecordCounts{}
+			}
+			addCounts(total.counts, a.counts)
+		}
 		total.records += a.records
 		total.noInfo += a.noInfo
 		for s, n := range a.byState {
@@ -288,6 +325,18 @@ func printTable(w io.Writer, audits []*audit, wall time.Duration) {
 }
 
 func printRow(w io.Writer, name string, a *audit) {
+	if c := a.counts; c != nil {
+		fmt.Fprintf(w, "%s\t%s\t", name, c.Total)
+		for _, s := range gitlabdata.ChecksumStates() {
+			if n, ok := c.ByState[s]; ok {
+				fmt.Fprintf(w, "%s\t", n)
+			} else {
+				fmt.Fprint(w, "-\t")
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t\n", withoutChecksum(c), a.duration.Round(time.Millisecond))
+		return
+	}
 	fmt.Fprintf(w, "%s\t%d\t", name, a.records)
 	for _, s := range gitlabdata.ChecksumStates() {
 		fmt.Fprintf(w, "%d\t", a.byState[s])
@@ -295,7 +344,47 @@ func printRow(w io.Writer, name string, a *audit) {
 	fmt.Fprintf(w, "%d\t%s\t\n", a.noInfo, a.duration.Round(time.Millisecond))
 }
 
-func printFailed(w io.Writer, audits []*audit) {
+// withoutChecksum is the number of records in no state, when the counts
+// are exact.
+func withoutChecksum(c *gitlabdata.RecordCounts) string {
+	n := c.Total
+	if c.ByState == nil {
+		return "-"
+	}
+	for _, s := range c.ByState {
+		if s.AtLeast {
+			return "-"
+		}
+		n.N -= s.N
+	}
+	if n.AtLeast {
+		return "-"
+	}
+	return n.String()
+}
+
+// addCounts adds c to the total counts t.
+func addCounts(t, c *gitlabdata.RecordCounts) {
+	t.Total.N += c.Total.N
+	t.Total.AtLeast = t.Total.AtLeast || c.Total.AtLeast
+	if c.ByState == nil {
+		return
+	}
+	if t.ByState == nil {
+		t.ByState = map[gitlabdata.ChecksumState]gitlabdata.Count{}
+	}
+	for s, n := range c.ByState {
+		sum := t.ByState[s]
+		sum.N += n.N
+		sum.AtLeast = sum.AtLeast || n.AtLeast
+		t.ByState[s] = sum
+	}
+}
+
+func printFailed(w io.Writer, audits []*audit, counted bool) {
+	if counted {
+		return // -counts lists no records
+	}
 	if totalFailed(audits) == 0 {
 		fmt.Fprintln(w, "\nNo failed checksums.")
 		return

@@ -110,6 +110,44 @@ func TestChecksumAuditConcurrencyKeepsTheReport(t *testing.T) {
 	}
 }
 
+// -counts gives the same table as listing every record, with a few requests
+// per model; with -strict it still exits 3 on failed checksums.
+func TestChecksumAuditCountsMatchTheListing(t *testing.T) {
+	srv := fakeEnv(t, "18.11")
+	table := func(args ...string) (string, int) {
+		before := len(srv.Requests())
+		var out, errs bytes.Buffer
+		err := run(t.Context(), args, &out, &errs)
+		var code exitCode
+		if !errors.As(err, &code) || code != exitFailed {
+			t.Fatalf("run(%q) error = %v; want exit status 3", args, err)
+		}
+		var rows []string // the table, MODEL to TOTAL, without the TIME column
+		inTable := false
+		for _, line := range strings.Split(out.String(), "\n") {
+			f := strings.Fields(line)
+			inTable = inTable || len(f) > 0 && f[0] == "MODEL"
+			if inTable && len(f) == 9 {
+				rows = append(rows, strings.Join(f[:8], " "))
+			}
+			if len(f) > 0 && f[0] == "TOTAL" {
+				break
+			}
+		}
+		return strings.Join(rows, "\n"), len(srv.Requests()) - before
+	}
+	listed, listRequests := table("-strict")
+	counted, countRequests := table("-strict", "-counts")
+	if listed != counted {
+		t.Errorf("tables differ:\nlisting:\n%s\n-counts:\n%s", listed, counted)
+	}
+	// 44 models: 1 version request, then 6 per model against 1 page per
+	// small model (the demo's are below 100 records).
+	if want := 1 + 44*6; countRequests != want {
+		t.Errorf("-counts made %d requests; want %d (listing made %d)", countRequests, want, listRequests)
+	}
+}
+
 // When the API is not there, the audit says why in one line.
 func TestChecksumAuditExplainsAbsentAPI(t *testing.T) {
 	srv := fakeEnv(t, "18.9")
