@@ -2,8 +2,6 @@ package gitlabdata
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -353,174 +351,9 @@ func TestResponseHeaderIsCopy(t *testing.T) {
 
 // ---- iterator contract ----
 
-type pgMode int
-
-const (
-	pgOffsetLinks   pgMode = iota // X-* headers and Link, as storage-move listings
-	pgOffsetHeaders               // X-* headers only, no Link
-	pgKeyset                      // Link rel="next" with cursor= only
-)
-
-// pgIDs are the items a pgServer holds unless a test says otherwise: five
+// pgIDs are the items a pager holds unless a test says otherwise: five
 // items, three pages of two.
 var pgIDs = []int64{101, 102, 103, 104, 105}
-
-// pgCursor is the cursor GitLab gives after the record with this id.
-func pgCursor(id int64) string {
-	return base64.URLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"id":"%d","_kd":"n"}`, id)))
-}
-
-// pgLink is the request's URL as the client sent it with set merged into the
-// query, built the way GitLab builds Link hrefs (params sorted by name).
-func pgLink(r *http.Request, set url.Values) string {
-	sent, err := url.ParseRequestURI(r.RequestURI)
-	if err != nil {
-		panic(err)
-	}
-	q := sent.Query()
-	for k, v := range set {
-		q[k] = v
-	}
-	return "http://" + r.Host + sent.EscapedPath() + "?" + q.Encode()
-}
-
-// pgServer serves items in pages chosen by the request's page or cursor
-// parameter, never by how many requests came before.
-type pgServer struct {
-	t       *testing.T
-	mode    pgMode
-	ids     []int64
-	perPage int
-	item    func(id int64) string
-	// tweak, if set, edits the headers of the answer for page n (from 1).
-	tweak func(h http.Header, r *http.Request, n int)
-	// failPage, if not 0, answers 500 for that page.
-	failPage int
-	// nulls puts JSON nulls around the items of every page.
-	nulls bool
-
-	mu   sync.Mutex
-	uris []string // request URIs, in order
-}
-
-func (s *pgServer) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.uris...)
-}
-
-// pgMaxRequests stops a client that keeps asking for pages without
-// yielding anything, which a bound on the loop cannot catch.
-const pgMaxRequests = 50
-
-func (s *pgServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.uris = append(s.uris, r.RequestURI)
-	runaway := len(s.uris) > pgMaxRequests
-	s.mu.Unlock()
-	if runaway {
-		s.t.Errorf("more than %d requests; last %s", pgMaxRequests, r.RequestURI)
-		serveJSON(w, http.StatusBadRequest, `{"error":"runaway pagination"}`)
-		return
-	}
-	testMethod(s.t, r, http.MethodGet)
-	testHeader(s.t, r, "PRIVATE-TOKEN", testToken)
-	testNoBody(s.t, r)
-
-	q := r.URL.Query()
-	start := 0
-	if s.mode == pgKeyset {
-		if c := q.Get("cursor"); c != "" {
-			start = s.afterCursor(c)
-		}
-	} else if p := q.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			s.t.Errorf("request %s: bad page %q", r.RequestURI, p)
-			n = 1
-		}
-		start = (n - 1) * s.perPage
-	}
-	n := start/s.perPage + 1
-	if n == s.failPage {
-		serveJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
-		return
-	}
-	start = min(start, len(s.ids))
-	end := min(start+s.perPage, len(s.ids))
-
-	h := w.Header()
-	h.Set("X-Request-Id", fmt.Sprintf("01JPAGE%d", n))
-	per := strconv.Itoa(s.perPage)
-	if s.mode == pgKeyset {
-		if end < len(s.ids) {
-			next := pgLink(r, url.Values{
-				"cursor": {pgCursor(s.ids[end-1])}, "model_name": {"snippet_repositories"},
-				"order_by": {"id"}, "page": {"1"}, "sort": {"asc"},
-			})
-			h.Set("Link", "<"+next+`>; rel="next"`)
-		}
-	} else {
-		pages := max((len(s.ids)+s.perPage-1)/s.perPage, 1)
-		next, prev := "", ""
-		var links []string
-		if n > 1 {
-			prev = strconv.Itoa(n - 1)
-			links = append(links, "<"+pgLink(r, url.Values{"page": {prev}, "per_page": {per}})+`>; rel="prev"`)
-		}
-		if n < pages {
-			next = strconv.Itoa(n + 1)
-			links = append(links, "<"+pgLink(r, url.Values{"page": {next}, "per_page": {per}})+`>; rel="next"`)
-		}
-		links = append(links,
-			"<"+pgLink(r, url.Values{"page": {"1"}, "per_page": {per}})+`>; rel="first"`,
-			"<"+pgLink(r, url.Values{"page": {strconv.Itoa(pages)}, "per_page": {per}})+`>; rel="last"`)
-		if s.mode == pgOffsetLinks {
-			h.Set("Link", strings.Join(links, ", "))
-		}
-		h.Set("X-Next-Page", next)
-		h.Set("X-Page", strconv.Itoa(n))
-		h.Set("X-Per-Page", per)
-		h.Set("X-Prev-Page", prev)
-		h.Set("X-Total", strconv.Itoa(len(s.ids)))
-		h.Set("X-Total-Pages", strconv.Itoa(pages))
-	}
-	if s.tweak != nil {
-		s.tweak(h, r, n)
-	}
-
-	var items []string
-	for _, id := range s.ids[start:end] {
-		if s.nulls {
-			items = append(items, "null")
-		}
-		items = append(items, s.item(id))
-	}
-	if s.nulls {
-		items = append(items, "null")
-	}
-	serveJSON(w, http.StatusOK, "["+strings.Join(items, ",")+"]")
-}
-
-// afterCursor is the index of the item after the one the cursor names.
-func (s *pgServer) afterCursor(c string) int {
-	raw, err := base64.URLEncoding.DecodeString(c)
-	var attrs struct{ ID string }
-	if err == nil {
-		err = json.Unmarshal(raw, &attrs)
-	}
-	if err != nil {
-		s.t.Errorf("bad cursor %q: %v", c, err)
-		return len(s.ids)
-	}
-	for i, id := range s.ids {
-		if strconv.FormatInt(id, 10) == attrs.ID {
-			return i + 1
-		}
-	}
-	s.t.Errorf("cursor %q names no item", c)
-	return len(s.ids)
-}
 
 func pgMoveJSON(id int64) string {
 	return fmt.Sprintf(`{"id":%d,"created_at":"2023-11-13T02:57:43.523Z","state":"finished","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":null,"name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`, id)
@@ -530,119 +363,58 @@ func pgRecordJSON(id int64) string {
 	return fmt.Sprintf(`{"record_identifier":%d,"model_class":"SnippetRepository","created_at":"2025-02-05T11:27:10.173Z","file_size":null}`, id)
 }
 
-// pgAnySeq hides the item type so one table can drive every All method; a
-// nil item stays nil.
-func pgAnySeq[T any](seq iter.Seq2[*T, error]) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
-		for v, err := range seq {
-			var item any
-			if v != nil {
-				item = v
-			}
-			if !yield(item, err) {
-				return
-			}
-		}
-	}
-}
-
-func pgItemID(v any) int64 {
-	switch v := v.(type) {
-	case *ProjectRepositoryStorageMove:
-		return v.ID
-	case *ModelRecord:
-		n, _ := v.RecordIdentifier.Int()
-		return n
-	}
-	return -1
-}
-
-// pgDrain ranges seq for at most limit steps, so that a looping iterator
-// fails the test instead of hanging it. It reports steps that break the
-// contract: (nil, nil), an item with an error, anything after an error.
-func pgDrain(t *testing.T, seq iter.Seq2[any, error], limit int) (ids []int64, errs []error) {
-	t.Helper()
-	steps := 0
-	for v, err := range seq {
-		steps++
-		if steps > limit {
-			t.Errorf("iterator still yielding after %d steps", limit)
-			break
-		}
-		if len(errs) > 0 {
-			t.Errorf("step %d = (%v, %v) came after the error %v", steps, v, err, errs[0])
-		}
-		switch {
-		case v == nil && err == nil:
-			t.Errorf("step %d yielded (nil, nil)", steps)
-		case v != nil && err != nil:
-			t.Errorf("step %d yielded both an item and the error %v", steps, err)
-		case err != nil:
-			errs = append(errs, err)
-		default:
-			ids = append(ids, pgItemID(v))
-		}
-	}
-	return ids, errs
-}
-
 type pgCase struct {
 	name    string
-	mode    pgMode
+	style   pageStyle
 	pattern string // mux pattern of the listing
-	item    func(id int64) string
-	seq     func(ctx context.Context, c *Client) iter.Seq2[any, error]
+	// linkQuery is what GitLab adds to the keyset next link.
+	linkQuery url.Values
+	item      func(id int64) string
+	seq       func(ctx context.Context, c *Client) iter.Seq2[any, error]
 	// wantURIs are the requests for pgIDs in pages of two.
 	wantURIs []string
 }
 
-func pgURIs(path string, queries ...url.Values) []string {
-	var uris []string
-	for _, q := range queries {
-		uris = append(uris, path+"?"+q.Encode())
-	}
-	return uris
-}
-
 func pgCases() []pgCase {
 	movesAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
-		return pgAnySeq(c.ProjectRepositoryStorageMoves.All(ctx, &ListStorageMovesOptions{PerPage: 2}))
+		return anySeq(c.ProjectRepositoryStorageMoves.All(ctx, &ListStorageMovesOptions{PerPage: 2}))
 	}
 	recordsAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
-		return pgAnySeq(c.DataManagement.All(ctx, ModelSnippetRepositories, &ListModelRecordsOptions{PerPage: 2}))
+		return anySeq(c.DataManagement.All(ctx, ModelSnippetRepositories, &ListModelRecordsOptions{PerPage: 2}))
 	}
 	const movesPath = "/api/v4/project_repository_storage_moves"
 	const recordsPath = "/api/v4/admin/data_management/snippet_repositories"
-	movesURIs := pgURIs(movesPath,
+	movesURIs := requestURIs(movesPath,
 		url.Values{"per_page": {"2"}},
 		url.Values{"page": {"2"}, "per_page": {"2"}},
 		url.Values{"page": {"3"}, "per_page": {"2"}})
 	keysetNext := func(after int64) url.Values {
-		return url.Values{"cursor": {pgCursor(after)}, "model_name": {"snippet_repositories"}, "order_by": {"id"},
+		return url.Values{"cursor": {pageCursor(after)}, "model_name": {"snippet_repositories"}, "order_by": {"id"},
 			"page": {"1"}, "pagination": {"keyset"}, "per_page": {"2"}, "sort": {"asc"}}
 	}
 	return []pgCase{
 		{
-			name: "storage moves, offset with Link", mode: pgOffsetLinks,
+			name: "storage moves, offset with Link", style: pageOffsetLinks,
 			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
 			wantURIs: movesURIs,
 		},
 		{
-			name: "storage moves, X-Next-Page only", mode: pgOffsetHeaders,
+			name: "storage moves, X-Next-Page only", style: pageOffsetHeaders,
 			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
 			wantURIs: movesURIs,
 		},
 		{
-			name: "data management, keyset", mode: pgKeyset,
+			name: "data management, keyset", style: pageKeyset,
 			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
-			wantURIs: pgURIs(recordsPath,
+			linkQuery: url.Values{"model_name": {"snippet_repositories"}, "order_by": {"id"}, "page": {"1"}, "sort": {"asc"}},
+			wantURIs: requestURIs(recordsPath,
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				keysetNext(102), keysetNext(104)),
 		},
 		{
-			name: "data management, keyset asked, offset answered", mode: pgOffsetHeaders,
+			name: "data management, keyset asked, offset answered", style: pageOffsetHeaders,
 			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
-			wantURIs: pgURIs(recordsPath,
+			wantURIs: requestURIs(recordsPath,
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"page": {"2"}, "pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"page": {"3"}, "pagination": {"keyset"}, "per_page": {"2"}}),
@@ -653,24 +425,24 @@ func pgCases() []pgCase {
 // pgHeadersOnlyCase is the storage-move listing paged by X-Next-Page alone.
 func pgHeadersOnlyCase() pgCase {
 	for _, tc := range pgCases() {
-		if tc.mode == pgOffsetHeaders && tc.item != nil && tc.pattern == "GET /project_repository_storage_moves" {
+		if tc.style == pageOffsetHeaders && tc.item != nil && tc.pattern == "GET /project_repository_storage_moves" {
 			return tc
 		}
 	}
 	panic("no X-Next-Page storage-move case")
 }
 
-// serve mounts a pgServer for tc holding pgIDs in pages of two.
-func (tc pgCase) serve(t *testing.T, ts *testServer) *pgServer {
+// serve mounts a pager for tc holding pgIDs in pages of two.
+func (tc pgCase) serve(t *testing.T, ts *testServer) *pager {
 	t.Helper()
-	s := &pgServer{t: t, mode: tc.mode, ids: pgIDs, perPage: 2, item: tc.item}
+	s := &pager{t: t, style: tc.style, ids: pgIDs, perPage: 2, item: tc.item, linkQuery: tc.linkQuery}
 	ts.mux.Handle(tc.pattern, s)
 	return s
 }
 
 // pgRun runs body as a parallel subtest for each case, with a fresh client
-// and a pgServer for the case holding pgIDs in pages of two.
-func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer)) {
+// and a pager for the case holding pgIDs in pages of two.
+func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *testServer, srv *pager)) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -685,7 +457,7 @@ func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *
 func pgLinkCases() []pgCase {
 	var cases []pgCase
 	for _, tc := range pgCases() {
-		if tc.mode != pgOffsetHeaders {
+		if tc.style != pageOffsetHeaders {
 			cases = append(cases, tc)
 		}
 	}
@@ -694,8 +466,8 @@ func pgLinkCases() []pgCase {
 
 func TestIteratorSequence(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 		if len(errs) != 0 {
 			t.Fatalf("All() errors = %v; want none", errs)
 		}
@@ -710,12 +482,12 @@ func TestIteratorSequence(t *testing.T) {
 
 func TestIteratorLazy(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		seq := tc.seq(t.Context(), ts.client)
 		if n := len(srv.requests()); n != 0 {
 			t.Fatalf("All() without ranging made %d requests; want 0", n)
 		}
-		ids, _ := pgDrain(t, seq, 20)
+		ids, _ := drainIDs(t, seq, 20)
 		if len(ids) != len(pgIDs) || len(srv.requests()) != 3 {
 			t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(pgIDs))
 		}
@@ -724,13 +496,13 @@ func TestIteratorLazy(t *testing.T) {
 
 func TestIteratorBreak(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		var got []int64
 		for v, err := range tc.seq(t.Context(), ts.client) {
 			if err != nil {
 				t.Fatalf("All() error = %v", err)
 			}
-			got = append(got, pgItemID(v))
+			got = append(got, itemID(v))
 			break
 		}
 		if diff := cmp.Diff([]int64{101}, got); diff != "" {
@@ -744,10 +516,10 @@ func TestIteratorBreak(t *testing.T) {
 
 func TestIteratorErrorOnSecondPage(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		srv.failPage = 2
 
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
 			t.Errorf("All() ids before the error mismatch (-want +got):\n%s", diff)
 		}
@@ -766,10 +538,10 @@ func TestIteratorErrorOnSecondPage(t *testing.T) {
 
 func TestIteratorRangeTwice(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		seq := tc.seq(t.Context(), ts.client)
-		first, errs1 := pgDrain(t, seq, 20)
-		second, errs2 := pgDrain(t, seq, 20)
+		first, errs1 := drainIDs(t, seq, 20)
+		second, errs2 := drainIDs(t, seq, 20)
 		if len(errs1)+len(errs2) != 0 {
 			t.Fatalf("All() errors = %v, %v; want none", errs1, errs2)
 		}
@@ -811,7 +583,7 @@ func TestIteratorContextCanceled(t *testing.T) {
 						errs = append(errs, err)
 						continue
 					}
-					ids = append(ids, pgItemID(v))
+					ids = append(ids, itemID(v))
 					if len(ids) == after {
 						cancel()
 					}
@@ -917,7 +689,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 					h.Set("Link", "<"+link+`>; rel="next"`)
 				}
 
-				ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+				ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 				if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
 					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 				}
@@ -974,7 +746,7 @@ func TestIteratorStalledNextPage(t *testing.T) {
 			srv := tc.serve(t, ts)
 			srv.tweak = tt.tweak
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
 				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 			}
@@ -990,12 +762,12 @@ func TestIteratorStalledNextPage(t *testing.T) {
 
 func TestIteratorStalledNextLink(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgLinkCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgLinkCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		srv.tweak = func(h http.Header, r *http.Request, _ int) {
 			h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
 		}
 
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
 			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 		}
@@ -1010,10 +782,10 @@ func TestIteratorStalledNextLink(t *testing.T) {
 
 func TestIteratorSkipsNullItems(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		srv.nulls = true
 
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 30)
+		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 30)
 		if len(errs) != 0 {
 			t.Fatalf("All() errors = %v; want none", errs)
 		}
@@ -1025,10 +797,10 @@ func TestIteratorSkipsNullItems(t *testing.T) {
 
 func TestIteratorEmptyFirstPage(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
 		srv.ids = nil
 
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 		if len(ids)+len(errs) != 0 {
 			t.Errorf("All() over no items yielded ids %v and errors %v; want nothing", ids, errs)
 		}
@@ -1049,7 +821,7 @@ func TestIteratorEmptyNextPageEnds(t *testing.T) {
 			srv := tc.serve(t, ts)
 			srv.tweak = func(h http.Header, _ *http.Request, _ int) { h.Set("X-Next-Page", next) }
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 			if len(errs) != 0 {
 				t.Fatalf("All() errors = %v; want none", errs)
 			}

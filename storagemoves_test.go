@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,11 +61,11 @@ func (m smMethods[T]) ListFor(ctx context.Context, id int64, opts *ListStorageMo
 }
 
 func (m smMethods[T]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
-	return pgAnySeq(m.all(ctx, opts))
+	return anySeq(m.all(ctx, opts))
 }
 
 func (m smMethods[T]) AllFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
-	return pgAnySeq(m.allFor(ctx, id, opts))
+	return anySeq(m.allFor(ctx, id, opts))
 }
 
 func (m smMethods[T]) Get(ctx context.Context, id int64) (any, *Response, error) {
@@ -371,61 +370,19 @@ func smSnippetWant(t testing.TB) smWant {
 	}
 }
 
-// smPages serves testdata/storagemoves_<kind>_page<n>.json for the page the
-// request asks for, with GitLab's Link header for that page (the path's id
-// appears in the hrefs, as Grape merges path params into them). It records
-// the request URIs.
-type smPages struct {
-	t           *testing.T
-	kind        smKind
-	containerID int64 // 0 for the collection route
-
-	mu   sync.Mutex
-	uris []string
-}
-
-func (s *smPages) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.uris...)
-}
-
-func (s *smPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.uris = append(s.uris, r.RequestURI)
-	s.mu.Unlock()
-	testMethod(s.t, r, http.MethodGet)
-	testNoBody(s.t, r)
-	page := 1
-	if p := r.URL.Query().Get("page"); p != "" {
-		var err error
-		if page, err = strconv.Atoi(p); err != nil || page < 1 || page > 3 {
-			s.t.Errorf("request %s asks for page %q; the fixtures have pages 1 to 3", r.RequestURI, p)
-			http.Error(w, "no such page", http.StatusBadRequest)
-			return
-		}
+// pages is a pager serving testdata/storagemoves_<kind>_page1..3.json, one
+// move a page, with GitLab's Link header for that page (the path's id, if
+// containerID is not 0, appears in the hrefs, as Grape merges path params
+// into them).
+func (k smKind) pages(t *testing.T, containerID int64) *pager {
+	p := &pager{t: t, style: pageOffsetLinks, ids: []int64{3, 2, 1}, perPage: 1}
+	for n := 1; n <= 3; n++ {
+		p.fixtures = append(p.fixtures, fmt.Sprintf("storagemoves_%s_page%d", k.name, n))
 	}
-	serveFixture(s.t, w, http.StatusOK, fmt.Sprintf("storagemoves_%s_page%d", s.kind.name, page),
-		http.Header{"Link": {smLink(r, s.containerID, page)}})
-}
-
-// smLink is GitLab's Link header for page n of 3, one move per page.
-func smLink(r *http.Request, containerID int64, n int) string {
-	href := func(page int) string {
-		set := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"1"}}
-		if containerID != 0 {
-			set.Set("id", strconv.FormatInt(containerID, 10))
-		}
-		return "<" + pgLink(r, set) + ">"
+	if containerID != 0 {
+		p.linkQuery = url.Values{"id": {strconv.FormatInt(containerID, 10)}}
 	}
-	link := ""
-	if n > 1 {
-		link += href(n-1) + `; rel="prev", `
-	}
-	if n < 3 {
-		link += href(n+1) + `; rel="next", `
-	}
-	return link + href(1) + `; rel="first", ` + href(3) + `; rel="last"`
+	return p
 }
 
 func TestStorageMovesList(t *testing.T) {
@@ -435,7 +392,7 @@ func TestStorageMovesList(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			want := kind.want(t)
-			pages := &smPages{t: t, kind: kind}
+			pages := kind.pages(t, 0)
 			ts.mux.Handle("GET /"+kind.collection, pages)
 
 			got, resp, err := kind.ops(ts.client).List(t.Context(), &ListStorageMovesOptions{Page: 2, PerPage: 1})
@@ -485,7 +442,7 @@ func TestStorageMovesListForContainer(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			want := kind.want(t)
-			pages := &smPages{t: t, kind: kind, containerID: kind.containerID}
+			pages := kind.pages(t, kind.containerID)
 			ts.mux.Handle("GET "+kind.containerPath(kind.containerID), pages)
 			ops := kind.ops(ts.client)
 
@@ -676,12 +633,12 @@ func TestStorageMovesAll(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
 				opts := &ListStorageMovesOptions{PerPage: 1}
-				pages := &smPages{t: t, kind: kind}
+				pages := kind.pages(t, 0)
 				path := "/" + kind.collection
 				seq := kind.ops(ts.client).All(t.Context(), opts)
 				next := url.Values{}
 				if scoped {
-					pages.containerID = kind.containerID
+					pages = kind.pages(t, kind.containerID)
 					path = kind.containerPath(kind.containerID)
 					seq = kind.ops(ts.client).AllFor(t.Context(), kind.containerID, opts)
 					next.Set("id", strconv.FormatInt(kind.containerID, 10))
