@@ -258,6 +258,7 @@ func refuseOthers(t *testing.T, ts *testServer) *counter {
 type route struct {
 	method, path string     // path is a mux pattern below /api/v4
 	query        url.Values // the exact query; nil or empty for none
+	rawQuery     string     // the exact raw query, where escaping is under test
 	body         string     // the JSON body; "" for no body and no Content-Type
 	status       int        // 0 means 200
 	fixture      string     // answer with testdata/<fixture>.json and its headers,
@@ -266,7 +267,8 @@ type route struct {
 }
 
 // expect mounts rt on ts. Each request must carry the method, query, body,
-// token and Accept header of rt; at the end of the test the number of
+// token and Accept header of rt (a request with no query must have an empty
+// raw query); at the end of the test the number of
 // requests must be rt.times. It returns the request count.
 func expect(t *testing.T, ts *testServer, rt route) *counter {
 	t.Helper()
@@ -286,6 +288,9 @@ func expect(t *testing.T, ts *testServer, rt route) *counter {
 	ts.mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
 		calls.inc()
 		testQuery(t, r, rt.query)
+		if (rt.rawQuery != "" || len(rt.query) == 0) && r.URL.RawQuery != rt.rawQuery {
+			t.Errorf("%s %s raw query = %q; want %q", r.Method, r.URL.Path, r.URL.RawQuery, rt.rawQuery)
+		}
 		testHeader(t, r, "PRIVATE-TOKEN", testToken)
 		testHeader(t, r, "Accept", "application/json")
 		if rt.body == "" {
