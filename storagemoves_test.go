@@ -140,6 +140,39 @@ func (k smKind) containerPath(id int64) string {
 	return fmt.Sprintf("/%s/%d/repository_storage_moves", k.container, id)
 }
 
+// smRow is the part of a move that every kind shares, as the fixtures
+// hold it.
+type smRow struct {
+	id                  int64
+	createdAt           string
+	state               StorageMoveState
+	source, destination string
+	errorMessage        *string
+}
+
+// smWantOf builds what a kind's fixtures decode to from rows: moves 1, 2
+// and 3 (pages 1 to 3 hold moves 3, 2 and 1; the get fixture is move 1),
+// then the scheduled move. move(m, i) adds the container of rows[i].
+func smWantOf[T any](t testing.TB, rows [4]smRow, move func(m RepositoryStorageMove, i int) *T) smWant {
+	var ms [4]*T
+	for i, r := range rows {
+		ms[i] = move(RepositoryStorageMove{
+			ID:                     r.id,
+			CreatedAt:              *mustTime(t, r.createdAt),
+			State:                  r.state,
+			SourceStorageName:      r.source,
+			DestinationStorageName: r.destination,
+			ErrorMessage:           r.errorMessage,
+		}, i)
+	}
+	return smWant{
+		pages:     [3]any{[]*T{ms[2]}, []*T{ms[1]}, []*T{ms[0]}},
+		all:       []any{ms[2], ms[1], ms[0]},
+		get:       ms[0],
+		scheduled: ms[3],
+	}
+}
+
 func smProjectWant(t testing.TB) smWant {
 	project13 := &ProjectIdentity{
 		ID:                13,
@@ -150,121 +183,39 @@ func smProjectWant(t testing.TB) smWant {
 		PathWithNamespace: "i-user-0-1699826750/Underscore",
 		CreatedAt:         mustTime(t, "2023-11-12T22:09:10.639Z"),
 	}
-	m1 := &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2023-11-13T02:57:43.523Z"),
-			State:                  StorageMoveStateScheduled,
-			SourceStorageName:      "default",
-			DestinationStorageName: "gitaly-1",
-			ErrorMessage:           nil,
-		},
-		Project: project13,
+	// The API docs' example, which leaves out error_message.
+	docsProject := &ProjectIdentity{
+		ID:                1,
+		Description:       nil,
+		Name:              "project1",
+		NameWithNamespace: "John Doe2 / project1",
+		Path:              "project1",
+		PathWithNamespace: "namespace1/project1",
+		CreatedAt:         mustTime(t, "2020-05-07T04:27:17.016Z"),
 	}
-	m2 := &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     2,
-			CreatedAt:              *mustTime(t, "2023-11-13T03:10:02.118Z"),
-			State:                  StorageMoveStateCleanupFailed,
-			SourceStorageName:      "default",
-			DestinationStorageName: "gitaly-1",
-			ErrorMessage:           Ptr("Failed to remove the old repository: 14:connect: connection refused"),
-		},
-		Project: project13,
-	}
-	m3 := &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     3,
-			CreatedAt:              *mustTime(t, "2023-11-13T03:24:51.902Z"),
-			State:                  StorageMoveStateFailed,
-			SourceStorageName:      "gitaly-1",
-			DestinationStorageName: "default",
-			ErrorMessage:           Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000"),
-		},
-		Project: project13,
-	}
-	return smWant{
-		pages: [3]any{
-			[]*ProjectRepositoryStorageMove{m3},
-			[]*ProjectRepositoryStorageMove{m2},
-			[]*ProjectRepositoryStorageMove{m1},
-		},
-		all: []any{m3, m2, m1},
-		get: m1,
-		// The API docs' example, which leaves out error_message.
-		scheduled: &ProjectRepositoryStorageMove{
-			RepositoryStorageMove: RepositoryStorageMove{
-				ID:                     1,
-				CreatedAt:              *mustTime(t, "2020-05-07T04:27:17.234Z"),
-				State:                  StorageMoveStateScheduled,
-				SourceStorageName:      "default",
-				DestinationStorageName: "storage2",
-			},
-			Project: &ProjectIdentity{
-				ID:                1,
-				Description:       nil,
-				Name:              "project1",
-				NameWithNamespace: "John Doe2 / project1",
-				Path:              "project1",
-				PathWithNamespace: "namespace1/project1",
-				CreatedAt:         mustTime(t, "2020-05-07T04:27:17.016Z"),
-			},
-		},
-	}
+	return smWantOf(t, [4]smRow{
+		{1, "2023-11-13T02:57:43.523Z", StorageMoveStateScheduled, "default", "gitaly-1", nil},
+		{2, "2023-11-13T03:10:02.118Z", StorageMoveStateCleanupFailed, "default", "gitaly-1", Ptr("Failed to remove the old repository: 14:connect: connection refused")},
+		{3, "2023-11-13T03:24:51.902Z", StorageMoveStateFailed, "gitaly-1", "default", Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000")},
+		{1, "2020-05-07T04:27:17.234Z", StorageMoveStateScheduled, "default", "storage2", nil},
+	}, func(m RepositoryStorageMove, i int) *ProjectRepositoryStorageMove {
+		if i == 3 {
+			return &ProjectRepositoryStorageMove{RepositoryStorageMove: m, Project: docsProject}
+		}
+		return &ProjectRepositoryStorageMove{RepositoryStorageMove: m, Project: project13}
+	})
 }
 
 func smGroupWant(t testing.TB) smWant {
 	group := &BasicGroupDetails{ID: 283, WebURL: "https://gitlab.example.com/groups/testgroup", Name: "testgroup"}
-	m1 := &GroupRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2021-02-09T10:12:23.104Z"),
-			State:                  StorageMoveStateFinished,
-			SourceStorageName:      "default",
-			DestinationStorageName: "storage2",
-		},
-		Group: group,
-	}
-	m2 := &GroupRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     2,
-			CreatedAt:              *mustTime(t, "2021-02-10T08:41:37.550Z"),
-			State:                  StorageMoveStateFailed,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-			ErrorMessage:           Ptr("Error moving repository storage for testgroup - 14:connect: connection refused"),
-		},
-		Group: group,
-	}
-	m3 := &GroupRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     3,
-			CreatedAt:              *mustTime(t, "2021-02-11T15:02:09.311Z"),
-			State:                  StorageMoveStateReplicated,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-		},
-		Group: group,
-	}
-	return smWant{
-		pages: [3]any{
-			[]*GroupRepositoryStorageMove{m3},
-			[]*GroupRepositoryStorageMove{m2},
-			[]*GroupRepositoryStorageMove{m1},
-		},
-		all: []any{m3, m2, m1},
-		get: m1,
-		scheduled: &GroupRepositoryStorageMove{
-			RepositoryStorageMove: RepositoryStorageMove{
-				ID:                     4,
-				CreatedAt:              *mustTime(t, "2021-02-12T09:30:41.027Z"),
-				State:                  StorageMoveStateScheduled,
-				SourceStorageName:      "default",
-				DestinationStorageName: "storage2",
-			},
-			Group: group,
-		},
-	}
+	return smWantOf(t, [4]smRow{
+		{1, "2021-02-09T10:12:23.104Z", StorageMoveStateFinished, "default", "storage2", nil},
+		{2, "2021-02-10T08:41:37.550Z", StorageMoveStateFailed, "storage2", "default", Ptr("Error moving repository storage for testgroup - 14:connect: connection refused")},
+		{3, "2021-02-11T15:02:09.311Z", StorageMoveStateReplicated, "storage2", "default", nil},
+		{4, "2021-02-12T09:30:41.027Z", StorageMoveStateScheduled, "default", "storage2", nil},
+	}, func(m RepositoryStorageMove, _ int) *GroupRepositoryStorageMove {
+		return &GroupRepositoryStorageMove{RepositoryStorageMove: m, Group: group}
+	})
 }
 
 func smSnippetWant(t testing.TB) smWant {
@@ -277,97 +228,42 @@ func smSnippetWant(t testing.TB) smWant {
 		AvatarURL: Ptr("https://www.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon"),
 		WebURL:    "https://gitlab.example.com/root",
 	}
-	// With a repository, as GitLab sends it today.
-	withRepo := &BasicSnippet{
-		ID:            65,
-		Title:         "Test Snippet",
-		Description:   nil,
-		Visibility:    "internal",
-		Author:        root,
-		CreatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-		UpdatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-		ProjectID:     nil,
-		WebURL:        "https://gitlab.example.com/-/snippets/65",
-		RawURL:        "https://gitlab.example.com/-/snippets/65/raw",
-		SSHURLToRepo:  "ssh://user@gitlab.example.com/snippets/65.git",
-		HTTPURLToRepo: "https://gitlab.example.com/snippets/65.git",
-	}
-	m1 := &SnippetRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2020-12-01T11:20:14.128Z"),
-			State:                  StorageMoveStateFinished,
-			SourceStorageName:      "default",
-			DestinationStorageName: "storage2",
-		},
-		Snippet: withRepo,
-	}
-	// Without a repository: GitLab leaves out the clone URLs.
-	m2 := &SnippetRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     2,
-			CreatedAt:              *mustTime(t, "2020-12-02T08:03:11.512Z"),
-			State:                  StorageMoveStateFailed,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-			ErrorMessage:           Ptr("Failed to replicate snippet repository: 5:repository not found"),
-		},
-		Snippet: &BasicSnippet{
+	snippet := func(author *UserBasic, updatedAt string, repo bool) *BasicSnippet {
+		s := &BasicSnippet{
 			ID:          65,
 			Title:       "Test Snippet",
 			Description: nil,
 			Visibility:  "internal",
-			Author:      root,
+			Author:      author,
 			CreatedAt:   mustTime(t, "2020-12-01T11:15:50.385Z"),
-			UpdatedAt:   mustTime(t, "2020-12-02T08:03:11.904Z"),
+			UpdatedAt:   mustTime(t, updatedAt),
 			ProjectID:   nil,
 			WebURL:      "https://gitlab.example.com/-/snippets/65",
 			RawURL:      "https://gitlab.example.com/-/snippets/65/raw",
-		},
+		}
+		if repo {
+			s.SSHURLToRepo = "ssh://user@gitlab.example.com/snippets/65.git"
+			s.HTTPURLToRepo = "https://gitlab.example.com/snippets/65.git"
+		}
+		return s
 	}
-	// The API docs' older snippet object, which has no author.
-	m3 := &SnippetRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     3,
-			CreatedAt:              *mustTime(t, "2020-12-03T16:45:27.730Z"),
-			State:                  StorageMoveStateFinished,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-		},
-		Snippet: &BasicSnippet{
-			ID:            65,
-			Title:         "Test Snippet",
-			Description:   nil,
-			Visibility:    "internal",
-			Author:        nil,
-			CreatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-			UpdatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-			ProjectID:     nil,
-			WebURL:        "https://gitlab.example.com/-/snippets/65",
-			RawURL:        "https://gitlab.example.com/-/snippets/65/raw",
-			SSHURLToRepo:  "ssh://user@gitlab.example.com/snippets/65.git",
-			HTTPURLToRepo: "https://gitlab.example.com/snippets/65.git",
-		},
+	snippets := [4]*BasicSnippet{
+		// With a repository, as GitLab sends it today.
+		snippet(root, "2020-12-01T11:15:50.385Z", true),
+		// Without a repository: GitLab leaves out the clone URLs.
+		snippet(root, "2020-12-02T08:03:11.904Z", false),
+		// The API docs' older snippet object, which has no author.
+		snippet(nil, "2020-12-01T11:15:50.385Z", true),
+		snippet(root, "2020-12-01T11:15:50.385Z", true),
 	}
-	return smWant{
-		pages: [3]any{
-			[]*SnippetRepositoryStorageMove{m3},
-			[]*SnippetRepositoryStorageMove{m2},
-			[]*SnippetRepositoryStorageMove{m1},
-		},
-		all: []any{m3, m2, m1},
-		get: m1,
-		scheduled: &SnippetRepositoryStorageMove{
-			RepositoryStorageMove: RepositoryStorageMove{
-				ID:                     4,
-				CreatedAt:              *mustTime(t, "2020-12-04T07:58:02.361Z"),
-				State:                  StorageMoveStateScheduled,
-				SourceStorageName:      "default",
-				DestinationStorageName: "storage2",
-			},
-			Snippet: withRepo,
-		},
-	}
+	return smWantOf(t, [4]smRow{
+		{1, "2020-12-01T11:20:14.128Z", StorageMoveStateFinished, "default", "storage2", nil},
+		{2, "2020-12-02T08:03:11.512Z", StorageMoveStateFailed, "storage2", "default", Ptr("Failed to replicate snippet repository: 5:repository not found")},
+		{3, "2020-12-03T16:45:27.730Z", StorageMoveStateFinished, "storage2", "default", nil},
+		{4, "2020-12-04T07:58:02.361Z", StorageMoveStateScheduled, "default", "storage2", nil},
+	}, func(m RepositoryStorageMove, i int) *SnippetRepositoryStorageMove {
+		return &SnippetRepositoryStorageMove{RepositoryStorageMove: m, Snippet: snippets[i]}
+	})
 }
 
 // pages is a pager serving testdata/storagemoves_<kind>_page1..3.json, one
