@@ -607,6 +607,17 @@ func drain(t *testing.T, seq iter.Seq2[any, error], limit int) (items []any, err
 	return items, errs
 }
 
+// onlyError ranges seq, checks that it yields exactly one step, an error
+// with no item, and returns that error.
+func onlyError(t *testing.T, seq iter.Seq2[any, error]) error {
+	t.Helper()
+	items, errs := drain(t, seq, 5)
+	if len(items) != 0 || len(errs) != 1 {
+		t.Fatalf("iterator yielded items %v and errors %v; want a single error", items, errs)
+	}
+	return errs[0]
+}
+
 // drainIDs is drain reporting the items' ids.
 func drainIDs(t *testing.T, seq iter.Seq2[any, error], limit int) (ids []int64, errs []error) {
 	t.Helper()

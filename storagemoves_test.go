@@ -373,60 +373,35 @@ func TestStorageMovesListForContainer(t *testing.T) {
 func TestStorageMovesGet(t *testing.T) {
 	t.Parallel()
 	for _, kind := range smKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			var hits counter
-			ts.mux.HandleFunc("GET /"+kind.collection+"/1", func(w http.ResponseWriter, r *http.Request) {
-				hits.inc()
-				testQuery(t, r, nil)
-				testNoBody(t, r)
-				testHeader(t, r, "PRIVATE-TOKEN", testToken)
-				serveFixture(t, w, http.StatusOK, "storagemoves_"+kind.name, nil)
+		calls := []struct {
+			name string
+			path string
+			call func(context.Context, smOps) (any, *Response, error)
+		}{
+			{"Get", "/" + kind.collection + "/1", func(ctx context.Context, o smOps) (any, *Response, error) { return o.Get(ctx, 1) }},
+			{"GetFor", kind.containerPath(kind.containerID) + "/1", func(ctx context.Context, o smOps) (any, *Response, error) {
+				return o.GetFor(ctx, kind.containerID, 1)
+			}},
+		}
+		for _, c := range calls {
+			t.Run(kind.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				fixture := "storagemoves_" + kind.name
+				expect(t, ts, route{method: http.MethodGet, path: c.path, fixture: fixture})
+
+				got, resp, err := c.call(t.Context(), kind.ops(ts.client))
+				if err != nil {
+					t.Fatalf("%s(%s) error = %v", c.name, c.path, err)
+				}
+				if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
+					t.Errorf("%s(%s) mismatch (-want +got):\n%s", c.name, c.path, diff)
+				}
+				if wantID := fixtureHeader(t, fixture).Get("X-Request-Id"); resp.StatusCode != http.StatusOK || resp.RequestID != wantID {
+					t.Errorf("%s(%s) response status, request id = %d, %q; want 200, %q", c.name, c.path, resp.StatusCode, resp.RequestID, wantID)
+				}
 			})
-
-			got, resp, err := kind.ops(ts.client).Get(t.Context(), 1)
-			if err != nil {
-				t.Fatalf("Get(1) error = %v", err)
-			}
-			if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
-				t.Errorf("Get(%d) mismatch (-want +got):\n%s", 1, diff)
-			}
-			if resp.StatusCode != http.StatusOK || resp.RequestID != fixtureHeader(t, "storagemoves_"+kind.name).Get("X-Request-Id") {
-				t.Errorf("Get(1) response status, request id = %d, %q", resp.StatusCode, resp.RequestID)
-			}
-			if n := hits.get(); n != 1 {
-				t.Errorf("Get(1) made %d requests; want 1", n)
-			}
-		})
-	}
-}
-
-func TestStorageMovesGetForContainer(t *testing.T) {
-	t.Parallel()
-	for _, kind := range smKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			var hits counter
-			ts.mux.HandleFunc("GET "+kind.containerPath(kind.containerID)+"/1", func(w http.ResponseWriter, r *http.Request) {
-				hits.inc()
-				testQuery(t, r, nil)
-				testNoBody(t, r)
-				serveFixture(t, w, http.StatusOK, "storagemoves_"+kind.name, nil)
-			})
-
-			got, _, err := kind.ops(ts.client).GetFor(t.Context(), kind.containerID, 1)
-			if err != nil {
-				t.Fatalf("GetFor(%d, 1) error = %v", kind.containerID, err)
-			}
-			if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
-				t.Errorf("GetFor(%d, %d) mismatch (-want +got):\n%s", kind.containerID, 1, diff)
-			}
-			if n := hits.get(); n != 1 {
-				t.Errorf("GetFor(%d, 1) made %d requests; want 1", kind.containerID, n)
-			}
-		})
+		}
 	}
 }
 
@@ -445,13 +420,8 @@ func TestStorageMovesScheduleForContainer(t *testing.T) {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				var hits counter
-				ts.mux.HandleFunc("POST "+kind.containerPath(kind.scheduleID), func(w http.ResponseWriter, r *http.Request) {
-					hits.inc()
-					testQuery(t, r, nil)
-					testJSONBody(t, r, tt.wantBody)
-					serveFixture(t, w, http.StatusCreated, "storagemoves_"+kind.name+"_scheduled", nil)
-				})
+				expect(t, ts, route{method: http.MethodPost, path: kind.containerPath(kind.scheduleID), body: tt.wantBody,
+					status: http.StatusCreated, fixture: "storagemoves_" + kind.name + "_scheduled"})
 
 				got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, tt.req)
 				if err != nil {
@@ -462,9 +432,6 @@ func TestStorageMovesScheduleForContainer(t *testing.T) {
 				}
 				if resp.StatusCode != http.StatusCreated {
 					t.Errorf("ScheduleFor(%d) status = %d; want 201", kind.scheduleID, resp.StatusCode)
-				}
-				if n := hits.get(); n != 1 {
-					t.Errorf("ScheduleFor(%d) made %d requests; want 1", kind.scheduleID, n)
 				}
 			})
 		}
@@ -494,23 +461,15 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				var hits counter
-				ts.mux.HandleFunc("POST /"+kind.collection, func(w http.ResponseWriter, r *http.Request) {
-					hits.inc()
-					testQuery(t, r, nil)
-					testJSONBody(t, r, tt.wantBody)
-					serveJSON(w, http.StatusAccepted, `{"message":"202 Accepted"}`)
-				})
+				expect(t, ts, route{method: http.MethodPost, path: "/" + kind.collection, body: tt.wantBody,
+					status: http.StatusAccepted, json: `{"message":"202 Accepted"}`})
 
 				resp, err := kind.ops(ts.client).ScheduleAll(t.Context(), tt.req)
 				if err != nil {
 					t.Fatalf("ScheduleAll(%+v) error = %v", tt.req, err)
 				}
-				if resp.StatusCode != http.StatusAccepted || resp.RequestID != "01JTESTREQUESTID" {
-					t.Errorf("ScheduleAll(%+v) status, request id = %d, %q; want 202, %q", tt.req, resp.StatusCode, resp.RequestID, "01JTESTREQUESTID")
-				}
-				if n := hits.get(); n != 1 {
-					t.Errorf("ScheduleAll(%+v) made %d requests; want 1", tt.req, n)
+				if resp.StatusCode != http.StatusAccepted || resp.RequestID != testRequestID {
+					t.Errorf("ScheduleAll(%+v) status, request id = %d, %q; want 202, %q", tt.req, resp.StatusCode, resp.RequestID, testRequestID)
 				}
 			})
 		}
@@ -541,19 +500,7 @@ func TestStorageMovesAll(t *testing.T) {
 				}
 				ts.mux.Handle("GET "+path, pages)
 
-				var got []any
-				var errs []error
-				for v, err := range seq {
-					if len(got)+len(errs) > 10 {
-						t.Error("iterator did not stop")
-						break
-					}
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					got = append(got, v)
-				}
+				got, errs := drain(t, seq, 10)
 				if len(errs) != 0 {
 					t.Fatalf("%s errors = %v; want none", name, errs)
 				}
@@ -581,10 +528,8 @@ func TestStorageMovesScheduleReadOnly(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			body := `{"message":{"` + kind.name + `":["is read-only"]}}`
-			ts.mux.HandleFunc("POST "+kind.containerPath(kind.scheduleID), func(w http.ResponseWriter, r *http.Request) {
-				testJSONBody(t, r, `{"destination_storage_name":"storage2"}`)
-				serveJSON(w, http.StatusBadRequest, body)
-			})
+			expect(t, ts, route{method: http.MethodPost, path: kind.containerPath(kind.scheduleID),
+				body: `{"destination_storage_name":"storage2"}`, status: http.StatusBadRequest, json: body})
 
 			got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")})
 			if got != nil {
@@ -600,7 +545,7 @@ func TestStorageMovesScheduleReadOnly(t *testing.T) {
 				Path:       "/api/v4" + kind.containerPath(kind.scheduleID),
 				Message:    kind.name + " is read-only",
 				Fields:     map[string][]string{kind.name: {"is read-only"}},
-				RequestID:  "01JTESTREQUESTID",
+				RequestID:  testRequestID,
 				Body:       []byte(body),
 			}
 			if diff := cmp.Diff(want, apiErr); diff != "" {
@@ -649,9 +594,7 @@ func TestStorageMovesNotFound(t *testing.T) {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				ts.mux.HandleFunc("GET "+tt.path, func(w http.ResponseWriter, r *http.Request) {
-					serveJSON(w, http.StatusNotFound, `{"message":"`+tt.message+`"}`)
-				})
+				expect(t, ts, route{method: http.MethodGet, path: tt.path, status: http.StatusNotFound, json: `{"message":"` + tt.message + `"}`})
 
 				got, err := tt.call(t.Context(), kind.ops(ts.client))
 				if got != nil {
@@ -661,30 +604,23 @@ func TestStorageMovesNotFound(t *testing.T) {
 					t.Fatalf("error = %v; want one matching ErrNotFound", err)
 				}
 				var apiErr *APIError
-				if !errors.As(err, &apiErr) || apiErr.Message != tt.message || apiErr.Path != "/api/v4"+tt.path {
-					t.Errorf("error = %#v; want an *APIError for %s with message %q", err, tt.path, tt.message)
+				if !errors.As(err, &apiErr) {
+					t.Fatalf("error = %v; want an *APIError", err)
+				}
+				want := &APIError{
+					StatusCode: http.StatusNotFound,
+					Method:     http.MethodGet,
+					Path:       "/api/v4" + tt.path,
+					Message:    tt.message,
+					RequestID:  testRequestID,
+					Body:       []byte(`{"message":"` + tt.message + `"}`),
+				}
+				if diff := cmp.Diff(want, apiErr); diff != "" {
+					t.Errorf("%s error mismatch (-want +got):\n%s", tt.path, diff)
 				}
 			})
 		}
 	}
-}
-
-// smOnlyError ranges seq and returns its error, checking that it yielded
-// exactly one error and no item.
-func smOnlyError(t *testing.T, seq iter.Seq2[any, error]) error {
-	t.Helper()
-	var errs []error
-	for v, err := range seq {
-		if v != nil || len(errs) > 0 {
-			t.Errorf("iterator yielded (%v, %v); want a single (nil, err)", v, err)
-			break
-		}
-		errs = append(errs, err)
-	}
-	if len(errs) != 1 {
-		t.Fatalf("iterator yielded %d steps; want 1 error", len(errs))
-	}
-	return errs[0]
 }
 
 // smInvalid is one call with input the SDK must refuse before any request.
@@ -772,16 +708,12 @@ func TestStorageMovesValidation(t *testing.T) {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				var hits counter
-				ts.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-					hits.inc()
-					t.Errorf("invalid input reached the server: %s %s", r.Method, r.URL)
-				})
+				hits := refuseOthers(t, ts)
 				ops := kind.ops(ts.client)
 
 				var err error
 				if tt.seq != nil {
-					err = smOnlyError(t, tt.seq(t.Context(), ops))
+					err = onlyError(t, tt.seq(t.Context(), ops))
 				} else {
 					var resp *Response
 					resp, err = tt.call(t.Context(), ops)
