@@ -6,41 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
-
-// errorFixture is an error answer read from testdata: file is
-// error_<case>.json, .html or .txt, with headers in error_<case>.headers.
-type errorFixture struct {
-	body   []byte
-	header http.Header
-}
-
-// readErrorFixture reads the fixture in the test goroutine, so that a
-// handler only has to write it.
-func readErrorFixture(t *testing.T, file string) errorFixture {
-	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", file))
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	name := strings.TrimSuffix(file, filepath.Ext(file))
-	return errorFixture{body: body, header: fixtureHeader(t, name)}
-}
-
-func (f errorFixture) serve(w http.ResponseWriter, status int) {
-	for k, vs := range f.header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(f.body)
-}
 
 // errorSentinels are the sentinels an *APIError can match.
 var errorSentinels = []error{ErrUnauthorized, ErrForbidden, ErrNotFound, ErrRateLimited, ErrInvalidArgument}
@@ -169,14 +140,14 @@ func TestAPIErrorShapes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := readErrorFixture(t, tt.file)
+			fx := loadFixture(t, tt.file)
 			ts := setup(t)
 			var hits counter
 			ts.mux.HandleFunc("/admin/data_management/projects", func(w http.ResponseWriter, r *http.Request) {
 				hits.inc()
 				testMethod(t, r, http.MethodGet)
 				testQuery(t, r, url.Values{"checksum_state": {"failed"}, "per_page": {"2"}})
-				fx.serve(w, tt.status)
+				fx.write(w, tt.status, "", nil)
 			})
 			opts := &ListModelRecordsOptions{ChecksumState: ChecksumStateFailed, PerPage: 2}
 			records, resp, err := ts.client.DataManagement.List(t.Context(), ModelProjects, opts)
@@ -223,12 +194,12 @@ func TestAPIErrorShapes(t *testing.T) {
 // A POST that GitLab refuses keeps its method and path in the error.
 func TestAPIErrorOnSchedule(t *testing.T) {
 	t.Parallel()
-	fx := readErrorFixture(t, "error_project_read_only.json")
+	fx := loadFixture(t, "error_project_read_only.json")
 	ts := setup(t)
 	ts.mux.HandleFunc("/projects/13/repository_storage_moves", func(w http.ResponseWriter, r *http.Request) {
 		testMethod(t, r, http.MethodPost)
 		testJSONBody(t, r, `{"destination_storage_name":"gitaly-1"}`)
-		fx.serve(w, http.StatusBadRequest)
+		fx.write(w, http.StatusBadRequest, "", nil)
 	})
 	move, _, err := ts.client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), 13,
 		ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})

@@ -182,8 +182,9 @@ func fixtureHeader(t testing.TB, name string) http.Header {
 	return http.Header(h)
 }
 
-// fixture is a recorded GitLab answer: testdata/<name>.json and the headers
-// in testdata/<name>.headers. Header values may hold {{BASE}}, the test
+// fixture is a recorded GitLab answer: testdata/<name>.json (or the file
+// testdata/<name> where name has an extension, as error_bad_gateway.html)
+// and the headers in testdata/<name without extension>.headers. Header values may hold {{BASE}}, the test
 // server URL, so that Link headers point at the test server.
 type fixture struct {
 	name   string
@@ -195,11 +196,20 @@ type fixture struct {
 // call t.Fatal.
 func loadFixture(t testing.TB, name string) fixture {
 	t.Helper()
-	return fixture{name: name, body: readFixture(t, name), header: fixtureHeader(t, name)}
+	ext := filepath.Ext(name)
+	if ext == "" {
+		return fixture{name: name, body: readFixture(t, name), header: fixtureHeader(t, name)}
+	}
+	body, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatalf("reading fixture: %v", err)
+	}
+	return fixture{name: name, body: body, header: fixtureHeader(t, strings.TrimSuffix(name, ext))}
 }
 
 // write answers with the fixture's headers ({{BASE}} replaced by base), the
-// extra headers, and status.
+// extra headers, and status. Without a recorded Content-Type the answer is
+// application/json.
 func (f fixture) write(w http.ResponseWriter, status int, base string, extra http.Header) {
 	for k, vs := range f.header {
 		w.Header().Del(k)
@@ -210,7 +220,9 @@ func (f fixture) write(w http.ResponseWriter, status int, base string, extra htt
 	for k, vs := range extra {
 		w.Header()[k] = vs
 	}
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(f.body)
 }

@@ -443,11 +443,11 @@ func TestRetryAfterAboveMaxDelay(t *testing.T) {
 // waits it out on every attempt, then returns the 429.
 func TestRetryRackAttackThrottle(t *testing.T) {
 	t.Parallel()
-	fx := readErrorFixture(t, "error_rate_limited.txt")
+	fx := loadFixture(t, "error_rate_limited.txt")
 	ts := setup(t, WithRetry(retryPolicy))
 	var rs retryServer
 	rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
-		fx.serve(w, http.StatusTooManyRequests)
+		fx.write(w, http.StatusTooManyRequests, "", nil)
 	})
 	_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 	var apiErr *APIError
@@ -721,11 +721,11 @@ func TestRateLimitResponse(t *testing.T) {
 
 	t.Run("Rack::Attack 429", func(t *testing.T) {
 		t.Parallel()
-		fx := readErrorFixture(t, "error_rate_limited.txt")
+		fx := loadFixture(t, "error_rate_limited.txt")
 		ts := setup(t)
 		ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
 			testMethod(t, r, http.MethodGet)
-			fx.serve(w, http.StatusTooManyRequests)
+			fx.write(w, http.StatusTooManyRequests, "", nil)
 		})
 		_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 		if !errors.Is(err, ErrRateLimited) {

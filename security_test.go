@@ -299,8 +299,8 @@ func TestSecurityErrorsNeverContainToken(t *testing.T) {
 			})
 		}},
 		{"401 expired token", func(t *testing.T) error {
-			fx := readErrorFixture(t, "error_token_expired.json")
-			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.serve(w, http.StatusUnauthorized) })
+			fx := loadFixture(t, "error_token_expired.json")
+			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.write(w, http.StatusUnauthorized, "", nil) })
 		}},
 		{"404", func(t *testing.T) error {
 			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -308,8 +308,8 @@ func TestSecurityErrorsNeverContainToken(t *testing.T) {
 			})
 		}},
 		{"502 HTML", func(t *testing.T) error {
-			fx := readErrorFixture(t, "error_bad_gateway.html")
-			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.serve(w, http.StatusBadGateway) })
+			fx := loadFixture(t, "error_bad_gateway.html")
+			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.write(w, http.StatusBadGateway, "", nil) })
 		}},
 		{"error body echoing request headers", func(t *testing.T) error {
 			// A misconfigured proxy that dumps the request it got.
