@@ -325,6 +325,133 @@ func expect(t *testing.T, ts *testServer, rt route) *counter {
 	return &calls
 }
 
+// recordJSON is the Data management record of the GitLab docs
+// (spec §2.3), with a real-looking checksum.
+const recordJSON = `{
+  "record_identifier": 1,
+  "model_class": "Project",
+  "created_at": "2025-02-05T11:27:10.173Z",
+  "file_size": null,
+  "checksum_information": {
+    "checksum": "6e1b9a2ec1e2b5d2e0a0d3f1c8f3d7b4a9e1c2d3",
+    "last_checksum": "2025-07-24T14:22:18.643Z",
+    "checksum_state": "succeeded",
+    "checksum_retry_count": 0,
+    "checksum_retry_at": null,
+    "checksum_failure": null
+  }
+}`
+
+func wantRecord(t *testing.T) *ModelRecord {
+	t.Helper()
+	return &ModelRecord{
+		RecordIdentifier: IntRecordID(1),
+		ModelClass:       "Project",
+		CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
+		ChecksumInformation: &ChecksumInformation{
+			Checksum:           Ptr("6e1b9a2ec1e2b5d2e0a0d3f1c8f3d7b4a9e1c2d3"),
+			LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
+			ChecksumState:      ChecksumStateSucceeded,
+			ChecksumRetryCount: Ptr[int64](0),
+		},
+	}
+}
+
+// moveJSON is a scheduled project move as GitLab sends it after
+// MR !136643 (spec §3.3).
+const moveJSON = `{"id":1,"created_at":"2023-11-13T02:57:43.523Z","state":"scheduled","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":"Sapiente cumque unde eos quae est.","name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`
+
+func wantMove(t *testing.T) *ProjectRepositoryStorageMove {
+	t.Helper()
+	return &ProjectRepositoryStorageMove{
+		RepositoryStorageMove: RepositoryStorageMove{
+			ID:                     1,
+			CreatedAt:              *mustTime(t, "2023-11-13T02:57:43.523Z"),
+			State:                  StorageMoveStateScheduled,
+			SourceStorageName:      "default",
+			DestinationStorageName: "gitaly-1",
+		},
+		Project: &ProjectIdentity{
+			ID:                13,
+			Description:       Ptr("Sapiente cumque unde eos quae est."),
+			Name:              "Underscore",
+			NameWithNamespace: "I User0 / Underscore",
+			Path:              "Underscore",
+			PathWithNamespace: "i-user-0-1699826750/Underscore",
+			CreatedAt:         mustTime(t, "2023-11-12T22:09:10.639Z"),
+		},
+	}
+}
+
+// sdkCallCase is one SDK call with the request it must send and GitLab's
+// answer on success.
+type sdkCallCase struct {
+	name   string
+	method string
+	path   string // as the mux sees it, under /api/v4
+	body   string // expected JSON body; "" for none
+	okCode int
+	okBody string
+	do     func(ctx context.Context, c *Client) error
+}
+
+// sdkCalls are one call of each HTTP method and body shape the SDK sends.
+var sdkCalls = []sdkCallCase{
+	{
+		name: "Get", method: http.MethodGet, path: "/admin/data_management/projects/1",
+		okCode: http.StatusOK, okBody: recordJSON,
+		do: func(ctx context.Context, c *Client) error {
+			_, _, err := c.DataManagement.Get(ctx, ModelProjects, IntRecordID(1))
+			return err
+		},
+	},
+	{
+		name: "ScheduleForProject", method: http.MethodPost, path: "/projects/13/repository_storage_moves",
+		body:   `{"destination_storage_name":"gitaly-1"}`,
+		okCode: http.StatusCreated, okBody: moveJSON,
+		do: func(ctx context.Context, c *Client) error {
+			_, _, err := c.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, 13, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
+			return err
+		},
+	},
+	{
+		name: "ScheduleAll", method: http.MethodPost, path: "/project_repository_storage_moves",
+		body:   `{"source_storage_name":"default","destination_storage_name":"gitaly-1"}`,
+		okCode: http.StatusAccepted, okBody: `{"message":"202 Accepted"}`,
+		do: func(ctx context.Context, c *Client) error {
+			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("gitaly-1")})
+			return err
+		},
+	},
+	{
+		name: "RecalculateChecksum", method: http.MethodPut, path: "/admin/data_management/projects/1/checksum",
+		okCode: http.StatusOK, okBody: recordJSON,
+		do: func(ctx context.Context, c *Client) error {
+			_, _, err := c.DataManagement.RecalculateChecksum(ctx, ModelProjects, IntRecordID(1))
+			return err
+		},
+	},
+	{
+		name: "RecalculateChecksums", method: http.MethodPut, path: "/admin/data_management/projects/checksum",
+		body:   `{"checksum_state":"failed"}`,
+		okCode: http.StatusOK, okBody: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
+		do: func(ctx context.Context, c *Client) error {
+			_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed})
+			return err
+		},
+	},
+}
+
+// sdkCall is the sdkCalls entry of this name.
+func sdkCall(name string) sdkCallCase {
+	for _, c := range sdkCalls {
+		if c.name == name {
+			return c
+		}
+	}
+	panic("no SDK call " + name)
+}
+
 // ---- the scripted pager ----
 
 // pageStyle is how a pager links its pages.

@@ -20,63 +20,6 @@ import (
 // the recording sleep hook never really takes.
 var retryPolicy = RetryPolicy{MaxAttempts: 3, MinDelay: 100 * time.Millisecond, MaxDelay: 30 * time.Second}
 
-// retryCall is one SDK call with the request it must send.
-type retryCall struct {
-	name   string
-	method string
-	path   string // as the mux sees it, under /api/v4
-	body   string // expected JSON body; "" for none
-	okCode int
-	okBody string
-	do     func(ctx context.Context, c *Client) error
-}
-
-var retryCalls = map[string]retryCall{
-	"Get": {
-		name: "Get", method: http.MethodGet, path: "/admin/data_management/projects/1",
-		okCode: http.StatusOK, okBody: clientRecordJSON,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.DataManagement.Get(ctx, ModelProjects, IntRecordID(1))
-			return err
-		},
-	},
-	"ScheduleForProject": {
-		name: "ScheduleForProject", method: http.MethodPost, path: "/projects/13/repository_storage_moves",
-		body:   `{"destination_storage_name":"gitaly-1"}`,
-		okCode: http.StatusCreated, okBody: clientMoveJSON,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, 13, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
-			return err
-		},
-	},
-	"ScheduleAll": {
-		name: "ScheduleAll", method: http.MethodPost, path: "/project_repository_storage_moves",
-		body:   `{"source_storage_name":"default","destination_storage_name":"gitaly-1"}`,
-		okCode: http.StatusAccepted, okBody: `{"message":"202 Accepted"}`,
-		do: func(ctx context.Context, c *Client) error {
-			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("gitaly-1")})
-			return err
-		},
-	},
-	"RecalculateChecksum": {
-		name: "RecalculateChecksum", method: http.MethodPut, path: "/admin/data_management/projects/1/checksum",
-		okCode: http.StatusOK, okBody: clientRecordJSON,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.DataManagement.RecalculateChecksum(ctx, ModelProjects, IntRecordID(1))
-			return err
-		},
-	},
-	"RecalculateChecksums": {
-		name: "RecalculateChecksums", method: http.MethodPut, path: "/admin/data_management/projects/checksum",
-		body:   `{"checksum_state":"failed"}`,
-		okCode: http.StatusOK, okBody: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
-		do: func(ctx context.Context, c *Client) error {
-			_, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{ChecksumState: ChecksumStateFailed})
-			return err
-		},
-	},
-}
-
 // retryServer answers a call with the statuses in answers (the last one
 // repeats) and records every request body.
 type retryServer struct {
@@ -92,7 +35,7 @@ func (rs *retryServer) attempts() int {
 
 // mount registers call's handler. answer writes the response to attempt n
 // (from 1).
-func (rs *retryServer) mount(t *testing.T, ts *testServer, call retryCall, answer func(w http.ResponseWriter, n int)) {
+func (rs *retryServer) mount(t *testing.T, ts *testServer, call sdkCallCase, answer func(w http.ResponseWriter, n int)) {
 	t.Helper()
 	ts.mux.HandleFunc(call.path, func(w http.ResponseWriter, r *http.Request) {
 		testMethod(t, r, call.method)
@@ -112,7 +55,7 @@ func (rs *retryServer) mount(t *testing.T, ts *testServer, call retryCall, answe
 
 // checkBodies asserts that every attempt carried call's body, byte for byte
 // the same each time.
-func (rs *retryServer) checkBodies(t *testing.T, call retryCall) {
+func (rs *retryServer) checkBodies(t *testing.T, call sdkCallCase) {
 	t.Helper()
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
@@ -186,7 +129,7 @@ func TestRetryAttemptsByMethodAndStatus(t *testing.T) {
 		{"RecalculateChecksums", 504, 1},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(fmt.Sprintf("%s %s/%d", call.method, call.name, tt.status), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
@@ -230,7 +173,7 @@ func TestRetrySucceedsOnSecondAttempt(t *testing.T) {
 		{"RecalculateChecksums", http.StatusTooManyRequests},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(fmt.Sprintf("%s/%d", call.name, tt.first), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
@@ -261,7 +204,7 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 	t.Parallel()
 	ts := setup(t, WithRetry(retryPolicy))
 	var rs retryServer
-	rs.mount(t, ts, retryCalls["ScheduleForProject"], func(w http.ResponseWriter, n int) {
+	rs.mount(t, ts, sdkCall("ScheduleForProject"), func(w http.ResponseWriter, n int) {
 		if n == 1 {
 			w.Header().Set("Retry-After", "1")
 			serveJSON(w, http.StatusTooManyRequests, retryErrorBody(http.StatusTooManyRequests))
@@ -270,14 +213,14 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 		w.Header().Set("X-Request-Id", "01JD8A3K7Q0S5Y9B2C4E6G8H99")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
-		_, _ = io.WriteString(w, clientMoveJSON)
+		_, _ = io.WriteString(w, moveJSON)
 	})
 	move, resp, err := ts.client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), 13,
 		ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
 	if err != nil {
 		t.Fatalf("ScheduleForProject(13) error = %v", err)
 	}
-	if diff := cmp.Diff(clientWantMove(t), move); diff != "" {
+	if diff := cmp.Diff(wantMove(t), move); diff != "" {
 		t.Errorf("ScheduleForProject(13) mismatch (-want +got):\n%s", diff)
 	}
 	if resp.StatusCode != http.StatusCreated || resp.RequestID != "01JD8A3K7Q0S5Y9B2C4E6G8H99" {
@@ -286,7 +229,7 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 	if diff := cmp.Diff([]time.Duration{time.Second}, ts.recordedSleeps()); diff != "" {
 		t.Errorf("recorded sleeps mismatch (-want +got):\n%s", diff)
 	}
-	rs.checkBodies(t, retryCalls["ScheduleForProject"])
+	rs.checkBodies(t, sdkCall("ScheduleForProject"))
 }
 
 // Waits GitLab asks for: Retry-After in seconds or as a date, else
@@ -348,7 +291,7 @@ func TestRetryHonoursServerWait(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
 			var rs retryServer
-			rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, n int) {
+			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					for k, vs := range tt.header(time.Now()) {
 						w.Header()[k] = vs
@@ -356,13 +299,13 @@ func TestRetryHonoursServerWait(t *testing.T) {
 					serveJSON(w, tt.status, retryErrorBody(tt.status))
 					return
 				}
-				serveJSON(w, http.StatusOK, clientRecordJSON)
+				serveJSON(w, http.StatusOK, recordJSON)
 			})
 			rec, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err != nil {
 				t.Fatalf("Get() error = %v", err)
 			}
-			if diff := cmp.Diff(clientWantRecord(t), rec); diff != "" {
+			if diff := cmp.Diff(wantRecord(t), rec); diff != "" {
 				t.Errorf("Get(projects, 1) mismatch (-want +got):\n%s", diff)
 			}
 			if n := rs.attempts(); n != 2 {
@@ -403,7 +346,7 @@ func TestRetryAfterAboveMaxDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, name := range []string{"Get", "ScheduleForProject"} {
-			call := retryCalls[name]
+			call := sdkCall(name)
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t, WithRetry(retryPolicy))
@@ -446,7 +389,7 @@ func TestRetryRackAttackThrottle(t *testing.T) {
 	fx := loadFixture(t, "error_rate_limited.txt")
 	ts := setup(t, WithRetry(retryPolicy))
 	var rs retryServer
-	rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
+	rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 		fx.write(w, http.StatusTooManyRequests, "", nil)
 	})
 	_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
@@ -475,7 +418,7 @@ func TestRetryBackoffWithoutHeaders(t *testing.T) {
 	policy := RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
 	ts := setup(t, WithRetry(policy))
 	var rs retryServer
-	rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
+	rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 		serveJSON(w, http.StatusBadGateway, retryErrorBody(http.StatusBadGateway))
 	})
 	_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
@@ -550,7 +493,7 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		var rs retryServer
-		rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
+		rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 			cancel()
 			w.Header().Set("Retry-After", "3600")
 			serveJSON(w, http.StatusServiceUnavailable, retryErrorBody(http.StatusServiceUnavailable))
@@ -576,7 +519,7 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 			return sleepContext(ctx, d) // would block for an hour if ctx were ignored
 		}
 		var rs retryServer
-		rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
+		rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 			w.Header().Set("Retry-After", "3600")
 			serveJSON(w, http.StatusServiceUnavailable, retryErrorBody(http.StatusServiceUnavailable))
 		})
@@ -643,7 +586,7 @@ func TestRetryTransportError(t *testing.T) {
 		{"RecalculateChecksums", 1},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(call.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
@@ -702,7 +645,7 @@ func TestRetryDisabled(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
 			var rs retryServer
-			rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) { tt.answer(t, w) })
+			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) { tt.answer(t, w) })
 			if _, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1)); err == nil {
 				t.Fatal("Get() error = nil; want the first failure")
 			}
@@ -801,7 +744,7 @@ func TestRateLimitResponse(t *testing.T) {
 				for k, vs := range tt.header {
 					w.Header()[k] = vs
 				}
-				serveJSON(w, http.StatusOK, clientRecordJSON)
+				serveJSON(w, http.StatusOK, recordJSON)
 			})
 			_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err != nil {

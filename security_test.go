@@ -33,7 +33,7 @@ func newSecurityWitness(t *testing.T, useTLS bool) *securityWitness {
 			w.tokens.inc()
 		}
 		t.Errorf("witness server received %s %s", r.Method, r.URL)
-		serveJSON(rw, http.StatusOK, clientRecordJSON)
+		serveJSON(rw, http.StatusOK, recordJSON)
 	}))
 	w.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -114,7 +114,7 @@ func TestSecurityCrossOriginRedirectRefused(t *testing.T) {
 	for _, tg := range targets {
 		for _, cl := range clients {
 			for _, cc := range calls {
-				call := retryCalls[cc.call]
+				call := sdkCall(cc.call)
 				t.Run(fmt.Sprintf("%s/%s/%s", tg.name, cl.name, call.name), func(t *testing.T) {
 					t.Parallel()
 					witness := newSecurityWitness(t, tg.tls)
@@ -173,7 +173,7 @@ func TestSecuritySameOriginRedirectFollowed(t *testing.T) {
 		{"PUT 308", "RecalculateChecksums", http.StatusPermanentRedirect, true},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
@@ -356,7 +356,7 @@ func TestSecurityErrorsNeverContainToken(t *testing.T) {
 			ts.mux.HandleFunc("/admin/data_management/projects", func(w http.ResponseWriter, r *http.Request) {
 				next := witness.srv.URL + "/api/v4/admin/data_management/projects?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&pagination=keyset"
 				w.Header().Set("Link", "<"+next+`>; rel="next"`)
-				serveJSON(w, http.StatusOK, "["+clientRecordJSON+"]")
+				serveJSON(w, http.StatusOK, "["+recordJSON+"]")
 			})
 			var last error
 			for _, err := range ts.client.DataManagement.All(t.Context(), ModelProjects, nil) {
