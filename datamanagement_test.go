@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,62 +19,203 @@ const dmRequestID = "01J9Z3QK4F6M0T7Y8V2B1C5D9E"
 
 const dmPath = "/api/v4/admin/data_management/"
 
-func TestDataManagementListOffsetPage(t *testing.T) {
+// dmProjectRecord is testdata/datamanagement_get_project.json, also the
+// first record of datamanagement_list_offset.json.
+func dmProjectRecord(t *testing.T) *ModelRecord {
+	return &ModelRecord{
+		RecordIdentifier: IntRecordID(1),
+		ModelClass:       "Project",
+		CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
+		ChecksumInformation: &ChecksumInformation{
+			Checksum:           Ptr("ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"),
+			LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
+			ChecksumState:      ChecksumStateSucceeded,
+			ChecksumRetryCount: Ptr[int64](0),
+		},
+	}
+}
+
+// One page of each recorded answer shape: the request List sends, what the
+// records decode to and what the Response reads from the headers.
+func TestDataManagementList(t *testing.T) {
 	t.Parallel()
-	ts := setup(t)
-	refuseOthers(t, ts)
-	base := ts.server.URL
-	expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/projects",
-		query: url.Values{"page": {"2"}, "per_page": {"2"}}, fixture: "datamanagement_list_offset"})
-
-	got, resp, err := ts.client.DataManagement.List(t.Context(), ModelProjects, &ListModelRecordsOptions{Page: 2, PerPage: 2})
-	if err != nil {
-		t.Fatalf("List(projects, page 2) error = %v", err)
-	}
-	want := []*ModelRecord{
+	const entryClass = "VirtualRegistries::Packages::Maven::Cache::Remote::Entry"
+	project3 := dmProjectRecord(t)
+	project3.RecordIdentifier = IntRecordID(3)
+	tests := []struct {
+		name      string
+		model     ModelName
+		opts      *ListModelRecordsOptions
+		query     url.Values
+		rawQuery  string // where escaping is under test
+		fixture   string
+		want      []*ModelRecord
+		wantResp  *Response  // Header aside; nil: not under test
+		wantParts [][]string // Parts() of composite ids
+	}{
 		{
-			RecordIdentifier: IntRecordID(3),
-			ModelClass:       "Project",
-			CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
-			ChecksumInformation: &ChecksumInformation{
-				Checksum:           Ptr("ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"),
-				LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
-				ChecksumState:      ChecksumStateSucceeded,
-				ChecksumRetryCount: Ptr[int64](0),
+			name:    "offset page",
+			model:   ModelProjects,
+			opts:    &ListModelRecordsOptions{Page: 2, PerPage: 2},
+			query:   url.Values{"page": {"2"}, "per_page": {"2"}},
+			fixture: "datamanagement_list_offset",
+			want: []*ModelRecord{
+				project3,
+				{
+					RecordIdentifier: IntRecordID(4),
+					ModelClass:       "Project",
+					CreatedAt:        mustTime(t, "2025-02-06T08:01:44.902Z"),
+					ChecksumInformation: &ChecksumInformation{
+						ChecksumState:      ChecksumStateFailed,
+						ChecksumRetryCount: Ptr[int64](2),
+						ChecksumRetryAt:    mustTime(t, "2025-07-24T15:02:18.643Z"),
+						ChecksumFailure:    Ptr("Error during verification: 14:connection refused"),
+					},
+				},
+			},
+			wantResp: &Response{
+				StatusCode: http.StatusOK, RequestID: dmRequestID,
+				Page: 2, PerPage: 2, NextPage: 3, PrevPage: 1, Total: 5, TotalPages: 3,
+				NextLink: "{{BASE}}" + dmPath + "projects?model_name=projects&page=3&per_page=2&sort=asc",
 			},
 		},
 		{
-			RecordIdentifier: IntRecordID(4),
-			ModelClass:       "Project",
-			CreatedAt:        mustTime(t, "2025-02-06T08:01:44.902Z"),
-			ChecksumInformation: &ChecksumInformation{
-				ChecksumState:      ChecksumStateFailed,
-				ChecksumRetryCount: Ptr[int64](2),
-				ChecksumRetryAt:    mustTime(t, "2025-07-24T15:02:18.643Z"),
-				ChecksumFailure:    Ptr("Error during verification: 14:connection refused"),
+			// E2 servers page without counts: no X-Total, no rel="last",
+			// empty X-Next-Page.
+			name:    "legacy integer states",
+			model:   "lfs_object",
+			fixture: "datamanagement_list_legacy",
+			want: []*ModelRecord{
+				{
+					RecordIdentifier:    IntRecordID(11),
+					ModelClass:          "LfsObject",
+					CreatedAt:           mustTime(t, "2024-11-02T09:14:03.511Z"),
+					FileSize:            Ptr[int64](1048576),
+					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStatePending},
+				},
+				{
+					RecordIdentifier:    IntRecordID(12),
+					ModelClass:          "LfsObject",
+					CreatedAt:           mustTime(t, "2024-11-02T09:15:40.027Z"),
+					FileSize:            Ptr[int64](524288),
+					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateStarted, ChecksumRetryCount: Ptr[int64](0)},
+				},
+				{
+					RecordIdentifier: IntRecordID(13),
+					ModelClass:       "LfsObject",
+					CreatedAt:        mustTime(t, "2024-11-03T17:42:12.900Z"),
+					FileSize:         Ptr[int64](7340032),
+					ChecksumInformation: &ChecksumInformation{
+						Checksum:           Ptr("3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"),
+						LastChecksum:       mustTime(t, "2025-07-20T03:11:59.120Z"),
+						ChecksumState:      ChecksumStateSucceeded,
+						ChecksumRetryCount: Ptr[int64](0),
+					},
+				},
+				{
+					RecordIdentifier: IntRecordID(14),
+					ModelClass:       "LfsObject",
+					CreatedAt:        mustTime(t, "2024-11-04T10:00:00.000Z"),
+					FileSize:         Ptr[int64](0),
+					ChecksumInformation: &ChecksumInformation{
+						LastChecksum:       mustTime(t, "2025-07-20T03:12:30.004Z"),
+						ChecksumState:      ChecksumStateFailed,
+						ChecksumRetryCount: Ptr[int64](1),
+						ChecksumRetryAt:    mustTime(t, "2025-07-20T03:17:30.004Z"),
+						ChecksumFailure:    Ptr("Verification timed out after 28800"),
+					},
+				},
+				{
+					RecordIdentifier:    IntRecordID(15),
+					ModelClass:          "LfsObject",
+					CreatedAt:           mustTime(t, "2024-11-05T21:30:45.615Z"),
+					FileSize:            Ptr[int64](2048),
+					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateDisabled},
+				},
+			},
+			wantResp: &Response{StatusCode: http.StatusOK, RequestID: dmRequestID, Page: 1, PerPage: 20},
+		},
+		{
+			// cmp tells a nil ChecksumInformation from an empty one.
+			name:    "checksum information absent when Geo is off",
+			model:   ModelUploads,
+			fixture: "datamanagement_list_geo_off",
+			want: []*ModelRecord{
+				{RecordIdentifier: IntRecordID(7001), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-11T12:05:33.480Z"), FileSize: Ptr[int64](48213)},
+				{RecordIdentifier: IntRecordID(7002), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-12T07:45:09.215Z"), FileSize: Ptr[int64](1024)},
 			},
 		},
+		{
+			name:    "checksum information present with nulls",
+			model:   ModelCIJobArtifacts,
+			opts:    &ListModelRecordsOptions{ChecksumState: ChecksumStatePending},
+			query:   url.Values{"checksum_state": {"pending"}},
+			fixture: "datamanagement_list_pending",
+			want: []*ModelRecord{{
+				RecordIdentifier:    IntRecordID(5150),
+				ModelClass:          "Ci::JobArtifact",
+				CreatedAt:           mustTime(t, "2025-07-30T16:20:01.337Z"),
+				FileSize:            Ptr[int64](3312),
+				ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStatePending},
+			}},
+		},
+		{
+			name:     "composite keys",
+			model:    "virtual_registries_packages_maven_cache_remote_entries",
+			opts:     &ListModelRecordsOptions{Identifiers: []RecordID{CompositeRecordID("1", "2"), CompositeRecordID("12", "34")}},
+			query:    url.Values{"identifiers[]": {"MSAy", "MTIgMzQ="}},
+			rawQuery: "identifiers%5B%5D=MSAy&identifiers%5B%5D=MTIgMzQ%3D",
+			fixture:  "datamanagement_list_composite",
+			want: []*ModelRecord{
+				{RecordIdentifier: CompositeRecordID("1", "2"), ModelClass: entryClass, CreatedAt: mustTime(t, "2025-06-01T10:00:00.000Z"), FileSize: Ptr[int64](15360)},
+				{RecordIdentifier: CompositeRecordID("12", "34"), ModelClass: entryClass, CreatedAt: mustTime(t, "2025-06-02T11:30:27.842Z"), FileSize: Ptr[int64](884736)},
+			},
+			wantParts: [][]string{{"1", "2"}, {"12", "34"}},
+		},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("List(projects, page 2) mismatch (-want +got):\n%s", diff)
-	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			refuseOthers(t, ts)
+			expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/" + string(tc.model),
+				query: tc.query, rawQuery: tc.rawQuery, fixture: tc.fixture})
 
-	wantResp := &Response{
-		StatusCode: http.StatusOK,
-		RequestID:  dmRequestID,
-		Page:       2,
-		PerPage:    2,
-		NextPage:   3,
-		PrevPage:   1,
-		Total:      5,
-		TotalPages: 3,
-		NextLink:   base + "/api/v4/admin/data_management/projects?model_name=projects&page=3&per_page=2&sort=asc",
-	}
-	if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
-		t.Errorf("List(projects, page 2) response mismatch (-want +got):\n%s", diff)
-	}
-	if got := resp.Header.Get("X-Total-Pages"); got != "3" {
-		t.Errorf("List(projects, page 2) Header X-Total-Pages = %q; want %q", got, "3")
+			got, resp, err := ts.client.DataManagement.List(t.Context(), tc.model, tc.opts)
+			if err != nil {
+				t.Fatalf("List(%s, %+v) error = %v", tc.model, tc.opts, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("List(%s, %+v) mismatch (-want +got):\n%s", tc.model, tc.opts, diff)
+			}
+			if tc.wantResp != nil {
+				want := *tc.wantResp
+				want.NextLink = strings.ReplaceAll(want.NextLink, "{{BASE}}", ts.server.URL)
+				if diff := cmp.Diff(&want, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
+					t.Errorf("List(%s, %+v) response mismatch (-want +got):\n%s", tc.model, tc.opts, diff)
+				}
+				// The Header is the answer's.
+				wantPages := ""
+				if want.TotalPages != 0 {
+					wantPages = strconv.Itoa(want.TotalPages)
+				}
+				if got := resp.Header.Get("X-Total-Pages"); got != wantPages {
+					t.Errorf("List(%s, %+v) Header X-Total-Pages = %q; want %q", tc.model, tc.opts, got, wantPages)
+				}
+			}
+			for i, want := range tc.wantParts {
+				if !got[i].RecordIdentifier.IsComposite() {
+					t.Errorf("record %d: IsComposite() = false; want true", i)
+				}
+				parts, err := got[i].RecordIdentifier.Parts()
+				if err != nil {
+					t.Fatalf("record %d: Parts() error = %v", i, err)
+				}
+				if diff := cmp.Diff(want, parts); diff != "" {
+					t.Errorf("record %d: Parts() mismatch (-want +got):\n%s", i, diff)
+				}
+			}
+		})
 	}
 }
 
@@ -158,174 +300,6 @@ func TestDataManagementListQueryEncoding(t *testing.T) {
 				t.Errorf("List(lfs_objects, %+v) mismatch (-want +got):\n%s", tc.opts, diff)
 			}
 		})
-	}
-}
-
-func TestDataManagementListLegacyIntegerStates(t *testing.T) {
-	t.Parallel()
-	ts := setup(t)
-	refuseOthers(t, ts)
-	expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/lfs_object", fixture: "datamanagement_list_legacy"})
-
-	got, resp, err := ts.client.DataManagement.List(t.Context(), ModelName("lfs_object"), nil)
-	if err != nil {
-		t.Fatalf("List(lfs_object) error = %v", err)
-	}
-	want := []*ModelRecord{
-		{
-			RecordIdentifier: IntRecordID(11),
-			ModelClass:       "LfsObject",
-			CreatedAt:        mustTime(t, "2024-11-02T09:14:03.511Z"),
-			FileSize:         Ptr[int64](1048576),
-			ChecksumInformation: &ChecksumInformation{
-				ChecksumState: ChecksumStatePending,
-			},
-		},
-		{
-			RecordIdentifier: IntRecordID(12),
-			ModelClass:       "LfsObject",
-			CreatedAt:        mustTime(t, "2024-11-02T09:15:40.027Z"),
-			FileSize:         Ptr[int64](524288),
-			ChecksumInformation: &ChecksumInformation{
-				ChecksumState:      ChecksumStateStarted,
-				ChecksumRetryCount: Ptr[int64](0),
-			},
-		},
-		{
-			RecordIdentifier: IntRecordID(13),
-			ModelClass:       "LfsObject",
-			CreatedAt:        mustTime(t, "2024-11-03T17:42:12.900Z"),
-			FileSize:         Ptr[int64](7340032),
-			ChecksumInformation: &ChecksumInformation{
-				Checksum:           Ptr("3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"),
-				LastChecksum:       mustTime(t, "2025-07-20T03:11:59.120Z"),
-				ChecksumState:      ChecksumStateSucceeded,
-				ChecksumRetryCount: Ptr[int64](0),
-			},
-		},
-		{
-			RecordIdentifier: IntRecordID(14),
-			ModelClass:       "LfsObject",
-			CreatedAt:        mustTime(t, "2024-11-04T10:00:00.000Z"),
-			FileSize:         Ptr[int64](0),
-			ChecksumInformation: &ChecksumInformation{
-				LastChecksum:       mustTime(t, "2025-07-20T03:12:30.004Z"),
-				ChecksumState:      ChecksumStateFailed,
-				ChecksumRetryCount: Ptr[int64](1),
-				ChecksumRetryAt:    mustTime(t, "2025-07-20T03:17:30.004Z"),
-				ChecksumFailure:    Ptr("Verification timed out after 28800"),
-			},
-		},
-		{
-			RecordIdentifier: IntRecordID(15),
-			ModelClass:       "LfsObject",
-			CreatedAt:        mustTime(t, "2024-11-05T21:30:45.615Z"),
-			FileSize:         Ptr[int64](2048),
-			ChecksumInformation: &ChecksumInformation{
-				ChecksumState: ChecksumStateDisabled,
-			},
-		},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("List(lfs_object) mismatch (-want +got):\n%s", diff)
-	}
-	// E2 servers page without counts: no X-Total, no rel="last", empty X-Next-Page.
-	wantResp := &Response{StatusCode: http.StatusOK, RequestID: dmRequestID, Page: 1, PerPage: 20}
-	if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
-		t.Errorf("List(lfs_object) response mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestDataManagementListChecksumInformation(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		fixture string
-		model   ModelName
-		opts    *ListModelRecordsOptions
-		query   url.Values
-		want    []*ModelRecord
-	}{
-		{
-			name:    "absent when Geo is off",
-			fixture: "datamanagement_list_geo_off",
-			model:   ModelUploads,
-			query:   url.Values{},
-			want: []*ModelRecord{
-				{RecordIdentifier: IntRecordID(7001), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-11T12:05:33.480Z"), FileSize: Ptr[int64](48213)},
-				{RecordIdentifier: IntRecordID(7002), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-12T07:45:09.215Z"), FileSize: Ptr[int64](1024)},
-			},
-		},
-		{
-			name:    "present with nulls",
-			fixture: "datamanagement_list_pending",
-			model:   ModelCIJobArtifacts,
-			opts:    &ListModelRecordsOptions{ChecksumState: ChecksumStatePending},
-			query:   url.Values{"checksum_state": {"pending"}},
-			want: []*ModelRecord{{
-				RecordIdentifier:    IntRecordID(5150),
-				ModelClass:          "Ci::JobArtifact",
-				CreatedAt:           mustTime(t, "2025-07-30T16:20:01.337Z"),
-				FileSize:            Ptr[int64](3312),
-				ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStatePending},
-			}},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			refuseOthers(t, ts)
-			expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/" + string(tc.model), query: tc.query, fixture: tc.fixture})
-			got, _, err := ts.client.DataManagement.List(t.Context(), tc.model, tc.opts)
-			if err != nil {
-				t.Fatalf("List(%s) error = %v", tc.model, err)
-			}
-			// cmp tells a nil ChecksumInformation from an empty one.
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("List(%s) mismatch (-want +got):\n%s", tc.model, diff)
-			}
-		})
-	}
-}
-
-func TestDataManagementListCompositeKeys(t *testing.T) {
-	t.Parallel()
-	ts := setup(t)
-	refuseOthers(t, ts)
-	model := ModelName("virtual_registries_packages_maven_cache_remote_entries")
-	expect(t, ts, route{
-		method: http.MethodGet, path: "/admin/data_management/" + string(model),
-		query:    url.Values{"identifiers[]": {"MSAy", "MTIgMzQ="}},
-		rawQuery: "identifiers%5B%5D=MSAy&identifiers%5B%5D=MTIgMzQ%3D",
-		fixture:  "datamanagement_list_composite",
-	})
-
-	opts := &ListModelRecordsOptions{Identifiers: []RecordID{CompositeRecordID("1", "2"), CompositeRecordID("12", "34")}}
-	got, _, err := ts.client.DataManagement.List(t.Context(), model, opts)
-	if err != nil {
-		t.Fatalf("List(%s) error = %v", model, err)
-	}
-	const class = "VirtualRegistries::Packages::Maven::Cache::Remote::Entry"
-	want := []*ModelRecord{
-		{RecordIdentifier: CompositeRecordID("1", "2"), ModelClass: class, CreatedAt: mustTime(t, "2025-06-01T10:00:00.000Z"), FileSize: Ptr[int64](15360)},
-		{RecordIdentifier: CompositeRecordID("12", "34"), ModelClass: class, CreatedAt: mustTime(t, "2025-06-02T11:30:27.842Z"), FileSize: Ptr[int64](884736)},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("List(%s) mismatch (-want +got):\n%s", model, diff)
-	}
-	wantParts := [][]string{{"1", "2"}, {"12", "34"}}
-	for i, rec := range got {
-		if !rec.RecordIdentifier.IsComposite() {
-			t.Errorf("record %d: IsComposite() = false; want true", i)
-		}
-		parts, err := rec.RecordIdentifier.Parts()
-		if err != nil {
-			t.Fatalf("record %d: Parts() error = %v", i, err)
-		}
-		if diff := cmp.Diff(wantParts[i], parts); diff != "" {
-			t.Errorf("record %d: Parts() mismatch (-want +got):\n%s", i, diff)
-		}
 	}
 }
 
@@ -543,17 +517,7 @@ func TestDataManagementGet(t *testing.T) {
 			wantText:    "1",
 			wantEscaped: "/admin/data_management/projects/1",
 			fixture:     "datamanagement_get_project",
-			want: &ModelRecord{
-				RecordIdentifier: IntRecordID(1),
-				ModelClass:       "Project",
-				CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
-				ChecksumInformation: &ChecksumInformation{
-					Checksum:           Ptr("ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"),
-					LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
-					ChecksumState:      ChecksumStateSucceeded,
-					ChecksumRetryCount: Ptr[int64](0),
-				},
-			},
+			want:        dmProjectRecord(t),
 		},
 		{
 			name:        "url-safe composite with - _ =",
