@@ -3,7 +3,6 @@ package gitlabdata
 import (
 	"context"
 	"errors"
-	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,14 +13,14 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// dmRequestID is the X-Request-Id of the data-management fixtures.
-const dmRequestID = "01J9Z3QK4F6M0T7Y8V2B1C5D9E"
+// fixtureRequestID is the X-Request-Id of the data-management fixtures.
+const fixtureRequestID = "01J9Z3QK4F6M0T7Y8V2B1C5D9E"
 
-const dmPath = "/api/v4/admin/data_management/"
+const recordsPath = "/api/v4/admin/data_management/"
 
-// dmProjectRecord is testdata/datamanagement_get_project.json, also the
+// wantProjectRecord is testdata/datamanagement_get_project.json, also the
 // first record of datamanagement_list_offset.json.
-func dmProjectRecord(t *testing.T) *ModelRecord {
+func wantProjectRecord(t *testing.T) *ModelRecord {
 	return &ModelRecord{
 		RecordIdentifier: IntRecordID(1),
 		ModelClass:       "Project",
@@ -40,7 +39,7 @@ func dmProjectRecord(t *testing.T) *ModelRecord {
 func TestDataManagementList(t *testing.T) {
 	t.Parallel()
 	const entryClass = "VirtualRegistries::Packages::Maven::Cache::Remote::Entry"
-	project3 := dmProjectRecord(t)
+	project3 := wantProjectRecord(t)
 	project3.RecordIdentifier = IntRecordID(3)
 	tests := []struct {
 		name      string
@@ -74,9 +73,9 @@ func TestDataManagementList(t *testing.T) {
 				},
 			},
 			wantResp: &Response{
-				StatusCode: http.StatusOK, RequestID: dmRequestID,
+				StatusCode: http.StatusOK, RequestID: fixtureRequestID,
 				Page: 2, PerPage: 2, NextPage: 3, PrevPage: 1, Total: 5, TotalPages: 3,
-				NextLink: "{{BASE}}" + dmPath + "projects?model_name=projects&page=3&per_page=2&sort=asc",
+				NextLink: "{{BASE}}" + recordsPath + "projects?model_name=projects&page=3&per_page=2&sort=asc",
 			},
 		},
 		{
@@ -133,7 +132,7 @@ func TestDataManagementList(t *testing.T) {
 					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateDisabled},
 				},
 			},
-			wantResp: &Response{StatusCode: http.StatusOK, RequestID: dmRequestID, Page: 1, PerPage: 20},
+			wantResp: &Response{StatusCode: http.StatusOK, RequestID: fixtureRequestID, Page: 1, PerPage: 20},
 		},
 		{
 			// cmp tells a nil ChecksumInformation from an empty one.
@@ -303,33 +302,14 @@ func TestDataManagementListQueryEncoding(t *testing.T) {
 	}
 }
 
-// dmRecordIDs ranges a data-management All and fails on an error.
-func dmRecordIDs(t *testing.T, seq iter.Seq2[*ModelRecord, error]) []int64 {
-	t.Helper()
-	ids, errs := drainIDs(t, anySeq(seq), 20)
-	if len(errs) != 0 {
-		t.Fatalf("All() errors = %v; want none", errs)
-	}
-	return ids
-}
-
-// dmPager serves the data-management fixtures pages on path: ids in pages
-// of two, the page chosen by cursor (keyset) or page (offset); the Link
-// headers are the fixtures' own.
-func dmPager(t *testing.T, ts *testServer, path string, style pageStyle, ids []int64, fixtures ...string) *pager {
-	p := &pager{t: t, style: style, ids: ids, perPage: 2, fixtures: fixtures}
-	ts.mux.Handle("GET "+path, p)
-	return p
-}
-
 func TestDataManagementAllKeyset(t *testing.T) {
 	t.Parallel()
 	const cursor = "eyJpZCI6IjIiLCJfa2QiOiJuIn0="
 	const path = "/admin/data_management/snippet_repositories"
 	// The next link is followed as GitLab wrote it.
 	wantURIs := []string{
-		dmPath + "snippet_repositories?pagination=keyset&per_page=2",
-		dmPath + "snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc",
+		recordsPath + "snippet_repositories?pagination=keyset&per_page=2",
+		recordsPath + "snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc",
 	}
 	tests := []struct {
 		name     string
@@ -345,7 +325,7 @@ func TestDataManagementAllKeyset(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			refuseOthers(t, ts)
-			p := dmPager(t, ts, path, pageKeyset, []int64{1, 2, 3}, "datamanagement_keyset_page1", "datamanagement_keyset_page2")
+			p := fixturePager(t, ts, path, pageKeyset, []int64{1, 2, 3}, "datamanagement_keyset_page1", "datamanagement_keyset_page2")
 			limit := 20
 			if tc.brk {
 				limit = 1
@@ -388,7 +368,7 @@ func TestDataManagementAllKeyset(t *testing.T) {
 			ts := setup(t)
 			refuseOthers(t, ts)
 			expect(t, ts, route{method: http.MethodGet, path: path, query: tc.query, fixture: "datamanagement_keyset_page2"})
-			got := dmRecordIDs(t, ts.client.DataManagement.All(t.Context(), ModelSnippetRepositories, tc.opts))
+			got := recordIDs(t, ts.client.DataManagement.All(t.Context(), ModelSnippetRepositories, tc.opts))
 			if diff := cmp.Diff([]int64{3}, got); diff != "" {
 				t.Errorf("All(snippet_repositories, %s) ids mismatch (-want +got):\n%s", tc.label, diff)
 			}
@@ -416,7 +396,7 @@ func TestDataManagementAllOffsetPages(t *testing.T) {
 			model:    "lfs_object",
 			fixtures: []string{"datamanagement_legacy_page1", "datamanagement_legacy_page2"},
 			wantIDs:  []int64{21, 22, 23},
-			wantURIs: requestURIs(dmPath+"lfs_object",
+			wantURIs: requestURIs(recordsPath+"lfs_object",
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"model_name": {"lfs_object"}, "page": {"2"}, "pagination": {"keyset"}, "per_page": {"2"}}),
 		},
@@ -426,7 +406,7 @@ func TestDataManagementAllOffsetPages(t *testing.T) {
 			fixtures: []string{"datamanagement_legacy_page1", "datamanagement_legacy_page2"},
 			tweak:    noLink,
 			wantIDs:  []int64{21, 22, 23},
-			wantURIs: requestURIs(dmPath+"lfs_object",
+			wantURIs: requestURIs(recordsPath+"lfs_object",
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"page": {"2"}, "pagination": {"keyset"}, "per_page": {"2"}}),
 		},
@@ -436,7 +416,7 @@ func TestDataManagementAllOffsetPages(t *testing.T) {
 			opts:     ListModelRecordsOptions{Pagination: PaginationOffset},
 			fixtures: []string{"datamanagement_offset_page1", "datamanagement_offset_page2"},
 			wantIDs:  []int64{101, 102, 103},
-			wantURIs: requestURIs(dmPath+"uploads",
+			wantURIs: requestURIs(recordsPath+"uploads",
 				url.Values{"pagination": {"offset"}, "per_page": {"2"}},
 				url.Values{"model_name": {"uploads"}, "page": {"2"}, "pagination": {"offset"}, "per_page": {"2"}, "sort": {"asc"}}),
 		},
@@ -446,12 +426,12 @@ func TestDataManagementAllOffsetPages(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			refuseOthers(t, ts)
-			p := dmPager(t, ts, "/admin/data_management/"+string(tc.model), pageOffsetHeaders, tc.wantIDs, tc.fixtures...)
+			p := fixturePager(t, ts, "/admin/data_management/"+string(tc.model), pageOffsetHeaders, tc.wantIDs, tc.fixtures...)
 			p.tweak = tc.tweak
 			opts := tc.opts
 			opts.PerPage = 2
 			before := opts
-			got := dmRecordIDs(t, ts.client.DataManagement.All(t.Context(), tc.model, &opts))
+			got := recordIDs(t, ts.client.DataManagement.All(t.Context(), tc.model, &opts))
 			if diff := cmp.Diff(tc.wantIDs, got); diff != "" {
 				t.Errorf("All(%s, %+v) ids mismatch (-want +got):\n%s", tc.model, before, diff)
 			}
@@ -480,7 +460,7 @@ func TestDataManagementAllDoesNotMutateOptions(t *testing.T) {
 
 	seq := ts.client.DataManagement.All(t.Context(), ModelProjects, opts)
 	for range 2 {
-		if got := dmRecordIDs(t, seq); len(got) != 0 {
+		if got := recordIDs(t, seq); len(got) != 0 {
 			t.Errorf("All(projects) yielded %v; want nothing", got)
 		}
 	}
@@ -517,7 +497,7 @@ func TestDataManagementGet(t *testing.T) {
 			wantText:    "1",
 			wantEscaped: "/admin/data_management/projects/1",
 			fixture:     "datamanagement_get_project",
-			want:        dmProjectRecord(t),
+			want:        wantProjectRecord(t),
 		},
 		{
 			name:        "url-safe composite with - _ =",
@@ -574,8 +554,8 @@ func TestDataManagementGet(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Get(%s, %s) mismatch (-want +got):\n%s", tc.model, tc.id, diff)
 			}
-			if resp.StatusCode != http.StatusOK || resp.RequestID != dmRequestID {
-				t.Errorf("Get(%s, %s) response status %d, request id %q; want 200, %q", tc.model, tc.id, resp.StatusCode, resp.RequestID, dmRequestID)
+			if resp.StatusCode != http.StatusOK || resp.RequestID != fixtureRequestID {
+				t.Errorf("Get(%s, %s) response status %d, request id %q; want 200, %q", tc.model, tc.id, resp.StatusCode, resp.RequestID, fixtureRequestID)
 			}
 			if n := calls.get(); n != 1 {
 				t.Errorf("Get sent %d requests; want 1", n)
@@ -603,7 +583,7 @@ func TestDataManagementErrors(t *testing.T) {
 				return s.Get(ctx, ModelProjects, IntRecordID(123))
 			},
 			want: &APIError{
-				StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: dmPath + "projects/123",
+				StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: recordsPath + "projects/123",
 				Message: "404 123 Not Found", RequestID: testRequestID, Body: []byte(`{"message":"404 123 Not Found"}`),
 			},
 			wantIs: ErrNotFound,
@@ -616,7 +596,7 @@ func TestDataManagementErrors(t *testing.T) {
 				return s.RecalculateChecksum(ctx, ModelUploads, IntRecordID(1))
 			},
 			want: &APIError{
-				StatusCode: http.StatusBadRequest, Method: http.MethodPut, Path: dmPath + "uploads/1/checksum",
+				StatusCode: http.StatusBadRequest, Method: http.MethodPut, Path: recordsPath + "uploads/1/checksum",
 				Message: "400 Bad request - Verifying uploads/1 failed.", RequestID: testRequestID,
 				Body: []byte(`{"message":"400 Bad request - Verifying uploads/1 failed."}`),
 			},
@@ -630,11 +610,11 @@ func TestDataManagementErrors(t *testing.T) {
 				return nil, resp, err
 			},
 			want: &APIError{
-				StatusCode: http.StatusOK, Method: http.MethodPut, Path: dmPath + "uploads/checksum",
-				Message: "No table found from X", RequestID: dmRequestID,
+				StatusCode: http.StatusOK, Method: http.MethodPut, Path: recordsPath + "uploads/checksum",
+				Message: "No table found from X", RequestID: fixtureRequestID,
 				Body: []byte(`{"status":"error","message":"No table found from X"}`),
 			},
-			wantText: "gitlabdata: PUT /api/v4/admin/data_management/uploads/checksum: GitLab reported a failure: No table found from X (request id " + dmRequestID + ")",
+			wantText: "gitlabdata: PUT /api/v4/admin/data_management/uploads/checksum: GitLab reported a failure: No table found from X (request id " + fixtureRequestID + ")",
 		},
 	}
 	for _, tc := range tests {
@@ -691,8 +671,8 @@ func TestDataManagementRecalculateChecksum(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("RecalculateChecksum(uploads, 1) mismatch (-want +got):\n%s", diff)
 	}
-	if resp.StatusCode != http.StatusOK || resp.RequestID != dmRequestID {
-		t.Errorf("RecalculateChecksum(uploads, 1) response status %d, request id %q; want 200, %q", resp.StatusCode, resp.RequestID, dmRequestID)
+	if resp.StatusCode != http.StatusOK || resp.RequestID != fixtureRequestID {
+		t.Errorf("RecalculateChecksum(uploads, 1) response status %d, request id %q; want 200, %q", resp.StatusCode, resp.RequestID, fixtureRequestID)
 	}
 }
 
@@ -728,8 +708,8 @@ func TestDataManagementRecalculateChecksums(t *testing.T) {
 			if err != nil {
 				t.Fatalf("RecalculateChecksums(uploads, %+v) error = %v", tc.opts, err)
 			}
-			if resp.StatusCode != http.StatusOK || resp.RequestID != dmRequestID {
-				t.Errorf("RecalculateChecksums(uploads, %+v) response status %d, request id %q; want 200, %q", tc.opts, resp.StatusCode, resp.RequestID, dmRequestID)
+			if resp.StatusCode != http.StatusOK || resp.RequestID != fixtureRequestID {
+				t.Errorf("RecalculateChecksums(uploads, %+v) response status %d, request id %q; want 200, %q", tc.opts, resp.StatusCode, resp.RequestID, fixtureRequestID)
 			}
 		})
 	}

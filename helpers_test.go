@@ -670,6 +670,25 @@ func (p *pager) afterCursor(c string) int {
 	return len(p.ids)
 }
 
+// recordIDs ranges a data-management All and fails on an error.
+func recordIDs(t *testing.T, seq iter.Seq2[*ModelRecord, error]) []int64 {
+	t.Helper()
+	ids, errs := drainIDs(t, anySeq(seq), 20)
+	if len(errs) != 0 {
+		t.Fatalf("All() errors = %v; want none", errs)
+	}
+	return ids
+}
+
+// fixturePager mounts a pager of fixture pages on path: ids in pages
+// of two, the page chosen by cursor (keyset) or page (offset); the Link
+// headers are the fixtures' own.
+func fixturePager(t *testing.T, ts *testServer, path string, style pageStyle, ids []int64, fixtures ...string) *pager {
+	p := &pager{t: t, style: style, ids: ids, perPage: 2, fixtures: fixtures}
+	ts.mux.Handle("GET "+path, p)
+	return p
+}
+
 // requestURIs are the URIs of requests to path with these queries, in order.
 func requestURIs(path string, queries ...url.Values) []string {
 	var uris []string

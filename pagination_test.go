@@ -20,13 +20,13 @@ import (
 
 // The REST docs' offset example (spec §1.3).
 const (
-	pgDocsPrev = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=1&per_page=3"
-	pgDocsNext = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=3&per_page=3"
-	pgDocsLink = `<` + pgDocsPrev + `>; rel="prev", <` + pgDocsNext + `>; rel="next", <` + pgDocsPrev + `>; rel="first", <` + pgDocsNext + `>; rel="last"`
+	docsPrev = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=1&per_page=3"
+	docsNext = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=3&per_page=3"
+	docsLink = `<` + docsPrev + `>; rel="prev", <` + docsNext + `>; rel="next", <` + docsPrev + `>; rel="first", <` + docsNext + `>; rel="last"`
 
 	// The REST docs' keyset example and the data management one (spec §1.4, §2.6).
-	pgGroupsNext = "https://gitlab.example.com/api/v4/groups?pagination=keyset&per_page=50&order_by=name&sort=asc&cursor=eyJuYW1lIjoiRmxpZ2h0anMiLCJpZCI6IjI2IiwiX2tkIjoibiJ9"
-	pgDMNext     = "https://gitlab.example.com/api/v4/admin/data_management/snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc"
+	docsGroupsNext  = "https://gitlab.example.com/api/v4/groups?pagination=keyset&per_page=50&order_by=name&sort=asc&cursor=eyJuYW1lIjoiRmxpZ2h0anMiLCJpZCI6IjI2IiwiX2tkIjoibiJ9"
+	docsRecordsNext = "https://gitlab.example.com/api/v4/admin/data_management/snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc"
 )
 
 func TestParseLinkHeader(t *testing.T) {
@@ -39,18 +39,18 @@ func TestParseLinkHeader(t *testing.T) {
 	}{
 		{
 			name:   "REST docs offset example",
-			header: pgDocsLink,
-			want:   map[string]string{"prev": pgDocsPrev, "next": pgDocsNext, "first": pgDocsPrev, "last": pgDocsNext},
+			header: docsLink,
+			want:   map[string]string{"prev": docsPrev, "next": docsNext, "first": docsPrev, "last": docsNext},
 		},
 		{
 			name:   "REST docs keyset example",
-			header: `<` + pgGroupsNext + `>; rel="next"`,
-			want:   map[string]string{"next": pgGroupsNext},
+			header: `<` + docsGroupsNext + `>; rel="next"`,
+			want:   map[string]string{"next": docsGroupsNext},
 		},
 		{
 			name:   "data management keyset with escaped cursor",
-			header: `<` + pgDMNext + `>; rel="next"`,
-			want:   map[string]string{"next": pgDMNext},
+			header: `<` + docsRecordsNext + `>; rel="next"`,
+			want:   map[string]string{"next": docsRecordsNext},
 		},
 		{
 			name: "commas inside the URLs",
@@ -152,8 +152,8 @@ func TestParseLinkHeader(t *testing.T) {
 	}
 }
 
-// pgToken keeps the RFC 9110 token characters of s, or gives "next".
-func pgToken(s string) string {
+// linkToken keeps the RFC 9110 token characters of s, or gives "next".
+func linkToken(s string) string {
 	tok := strings.Map(func(r rune) rune {
 		switch {
 		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9',
@@ -170,9 +170,9 @@ func pgToken(s string) string {
 
 func FuzzParseLink(f *testing.F) {
 	for _, seed := range []string{
-		pgDocsLink,
-		`<` + pgGroupsNext + `>; rel="next"`,
-		`<` + pgDMNext + `>; rel="next"`,
+		docsLink,
+		`<` + docsGroupsNext + `>; rel="next"`,
+		`<` + docsRecordsNext + `>; rel="next"`,
 		`<https://h/api/v4/x?identifiers=1,2&page=2>; foo; REL=Next, <b>; rel="prev last"`,
 		" \t<a>\t;\trel = \"prev\" ,\t <b> ;  rel=next\t",
 		`<a>; title="x, <y>; \"z\""; rel="next"`,
@@ -202,7 +202,7 @@ func FuzzParseLink(f *testing.F) {
 			return r
 		}
 		url1, url2 = strings.Map(clean, url1), strings.Map(clean, url2)
-		rel1, rel2 = pgToken(rel1), pgToken(rel2)
+		rel1, rel2 = linkToken(rel1), linkToken(rel2)
 		value := func(rel string) string {
 			if quoted {
 				return `"` + rel + `"`
@@ -220,8 +220,8 @@ func FuzzParseLink(f *testing.F) {
 	})
 }
 
-// pgHeader builds a header from "Key: value" lines, as GitLab sends them.
-func pgHeader(lines ...string) http.Header {
+// headerLines builds a header from "Key: value" lines, as GitLab sends them.
+func headerLines(lines ...string) http.Header {
 	h := http.Header{}
 	for _, l := range lines {
 		k, v, _ := strings.Cut(l, ":")
@@ -241,31 +241,31 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "REST docs offset example",
 			status: http.StatusOK,
-			header: pgHeader("link: "+pgDocsLink, "x-next-page: 3", "x-page: 2", "x-per-page: 3", "x-prev-page: 1",
+			header: headerLines("link: "+docsLink, "x-next-page: 3", "x-page: 2", "x-per-page: 3", "x-prev-page: 1",
 				"x-total: 8", "x-total-pages: 3", "X-Request-Id: 01HF3D1PQ5S7U9W1Y3A5C7E9"),
 			want: Response{
 				RequestID: "01HF3D1PQ5S7U9W1Y3A5C7E9",
 				Page:      2, PerPage: 3, NextPage: 3, PrevPage: 1, Total: 8, TotalPages: 3,
-				NextLink: pgDocsNext,
+				NextLink: docsNext,
 			},
 		},
 		{
 			name:   "only page: empty next and prev",
 			status: http.StatusOK,
-			header: pgHeader("X-Next-Page: ", "X-Page: 1", "X-Per-Page: 20", "X-Prev-Page: ", "X-Total: 0", "X-Total-Pages: 1"),
+			header: headerLines("X-Next-Page: ", "X-Page: 1", "X-Per-Page: 20", "X-Prev-Page: ", "X-Total: 0", "X-Total-Pages: 1"),
 			want:   Response{Page: 1, PerPage: 20, TotalPages: 1},
 		},
 		{
 			name:   "more than 10,000 records: no totals",
 			status: http.StatusOK,
-			header: pgHeader(`Link: <https://gitlab.example.com/api/v4/x?page=2&per_page=100>; rel="next", <https://gitlab.example.com/api/v4/x?page=1&per_page=100>; rel="first"`,
+			header: headerLines(`Link: <https://gitlab.example.com/api/v4/x?page=2&per_page=100>; rel="next", <https://gitlab.example.com/api/v4/x?page=1&per_page=100>; rel="first"`,
 				"X-Next-Page: 2", "X-Page: 1", "X-Per-Page: 100", "X-Prev-Page: "),
 			want: Response{Page: 1, PerPage: 100, NextPage: 2, NextLink: "https://gitlab.example.com/api/v4/x?page=2&per_page=100"},
 		},
 		{
 			name:   "malformed numbers read as 0",
 			status: http.StatusOK,
-			header: pgHeader("X-Page: abc", "X-Per-Page: -5", "X-Next-Page: 2.5", "X-Prev-Page: 0x1",
+			header: headerLines("X-Page: abc", "X-Per-Page: -5", "X-Next-Page: 2.5", "X-Prev-Page: 0x1",
 				"X-Total: 99999999999999999999999", "X-Total-Pages: ", "RateLimit-Limit: sixty",
 				"RateLimit-Observed: -1", "RateLimit-Remaining: 1e3", "RateLimit-Reset: -1700000000", "Retry-After: soon"),
 			want: Response{},
@@ -279,17 +279,17 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "keyset page with next link",
 			status: http.StatusOK,
-			header: pgHeader("Link: <"+pgDMNext+`>; rel="next"`, "X-Request-Id: 01JKEYSET"),
+			header: headerLines("Link: <"+docsRecordsNext+`>; rel="next"`, "X-Request-Id: 01JKEYSET"),
 			want: Response{
 				RequestID:  "01JKEYSET",
-				NextLink:   pgDMNext,
+				NextLink:   docsRecordsNext,
 				NextCursor: "eyJpZCI6IjIiLCJfa2QiOiJuIn0=",
 			},
 		},
 		{
 			name:   "keyset last page: no Link",
 			status: http.StatusOK,
-			header: pgHeader("X-Request-Id: 01JKEYSETLAST"),
+			header: headerLines("X-Request-Id: 01JKEYSETLAST"),
 			want:   Response{RequestID: "01JKEYSETLAST"},
 		},
 		{
@@ -301,7 +301,7 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "Rack::Attack throttle",
 			status: http.StatusTooManyRequests,
-			header: pgHeader("Content-Type: text/plain", "RateLimit-Name: throttle_authenticated_api", "RateLimit-Limit: 60",
+			header: headerLines("Content-Type: text/plain", "RateLimit-Name: throttle_authenticated_api", "RateLimit-Limit: 60",
 				"RateLimit-Observed: 67", "RateLimit-Remaining: 0", "RateLimit-Reset: 1609844400",
 				"RateLimit-ResetTime: Tue, 05 Jan 2021 11:00:00 GMT", "Retry-After: 30"),
 			want: Response{Rate: RateLimit{
@@ -312,7 +312,7 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "Retry-After as a past HTTP date",
 			status: http.StatusTooManyRequests,
-			header: pgHeader("Retry-After: Tue, 05 Jan 2021 11:00:00 GMT"),
+			header: headerLines("Retry-After: Tue, 05 Jan 2021 11:00:00 GMT"),
 			want:   Response{},
 		},
 	}
@@ -332,7 +332,7 @@ func TestResponseFromHeaders(t *testing.T) {
 
 func TestResponseHeaderIsCopy(t *testing.T) {
 	t.Parallel()
-	resp := &http.Response{StatusCode: http.StatusOK, Header: pgHeader("X-Page: 1", "X-Request-Id: 01JCOPY")}
+	resp := &http.Response{StatusCode: http.StatusOK, Header: headerLines("X-Page: 1", "X-Request-Id: 01JCOPY")}
 	got := newResponse(resp)
 
 	resp.Header.Set("X-Page", "9")
@@ -351,19 +351,19 @@ func TestResponseHeaderIsCopy(t *testing.T) {
 
 // ---- iterator contract ----
 
-// pgIDs are the items a pager holds unless a test says otherwise: five
+// iterIDs are the items a pager holds unless a test says otherwise: five
 // items, three pages of two.
-var pgIDs = []int64{101, 102, 103, 104, 105}
+var iterIDs = []int64{101, 102, 103, 104, 105}
 
-func pgMoveJSON(id int64) string {
+func moveItemJSON(id int64) string {
 	return fmt.Sprintf(`{"id":%d,"created_at":"2023-11-13T02:57:43.523Z","state":"finished","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":null,"name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`, id)
 }
 
-func pgRecordJSON(id int64) string {
+func recordItemJSON(id int64) string {
 	return fmt.Sprintf(`{"record_identifier":%d,"model_class":"SnippetRepository","created_at":"2025-02-05T11:27:10.173Z","file_size":null}`, id)
 }
 
-type pgCase struct {
+type iterCase struct {
 	name    string
 	style   pageStyle
 	pattern string // mux pattern of the listing
@@ -371,11 +371,11 @@ type pgCase struct {
 	linkQuery url.Values
 	item      func(id int64) string
 	seq       func(ctx context.Context, c *Client) iter.Seq2[any, error]
-	// wantURIs are the requests for pgIDs in pages of two.
+	// wantURIs are the requests for iterIDs in pages of two.
 	wantURIs []string
 }
 
-func pgCases() []pgCase {
+func iterCases() []iterCase {
 	movesAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
 		return anySeq(c.ProjectRepositoryStorageMoves.All(ctx, &ListStorageMovesOptions{PerPage: 2}))
 	}
@@ -392,20 +392,20 @@ func pgCases() []pgCase {
 		return url.Values{"cursor": {pageCursor(after)}, "model_name": {"snippet_repositories"}, "order_by": {"id"},
 			"page": {"1"}, "pagination": {"keyset"}, "per_page": {"2"}, "sort": {"asc"}}
 	}
-	return []pgCase{
+	return []iterCase{
 		{
 			name: "storage moves, offset with Link", style: pageOffsetLinks,
-			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
+			pattern: "GET /project_repository_storage_moves", item: moveItemJSON, seq: movesAll,
 			wantURIs: movesURIs,
 		},
 		{
 			name: "storage moves, X-Next-Page only", style: pageOffsetHeaders,
-			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
+			pattern: "GET /project_repository_storage_moves", item: moveItemJSON, seq: movesAll,
 			wantURIs: movesURIs,
 		},
 		{
 			name: "data management, keyset", style: pageKeyset,
-			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
+			pattern: "GET /admin/data_management/snippet_repositories", item: recordItemJSON, seq: recordsAll,
 			linkQuery: url.Values{"model_name": {"snippet_repositories"}, "order_by": {"id"}, "page": {"1"}, "sort": {"asc"}},
 			wantURIs: requestURIs(recordsPath,
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
@@ -413,7 +413,7 @@ func pgCases() []pgCase {
 		},
 		{
 			name: "data management, keyset asked, offset answered", style: pageOffsetHeaders,
-			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
+			pattern: "GET /admin/data_management/snippet_repositories", item: recordItemJSON, seq: recordsAll,
 			wantURIs: requestURIs(recordsPath,
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"page": {"2"}, "pagination": {"keyset"}, "per_page": {"2"}},
@@ -422,9 +422,9 @@ func pgCases() []pgCase {
 	}
 }
 
-// pgHeadersOnlyCase is the storage-move listing paged by X-Next-Page alone.
-func pgHeadersOnlyCase() pgCase {
-	for _, tc := range pgCases() {
+// iterHeadersOnlyCase is the storage-move listing paged by X-Next-Page alone.
+func iterHeadersOnlyCase() iterCase {
+	for _, tc := range iterCases() {
 		if tc.style == pageOffsetHeaders && tc.item != nil && tc.pattern == "GET /project_repository_storage_moves" {
 			return tc
 		}
@@ -432,17 +432,17 @@ func pgHeadersOnlyCase() pgCase {
 	panic("no X-Next-Page storage-move case")
 }
 
-// serve mounts a pager for tc holding pgIDs in pages of two.
-func (tc pgCase) serve(t *testing.T, ts *testServer) *pager {
+// serve mounts a pager for tc holding iterIDs in pages of two.
+func (tc iterCase) serve(t *testing.T, ts *testServer) *pager {
 	t.Helper()
-	s := &pager{t: t, style: tc.style, ids: pgIDs, perPage: 2, item: tc.item, linkQuery: tc.linkQuery}
+	s := &pager{t: t, style: tc.style, ids: iterIDs, perPage: 2, item: tc.item, linkQuery: tc.linkQuery}
 	ts.mux.Handle(tc.pattern, s)
 	return s
 }
 
-// pgRun runs body as a parallel subtest for each case, with a fresh client
-// and a pager for the case holding pgIDs in pages of two.
-func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *testServer, srv *pager)) {
+// runIterCases runs body as a parallel subtest for each case, with a fresh client
+// and a pager for the case holding iterIDs in pages of two.
+func runIterCases(t *testing.T, cases []iterCase, body func(t *testing.T, tc iterCase, ts *testServer, srv *pager)) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -453,10 +453,10 @@ func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *
 	}
 }
 
-// pgLinkCases are the cases whose server sends a Link header.
-func pgLinkCases() []pgCase {
-	var cases []pgCase
-	for _, tc := range pgCases() {
+// iterLinkCases are the cases whose server sends a Link header.
+func iterLinkCases() []iterCase {
+	var cases []iterCase
+	for _, tc := range iterCases() {
 		if tc.style != pageOffsetHeaders {
 			cases = append(cases, tc)
 		}
@@ -466,12 +466,12 @@ func pgLinkCases() []pgCase {
 
 func TestIteratorSequence(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 		if len(errs) != 0 {
 			t.Fatalf("All() errors = %v; want none", errs)
 		}
-		if diff := cmp.Diff(pgIDs, ids); diff != "" {
+		if diff := cmp.Diff(iterIDs, ids); diff != "" {
 			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 		}
 		if diff := cmp.Diff(tc.wantURIs, srv.requests()); diff != "" {
@@ -482,21 +482,21 @@ func TestIteratorSequence(t *testing.T) {
 
 func TestIteratorLazy(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		seq := tc.seq(t.Context(), ts.client)
 		if n := len(srv.requests()); n != 0 {
 			t.Fatalf("All() without ranging made %d requests; want 0", n)
 		}
 		ids, _ := drainIDs(t, seq, 20)
-		if len(ids) != len(pgIDs) || len(srv.requests()) != 3 {
-			t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(pgIDs))
+		if len(ids) != len(iterIDs) || len(srv.requests()) != 3 {
+			t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(iterIDs))
 		}
 	})
 }
 
 func TestIteratorBreak(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		var got []int64
 		for v, err := range tc.seq(t.Context(), ts.client) {
 			if err != nil {
@@ -516,7 +516,7 @@ func TestIteratorBreak(t *testing.T) {
 
 func TestIteratorErrorOnSecondPage(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		srv.failPage = 2
 
 		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
@@ -538,14 +538,14 @@ func TestIteratorErrorOnSecondPage(t *testing.T) {
 
 func TestIteratorRangeTwice(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		seq := tc.seq(t.Context(), ts.client)
 		first, errs1 := drainIDs(t, seq, 20)
 		second, errs2 := drainIDs(t, seq, 20)
 		if len(errs1)+len(errs2) != 0 {
 			t.Fatalf("All() errors = %v, %v; want none", errs1, errs2)
 		}
-		if diff := cmp.Diff(pgIDs, first); diff != "" {
+		if diff := cmp.Diff(iterIDs, first); diff != "" {
 			t.Errorf("All() first range mismatch (-want +got):\n%s", diff)
 		}
 		if diff := cmp.Diff(first, second); diff != "" {
@@ -560,7 +560,7 @@ func TestIteratorRangeTwice(t *testing.T) {
 
 func TestIteratorContextCanceled(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
+	for _, tc := range iterCases() {
 		// Cancel after the first item (mid-page) and after the second (the
 		// last of page 1, so the next step would fetch page 2).
 		for _, after := range []int{1, 2} {
@@ -588,7 +588,7 @@ func TestIteratorContextCanceled(t *testing.T) {
 						cancel()
 					}
 				}
-				if diff := cmp.Diff(pgIDs[:after], ids); diff != "" {
+				if diff := cmp.Diff(iterIDs[:after], ids); diff != "" {
 					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 				}
 				if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
@@ -602,17 +602,17 @@ func TestIteratorContextCanceled(t *testing.T) {
 	}
 }
 
-// pgRecorder records every request the client sends and dials any host
+// hostRecorder records every request the client sends and dials any host
 // other than 127.0.0.1 at the address other, so that no test reaches out.
-type pgRecorder struct {
+type hostRecorder struct {
 	tr   *http.Transport
 	mu   sync.Mutex
 	urls []string
 }
 
-func newPGRecorder(t *testing.T, other string) *pgRecorder {
+func newHostRecorder(t *testing.T, other string) *hostRecorder {
 	var d net.Dialer
-	rec := &pgRecorder{tr: &http.Transport{
+	rec := &hostRecorder{tr: &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
 				addr = other
@@ -624,14 +624,14 @@ func newPGRecorder(t *testing.T, other string) *pgRecorder {
 	return rec
 }
 
-func (rec *pgRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+func (rec *hostRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec.mu.Lock()
 	rec.urls = append(rec.urls, r.URL.String())
 	rec.mu.Unlock()
 	return rec.tr.RoundTrip(r)
 }
 
-func (rec *pgRecorder) sent() []string {
+func (rec *hostRecorder) sent() []string {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	return append([]string(nil), rec.urls...)
@@ -668,7 +668,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 			return "http://" + main.Hostname() + ":%zz/api/v4/x"
 		}},
 	}
-	for _, tc := range pgLinkCases() {
+	for _, tc := range iterLinkCases() {
 		for _, target := range targets {
 			t.Run(tc.name+"/"+target.name, func(t *testing.T) {
 				t.Parallel()
@@ -678,7 +678,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 					t.Errorf("other server got %s %s with PRIVATE-TOKEN %q", r.Method, r.URL, r.Header.Get("PRIVATE-TOKEN"))
 				}))
 				t.Cleanup(other.Close)
-				rec := newPGRecorder(t, other.Listener.Addr().String())
+				rec := newHostRecorder(t, other.Listener.Addr().String())
 				ts := setup(t, WithHTTPClient(&http.Client{Transport: rec}))
 				mainURL, _ := url.Parse(ts.server.URL)
 				otherURL, _ := url.Parse(other.URL)
@@ -742,7 +742,7 @@ func TestIteratorStalledNextPage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			tc := pgHeadersOnlyCase()
+			tc := iterHeadersOnlyCase()
 			srv := tc.serve(t, ts)
 			srv.tweak = tt.tweak
 
@@ -762,7 +762,7 @@ func TestIteratorStalledNextPage(t *testing.T) {
 
 func TestIteratorStalledNextLink(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgLinkCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterLinkCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		srv.tweak = func(h http.Header, r *http.Request, _ int) {
 			h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
 		}
@@ -782,14 +782,14 @@ func TestIteratorStalledNextLink(t *testing.T) {
 
 func TestIteratorSkipsNullItems(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		srv.nulls = true
 
 		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 30)
 		if len(errs) != 0 {
 			t.Fatalf("All() errors = %v; want none", errs)
 		}
-		if diff := cmp.Diff(pgIDs, ids); diff != "" {
+		if diff := cmp.Diff(iterIDs, ids); diff != "" {
 			t.Errorf("All() ids with null elements mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -797,7 +797,7 @@ func TestIteratorSkipsNullItems(t *testing.T) {
 
 func TestIteratorEmptyFirstPage(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pager) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		srv.ids = nil
 
 		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
@@ -817,7 +817,7 @@ func TestIteratorEmptyNextPageEnds(t *testing.T) {
 		t.Run(fmt.Sprintf("X-Next-Page %q", next), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			tc := pgHeadersOnlyCase()
+			tc := iterHeadersOnlyCase()
 			srv := tc.serve(t, ts)
 			srv.tweak = func(h http.Header, _ *http.Request, _ int) { h.Set("X-Next-Page", next) }
 

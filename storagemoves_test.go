@@ -16,10 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// smOps hides the move type so one table drives the project, group and
+// moveOps hides the move type so one table drives the project, group and
 // snippet services. Each method calls the exported method of that name
 // (ListFor is ListForProject, ListForGroup or ListForSnippet, and so on).
-type smOps interface {
+type moveOps interface {
 	List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error)
 	ListFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) (any, *Response, error)
 	All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error]
@@ -30,8 +30,8 @@ type smOps interface {
 	ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error)
 }
 
-// smMethods holds one service's method values.
-type smMethods[T any] struct {
+// moveMethods holds one service's method values.
+type moveMethods[T any] struct {
 	list        func(context.Context, *ListStorageMovesOptions) ([]*T, *Response, error)
 	listFor     func(context.Context, int64, *ListStorageMovesOptions) ([]*T, *Response, error)
 	all         func(context.Context, *ListStorageMovesOptions) iter.Seq2[*T, error]
@@ -42,107 +42,107 @@ type smMethods[T any] struct {
 	scheduleAll func(context.Context, ScheduleAllStorageMovesRequest) (*Response, error)
 }
 
-// smNil turns a nil slice or pointer into a nil interface.
-func smNil[V any](v V, isNil bool) any {
+// nilAny turns a nil slice or pointer into a nil interface.
+func nilAny[V any](v V, isNil bool) any {
 	if isNil {
 		return nil
 	}
 	return v
 }
 
-func (m smMethods[T]) List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error) {
+func (m moveMethods[T]) List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error) {
 	v, r, err := m.list(ctx, opts)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) ListFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) (any, *Response, error) {
+func (m moveMethods[T]) ListFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) (any, *Response, error) {
 	v, r, err := m.listFor(ctx, id, opts)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
+func (m moveMethods[T]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
 	return anySeq(m.all(ctx, opts))
 }
 
-func (m smMethods[T]) AllFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
+func (m moveMethods[T]) AllFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
 	return anySeq(m.allFor(ctx, id, opts))
 }
 
-func (m smMethods[T]) Get(ctx context.Context, id int64) (any, *Response, error) {
+func (m moveMethods[T]) Get(ctx context.Context, id int64) (any, *Response, error) {
 	v, r, err := m.get(ctx, id)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) GetFor(ctx context.Context, containerID, id int64) (any, *Response, error) {
+func (m moveMethods[T]) GetFor(ctx context.Context, containerID, id int64) (any, *Response, error) {
 	v, r, err := m.getFor(ctx, containerID, id)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) ScheduleFor(ctx context.Context, id int64, req ScheduleStorageMoveRequest) (any, *Response, error) {
+func (m moveMethods[T]) ScheduleFor(ctx context.Context, id int64, req ScheduleStorageMoveRequest) (any, *Response, error) {
 	v, r, err := m.scheduleFor(ctx, id, req)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+func (m moveMethods[T]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
 	return m.scheduleAll(ctx, req)
 }
 
-// smWant is what the fixtures of one kind decode to.
-type smWant struct {
+// moveWant is what the fixtures of one kind decode to.
+type moveWant struct {
 	pages     [3]any // []*T of testdata/storagemoves_<kind>_page1..3.json
 	all       []any  // the items of the three pages, in order
 	get       any    // *T of testdata/storagemoves_<kind>.json
 	scheduled any    // *T of testdata/storagemoves_<kind>_scheduled.json
 }
 
-type smKind struct {
+type moveKindCase struct {
 	name       string // "project"; fixtures are storagemoves_<name>*.json
 	collection string // "project_repository_storage_moves"
 	container  string // "projects"
-	ops        func(*Client) smOps
+	ops        func(*Client) moveOps
 	// containerID owns the moves of the list and get fixtures; scheduleID
 	// is the container of the scheduled fixture.
 	containerID, scheduleID int64
 	notFound                string // message for an unknown container
-	want                    func(testing.TB) smWant
+	want                    func(testing.TB) moveWant
 }
 
-func smKinds() []smKind {
-	return []smKind{
+func moveKindCases() []moveKindCase {
+	return []moveKindCase{
 		{
 			name: "project", collection: "project_repository_storage_moves", container: "projects",
-			ops: func(c *Client) smOps {
+			ops: func(c *Client) moveOps {
 				s := c.ProjectRepositoryStorageMoves
-				return smMethods[ProjectRepositoryStorageMove]{s.List, s.ListForProject, s.All, s.AllForProject, s.Get, s.GetForProject, s.ScheduleForProject, s.ScheduleAll}
+				return moveMethods[ProjectRepositoryStorageMove]{s.List, s.ListForProject, s.All, s.AllForProject, s.Get, s.GetForProject, s.ScheduleForProject, s.ScheduleAll}
 			},
-			containerID: 13, scheduleID: 1, notFound: "404 Project Not Found", want: smProjectWant,
+			containerID: 13, scheduleID: 1, notFound: "404 Project Not Found", want: projectMovesWant,
 		},
 		{
 			name: "group", collection: "group_repository_storage_moves", container: "groups",
-			ops: func(c *Client) smOps {
+			ops: func(c *Client) moveOps {
 				s := c.GroupRepositoryStorageMoves
-				return smMethods[GroupRepositoryStorageMove]{s.List, s.ListForGroup, s.All, s.AllForGroup, s.Get, s.GetForGroup, s.ScheduleForGroup, s.ScheduleAll}
+				return moveMethods[GroupRepositoryStorageMove]{s.List, s.ListForGroup, s.All, s.AllForGroup, s.Get, s.GetForGroup, s.ScheduleForGroup, s.ScheduleAll}
 			},
-			containerID: 283, scheduleID: 283, notFound: "404 Group Not Found", want: smGroupWant,
+			containerID: 283, scheduleID: 283, notFound: "404 Group Not Found", want: groupMovesWant,
 		},
 		{
 			name: "snippet", collection: "snippet_repository_storage_moves", container: "snippets",
-			ops: func(c *Client) smOps {
+			ops: func(c *Client) moveOps {
 				s := c.SnippetRepositoryStorageMoves
-				return smMethods[SnippetRepositoryStorageMove]{s.List, s.ListForSnippet, s.All, s.AllForSnippet, s.Get, s.GetForSnippet, s.ScheduleForSnippet, s.ScheduleAll}
+				return moveMethods[SnippetRepositoryStorageMove]{s.List, s.ListForSnippet, s.All, s.AllForSnippet, s.Get, s.GetForSnippet, s.ScheduleForSnippet, s.ScheduleAll}
 			},
-			containerID: 65, scheduleID: 65, notFound: "404 Snippet Not Found", want: smSnippetWant,
+			containerID: 65, scheduleID: 65, notFound: "404 Snippet Not Found", want: snippetMovesWant,
 		},
 	}
 }
 
-func (k smKind) containerPath(id int64) string {
+func (k moveKindCase) containerPath(id int64) string {
 	return fmt.Sprintf("/%s/%d/repository_storage_moves", k.container, id)
 }
 
-// smRow is the part of a move that every kind shares, as the fixtures
+// moveRow is the part of a move that every kind shares, as the fixtures
 // hold it.
-type smRow struct {
+type moveRow struct {
 	id                  int64
 	createdAt           string
 	state               StorageMoveState
@@ -150,10 +150,10 @@ type smRow struct {
 	errorMessage        *string
 }
 
-// smWantOf builds what a kind's fixtures decode to from rows: moves 1, 2
+// moveWantOf builds what a kind's fixtures decode to from rows: moves 1, 2
 // and 3 (pages 1 to 3 hold moves 3, 2 and 1; the get fixture is move 1),
 // then the scheduled move. move(m, i) adds the container of rows[i].
-func smWantOf[T any](t testing.TB, rows [4]smRow, move func(m RepositoryStorageMove, i int) *T) smWant {
+func moveWantOf[T any](t testing.TB, rows [4]moveRow, move func(m RepositoryStorageMove, i int) *T) moveWant {
 	var ms [4]*T
 	for i, r := range rows {
 		ms[i] = move(RepositoryStorageMove{
@@ -165,7 +165,7 @@ func smWantOf[T any](t testing.TB, rows [4]smRow, move func(m RepositoryStorageM
 			ErrorMessage:           r.errorMessage,
 		}, i)
 	}
-	return smWant{
+	return moveWant{
 		pages:     [3]any{[]*T{ms[2]}, []*T{ms[1]}, []*T{ms[0]}},
 		all:       []any{ms[2], ms[1], ms[0]},
 		get:       ms[0],
@@ -173,7 +173,7 @@ func smWantOf[T any](t testing.TB, rows [4]smRow, move func(m RepositoryStorageM
 	}
 }
 
-func smProjectWant(t testing.TB) smWant {
+func projectMovesWant(t testing.TB) moveWant {
 	project13 := &ProjectIdentity{
 		ID:                13,
 		Description:       Ptr("Sapiente cumque unde eos quae est."),
@@ -193,7 +193,7 @@ func smProjectWant(t testing.TB) smWant {
 		PathWithNamespace: "namespace1/project1",
 		CreatedAt:         mustTime(t, "2020-05-07T04:27:17.016Z"),
 	}
-	return smWantOf(t, [4]smRow{
+	return moveWantOf(t, [4]moveRow{
 		{1, "2023-11-13T02:57:43.523Z", StorageMoveStateScheduled, "default", "gitaly-1", nil},
 		{2, "2023-11-13T03:10:02.118Z", StorageMoveStateCleanupFailed, "default", "gitaly-1", Ptr("Failed to remove the old repository: 14:connect: connection refused")},
 		{3, "2023-11-13T03:24:51.902Z", StorageMoveStateFailed, "gitaly-1", "default", Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000")},
@@ -206,9 +206,9 @@ func smProjectWant(t testing.TB) smWant {
 	})
 }
 
-func smGroupWant(t testing.TB) smWant {
+func groupMovesWant(t testing.TB) moveWant {
 	group := &BasicGroupDetails{ID: 283, WebURL: "https://gitlab.example.com/groups/testgroup", Name: "testgroup"}
-	return smWantOf(t, [4]smRow{
+	return moveWantOf(t, [4]moveRow{
 		{1, "2021-02-09T10:12:23.104Z", StorageMoveStateFinished, "default", "storage2", nil},
 		{2, "2021-02-10T08:41:37.550Z", StorageMoveStateFailed, "storage2", "default", Ptr("Error moving repository storage for testgroup - 14:connect: connection refused")},
 		{3, "2021-02-11T15:02:09.311Z", StorageMoveStateReplicated, "storage2", "default", nil},
@@ -218,7 +218,7 @@ func smGroupWant(t testing.TB) smWant {
 	})
 }
 
-func smSnippetWant(t testing.TB) smWant {
+func snippetMovesWant(t testing.TB) moveWant {
 	root := &UserBasic{
 		ID:        1,
 		Username:  "root",
@@ -256,7 +256,7 @@ func smSnippetWant(t testing.TB) smWant {
 		snippet(nil, "2020-12-01T11:15:50.385Z", true),
 		snippet(root, "2020-12-01T11:15:50.385Z", true),
 	}
-	return smWantOf(t, [4]smRow{
+	return moveWantOf(t, [4]moveRow{
 		{1, "2020-12-01T11:20:14.128Z", StorageMoveStateFinished, "default", "storage2", nil},
 		{2, "2020-12-02T08:03:11.512Z", StorageMoveStateFailed, "storage2", "default", Ptr("Failed to replicate snippet repository: 5:repository not found")},
 		{3, "2020-12-03T16:45:27.730Z", StorageMoveStateFinished, "storage2", "default", nil},
@@ -270,7 +270,7 @@ func smSnippetWant(t testing.TB) smWant {
 // move a page, with GitLab's Link header for that page (the path's id, if
 // containerID is not 0, appears in the hrefs, as Grape merges path params
 // into them).
-func (k smKind) pages(t *testing.T, containerID int64) *pager {
+func (k moveKindCase) pages(t *testing.T, containerID int64) *pager {
 	p := &pager{t: t, style: pageOffsetLinks, ids: []int64{3, 2, 1}, perPage: 1}
 	for n := 1; n <= 3; n++ {
 		p.fixtures = append(p.fixtures, fmt.Sprintf("storagemoves_%s_page%d", k.name, n))
@@ -283,7 +283,7 @@ func (k smKind) pages(t *testing.T, containerID int64) *pager {
 
 func TestStorageMovesList(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
@@ -333,7 +333,7 @@ func TestStorageMovesList(t *testing.T) {
 
 func TestStorageMovesListForContainer(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
@@ -372,14 +372,14 @@ func TestStorageMovesListForContainer(t *testing.T) {
 
 func TestStorageMovesGet(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		calls := []struct {
 			name string
 			path string
-			call func(context.Context, smOps) (any, *Response, error)
+			call func(context.Context, moveOps) (any, *Response, error)
 		}{
-			{"Get", "/" + kind.collection + "/1", func(ctx context.Context, o smOps) (any, *Response, error) { return o.Get(ctx, 1) }},
-			{"GetFor", kind.containerPath(kind.containerID) + "/1", func(ctx context.Context, o smOps) (any, *Response, error) {
+			{"Get", "/" + kind.collection + "/1", func(ctx context.Context, o moveOps) (any, *Response, error) { return o.Get(ctx, 1) }},
+			{"GetFor", kind.containerPath(kind.containerID) + "/1", func(ctx context.Context, o moveOps) (any, *Response, error) {
 				return o.GetFor(ctx, kind.containerID, 1)
 			}},
 		}
@@ -415,7 +415,7 @@ func TestStorageMovesScheduleForContainer(t *testing.T) {
 		{"destination given", ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")}, `{"destination_storage_name":"storage2"}`},
 		{"GitLab picks the destination", ScheduleStorageMoveRequest{}, `{}`},
 	}
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		for _, tt := range tests {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -456,7 +456,7 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 			`{"source_storage_name":"default"}`,
 		},
 	}
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		for _, tt := range tests {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -478,7 +478,7 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 
 func TestStorageMovesAll(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		for _, scoped := range []bool{false, true} {
 			name := kind.name + "/All"
 			if scoped {
@@ -523,7 +523,7 @@ func TestStorageMovesAll(t *testing.T) {
 
 func TestStorageMovesScheduleReadOnly(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
@@ -560,31 +560,31 @@ func TestStorageMovesScheduleReadOnly(t *testing.T) {
 
 func TestStorageMovesNotFound(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		const unknown = 999
 		tests := []struct {
 			name    string
 			path    string
 			message string
-			call    func(context.Context, smOps) (any, error)
+			call    func(context.Context, moveOps) (any, error)
 		}{
 			{
 				name: "unknown container", path: kind.containerPath(unknown) + "/1", message: kind.notFound,
-				call: func(ctx context.Context, ops smOps) (any, error) {
+				call: func(ctx context.Context, ops moveOps) (any, error) {
 					v, _, err := ops.GetFor(ctx, unknown, 1)
 					return v, err
 				},
 			},
 			{
 				name: "unknown container listing", path: kind.containerPath(unknown), message: kind.notFound,
-				call: func(ctx context.Context, ops smOps) (any, error) {
+				call: func(ctx context.Context, ops moveOps) (any, error) {
 					v, _, err := ops.ListFor(ctx, unknown, nil)
 					return v, err
 				},
 			},
 			{
 				name: "unknown move", path: "/" + kind.collection + "/" + strconv.Itoa(unknown), message: "404 Not found",
-				call: func(ctx context.Context, ops smOps) (any, error) {
+				call: func(ctx context.Context, ops moveOps) (any, error) {
 					v, _, err := ops.Get(ctx, unknown)
 					return v, err
 				},
@@ -623,58 +623,58 @@ func TestStorageMovesNotFound(t *testing.T) {
 	}
 }
 
-// smInvalid is one call with input the SDK must refuse before any request.
+// invalidMoveCall is one call with input the SDK must refuse before any request.
 // call is set for methods returning a Response, seq for iterators.
-type smInvalid struct {
+type invalidMoveCall struct {
 	name string
-	call func(context.Context, smOps) (*Response, error)
-	seq  func(context.Context, smOps) iter.Seq2[any, error]
+	call func(context.Context, moveOps) (*Response, error)
+	seq  func(context.Context, moveOps) iter.Seq2[any, error]
 }
 
-func smInvalidCalls() []smInvalid {
+func invalidMoveCalls() []invalidMoveCall {
 	dest := func(s string) ScheduleStorageMoveRequest {
 		return ScheduleStorageMoveRequest{DestinationStorageName: Ptr(s)}
 	}
-	get := func(id int64) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	get := func(id int64) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.Get(ctx, id)
 			return r, err
 		}
 	}
-	getFor := func(cid, id int64) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	getFor := func(cid, id int64) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.GetFor(ctx, cid, id)
 			return r, err
 		}
 	}
-	list := func(opts *ListStorageMovesOptions) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	list := func(opts *ListStorageMovesOptions) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.List(ctx, opts)
 			return r, err
 		}
 	}
-	listFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	listFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.ListFor(ctx, cid, opts)
 			return r, err
 		}
 	}
-	scheduleFor := func(cid int64, req ScheduleStorageMoveRequest) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	scheduleFor := func(cid int64, req ScheduleStorageMoveRequest) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.ScheduleFor(ctx, cid, req)
 			return r, err
 		}
 	}
-	scheduleAll := func(req ScheduleAllStorageMovesRequest) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) { return o.ScheduleAll(ctx, req) }
+	scheduleAll := func(req ScheduleAllStorageMovesRequest) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) { return o.ScheduleAll(ctx, req) }
 	}
-	all := func(opts *ListStorageMovesOptions) func(context.Context, smOps) iter.Seq2[any, error] {
-		return func(ctx context.Context, o smOps) iter.Seq2[any, error] { return o.All(ctx, opts) }
+	all := func(opts *ListStorageMovesOptions) func(context.Context, moveOps) iter.Seq2[any, error] {
+		return func(ctx context.Context, o moveOps) iter.Seq2[any, error] { return o.All(ctx, opts) }
 	}
-	allFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, smOps) iter.Seq2[any, error] {
-		return func(ctx context.Context, o smOps) iter.Seq2[any, error] { return o.AllFor(ctx, cid, opts) }
+	allFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, moveOps) iter.Seq2[any, error] {
+		return func(ctx context.Context, o moveOps) iter.Seq2[any, error] { return o.AllFor(ctx, cid, opts) }
 	}
-	return []smInvalid{
+	return []invalidMoveCall{
 		{name: "Get move 0", call: get(0)},
 		{name: "Get move -1", call: get(-1)},
 		{name: "GetFor container 0", call: getFor(0, 1)},
@@ -703,8 +703,8 @@ func smInvalidCalls() []smInvalid {
 
 func TestStorageMovesValidation(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
-		for _, tt := range smInvalidCalls() {
+	for _, kind := range moveKindCases() {
+		for _, tt := range invalidMoveCalls() {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
