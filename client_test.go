@@ -189,36 +189,6 @@ func TestNewClientRetryPolicy(t *testing.T) {
 	}
 }
 
-// Zero fields in WithRetry take the defaults: three attempts, with waits
-// bounded by the default 500ms base.
-func TestClientRetryZeroPolicyUsesDefaults(t *testing.T) {
-	t.Parallel()
-	ts := setup(t, WithRetry(RetryPolicy{}))
-	var hits counter
-	ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
-		hits.inc()
-		serveJSON(w, http.StatusServiceUnavailable, `{"message":"503 Service Unavailable"}`)
-	})
-	_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("Get() error = %v; want an *APIError with status 503", err)
-	}
-	if n := hits.get(); n != 3 {
-		t.Errorf("Get() made %d attempts; want 3", n)
-	}
-	sleeps := ts.recordedSleeps()
-	if len(sleeps) != 2 {
-		t.Fatalf("recorded sleeps = %v; want 2", sleeps)
-	}
-	for i, d := range sleeps {
-		ceiling := 500 * time.Millisecond << i
-		if d <= 0 || d > ceiling {
-			t.Errorf("sleep %d = %v; want in (0, %v]", i+1, d, ceiling)
-		}
-	}
-}
-
 func TestNewClientDefaultHTTPClient(t *testing.T) {
 	t.Parallel()
 	c, err := NewClient("https://gitlab.example.com", testToken)

@@ -412,35 +412,59 @@ func TestRetryRackAttackThrottle(t *testing.T) {
 }
 
 // Without a server wait, pause n is full jitter in
-// (0, min(MaxDelay, MinDelay·2^(n-1))].
+// (0, min(MaxDelay, MinDelay·2^(n-1))]. Zero fields in WithRetry take the
+// defaults: three attempts, a 500ms base, a 30s cap.
 func TestRetryBackoffWithoutHeaders(t *testing.T) {
 	t.Parallel()
-	policy := RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
-	ts := setup(t, WithRetry(policy))
-	var rs retryServer
-	rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
-		serveJSON(w, http.StatusBadGateway, retryErrorBody(http.StatusBadGateway))
-	})
-	_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway {
-		t.Fatalf("Get() error = %v; want an *APIError with status 502", err)
+	tests := []struct {
+		name   string
+		policy RetryPolicy // given to WithRetry
+		want   RetryPolicy // in effect
+		status int
+	}{
+		{
+			name:   "zero policy uses the defaults",
+			policy: RetryPolicy{},
+			want:   RetryPolicy{MaxAttempts: 3, MinDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second},
+			status: http.StatusServiceUnavailable,
+		},
+		{
+			name:   "capped at MaxDelay",
+			policy: RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
+			want:   RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
+			status: http.StatusBadGateway,
+		},
 	}
-	if apiErr.RetryAfter != 0 {
-		t.Errorf("APIError.RetryAfter = %v; want 0 without headers", apiErr.RetryAfter)
-	}
-	if n := rs.attempts(); n != 8 {
-		t.Errorf("Get() made %d attempts; want 8", n)
-	}
-	sleeps := ts.recordedSleeps()
-	if len(sleeps) != 7 {
-		t.Fatalf("recorded sleeps = %v; want 7", sleeps)
-	}
-	for i, d := range sleeps {
-		ceiling := min(policy.MaxDelay, policy.MinDelay<<i)
-		if d <= 0 || d > ceiling {
-			t.Errorf("sleep %d = %v; want in (0, %v]", i+1, d, ceiling)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t, WithRetry(tt.policy))
+			var rs retryServer
+			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
+				serveJSON(w, tt.status, retryErrorBody(tt.status))
+			})
+			_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status {
+				t.Fatalf("Get() error = %v; want an *APIError with status %d", err, tt.status)
+			}
+			if apiErr.RetryAfter != 0 {
+				t.Errorf("APIError.RetryAfter = %v; want 0 without headers", apiErr.RetryAfter)
+			}
+			if n := rs.attempts(); n != tt.want.MaxAttempts {
+				t.Errorf("Get() made %d attempts; want %d", n, tt.want.MaxAttempts)
+			}
+			sleeps := ts.recordedSleeps()
+			if len(sleeps) != tt.want.MaxAttempts-1 {
+				t.Fatalf("recorded sleeps = %v; want %d", sleeps, tt.want.MaxAttempts-1)
+			}
+			for i, d := range sleeps {
+				ceiling := min(tt.want.MaxDelay, tt.want.MinDelay<<i)
+				if d <= 0 || d > ceiling {
+					t.Errorf("sleep %d = %v; want in (0, %v]", i+1, d, ceiling)
+				}
+			}
+		})
 	}
 }
 
