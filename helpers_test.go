@@ -452,6 +452,67 @@ func sdkCall(name string) sdkCallCase {
 	panic("no SDK call " + name)
 }
 
+// callServer serves one sdkCallCase with an answer chosen per attempt and
+// records every request body.
+type callServer struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (rs *callServer) attempts() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.bodies)
+}
+
+// mount registers call's handler. answer writes the response to attempt n
+// (from 1).
+func (rs *callServer) mount(t *testing.T, ts *testServer, call sdkCallCase, answer func(w http.ResponseWriter, n int)) {
+	t.Helper()
+	ts.mux.HandleFunc(call.path, func(w http.ResponseWriter, r *http.Request) {
+		testMethod(t, r, call.method)
+		testQuery(t, r, url.Values{})
+		testHeader(t, r, "PRIVATE-TOKEN", testToken)
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("reading request body: %v", err)
+		}
+		rs.mu.Lock()
+		rs.bodies = append(rs.bodies, raw)
+		n := len(rs.bodies)
+		rs.mu.Unlock()
+		answer(w, n)
+	})
+}
+
+// checkBodies asserts that every attempt carried call's body, byte for byte
+// the same each time.
+func (rs *callServer) checkBodies(t *testing.T, call sdkCallCase) {
+	t.Helper()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for i, raw := range rs.bodies {
+		if call.body == "" {
+			if len(raw) != 0 {
+				t.Errorf("%s attempt %d body = %q; want none", call.name, i+1, raw)
+			}
+			continue
+		}
+		var got, want any
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Errorf("%s attempt %d body %q is not JSON: %v", call.name, i+1, raw, err)
+			continue
+		}
+		_ = json.Unmarshal([]byte(call.body), &want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s attempt %d body mismatch (-want +got):\n%s", call.name, i+1, diff)
+		}
+		if string(raw) != string(rs.bodies[0]) {
+			t.Errorf("%s attempt %d body = %q; want the first attempt's %q", call.name, i+1, raw, rs.bodies[0])
+		}
+	}
+}
+
 // ---- the scripted pager ----
 
 // pageStyle is how a pager links its pages.

@@ -2,14 +2,12 @@ package gitlabdata
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,67 +17,6 @@ import (
 // retryPolicy is the policy of most retry tests: three attempts, waits that
 // the recording sleep hook never really takes.
 var retryPolicy = RetryPolicy{MaxAttempts: 3, MinDelay: 100 * time.Millisecond, MaxDelay: 30 * time.Second}
-
-// retryServer answers a call with the statuses in answers (the last one
-// repeats) and records every request body.
-type retryServer struct {
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func (rs *retryServer) attempts() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.bodies)
-}
-
-// mount registers call's handler. answer writes the response to attempt n
-// (from 1).
-func (rs *retryServer) mount(t *testing.T, ts *testServer, call sdkCallCase, answer func(w http.ResponseWriter, n int)) {
-	t.Helper()
-	ts.mux.HandleFunc(call.path, func(w http.ResponseWriter, r *http.Request) {
-		testMethod(t, r, call.method)
-		testQuery(t, r, url.Values{})
-		testHeader(t, r, "PRIVATE-TOKEN", testToken)
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Errorf("reading request body: %v", err)
-		}
-		rs.mu.Lock()
-		rs.bodies = append(rs.bodies, raw)
-		n := len(rs.bodies)
-		rs.mu.Unlock()
-		answer(w, n)
-	})
-}
-
-// checkBodies asserts that every attempt carried call's body, byte for byte
-// the same each time.
-func (rs *retryServer) checkBodies(t *testing.T, call sdkCallCase) {
-	t.Helper()
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	for i, raw := range rs.bodies {
-		if call.body == "" {
-			if len(raw) != 0 {
-				t.Errorf("%s attempt %d body = %q; want none", call.name, i+1, raw)
-			}
-			continue
-		}
-		var got, want any
-		if err := json.Unmarshal(raw, &got); err != nil {
-			t.Errorf("%s attempt %d body %q is not JSON: %v", call.name, i+1, raw, err)
-			continue
-		}
-		_ = json.Unmarshal([]byte(call.body), &want)
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("%s attempt %d body mismatch (-want +got):\n%s", call.name, i+1, diff)
-		}
-		if string(raw) != string(rs.bodies[0]) {
-			t.Errorf("%s attempt %d body = %q; want the first attempt's %q", call.name, i+1, raw, rs.bodies[0])
-		}
-	}
-}
 
 // retryErrorBody is GitLab's JSON body for status (the application rate
 // limiter's for 429, which sends no headers).
@@ -133,7 +70,7 @@ func TestRetryAttemptsByMethodAndStatus(t *testing.T) {
 		t.Run(fmt.Sprintf("%s %s/%d", call.method, call.name, tt.status), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, call, func(w http.ResponseWriter, _ int) {
 				serveJSON(w, tt.status, retryErrorBody(tt.status))
 			})
@@ -177,7 +114,7 @@ func TestRetrySucceedsOnSecondAttempt(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d", call.name, tt.first), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, call, func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					serveJSON(w, tt.first, retryErrorBody(tt.first))
@@ -203,7 +140,7 @@ func TestRetrySucceedsOnSecondAttempt(t *testing.T) {
 func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 	t.Parallel()
 	ts := setup(t, WithRetry(retryPolicy))
-	var rs retryServer
+	var rs callServer
 	rs.mount(t, ts, sdkCall("ScheduleForProject"), func(w http.ResponseWriter, n int) {
 		if n == 1 {
 			w.Header().Set("Retry-After", "1")
@@ -290,7 +227,7 @@ func TestRetryHonoursServerWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					for k, vs := range tt.header(time.Now()) {
@@ -350,7 +287,7 @@ func TestRetryAfterAboveMaxDelay(t *testing.T) {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t, WithRetry(retryPolicy))
-				var rs retryServer
+				var rs callServer
 				rs.mount(t, ts, call, func(w http.ResponseWriter, _ int) {
 					for k, vs := range tt.header(time.Now()) {
 						w.Header()[k] = vs
@@ -388,7 +325,7 @@ func TestRetryRackAttackThrottle(t *testing.T) {
 	t.Parallel()
 	fx := loadFixture(t, "error_rate_limited.txt")
 	ts := setup(t, WithRetry(retryPolicy))
-	var rs retryServer
+	var rs callServer
 	rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 		fx.write(w, http.StatusTooManyRequests, "", nil)
 	})
@@ -439,7 +376,7 @@ func TestRetryBackoffWithoutHeaders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(tt.policy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 				serveJSON(w, tt.status, retryErrorBody(tt.status))
 			})
@@ -516,7 +453,7 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 		ts.client.sleep = sleepContext // a real wait of up to an hour
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		var rs retryServer
+		var rs callServer
 		rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 			cancel()
 			w.Header().Set("Retry-After", "3600")
@@ -542,7 +479,7 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 			cancel()
 			return sleepContext(ctx, d) // would block for an hour if ctx were ignored
 		}
-		var rs retryServer
+		var rs callServer
 		rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 			w.Header().Set("Retry-After", "3600")
 			serveJSON(w, http.StatusServiceUnavailable, retryErrorBody(http.StatusServiceUnavailable))
@@ -614,7 +551,7 @@ func TestRetryTransportError(t *testing.T) {
 		t.Run(call.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, call, func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					retryHangUp(t, w)
@@ -668,7 +605,7 @@ func TestRetryDisabled(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) { tt.answer(t, w) })
 			if _, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1)); err == nil {
 				t.Fatal("Get() error = nil; want the first failure")

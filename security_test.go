@@ -121,7 +121,7 @@ func TestSecurityCrossOriginRedirectRefused(t *testing.T) {
 					rt := newClientCountingTransport(t)
 					opts := append([]ClientOption{WithRetry(retryPolicy)}, cl.opt(rt)...)
 					ts := setup(t, opts...)
-					var rs retryServer
+					var rs callServer
 					rs.mount(t, ts, call, func(w http.ResponseWriter, n int) {
 						if n > 1 { // a followed "localhost" redirect lands here
 							serveJSON(w, call.okCode, call.okBody)
@@ -177,7 +177,7 @@ func TestSecuritySameOriginRedirectFollowed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			moved := call // the same request, at a new path
 			moved.path = "/moved" + call.path
 			rs.mount(t, ts, call, func(w http.ResponseWriter, _ int) {
@@ -188,7 +188,7 @@ func TestSecuritySameOriginRedirectFollowed(t *testing.T) {
 				w.Header().Set("Location", loc)
 				w.WriteHeader(tt.redirect)
 			})
-			var target retryServer
+			var target callServer
 			target.mount(t, ts, moved, func(w http.ResponseWriter, _ int) {
 				serveJSON(w, call.okCode, call.okBody)
 			})
