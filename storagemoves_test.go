@@ -281,92 +281,78 @@ func (k moveKindCase) pages(t *testing.T, containerID int64) *pager {
 	return p
 }
 
+// TestStorageMovesList reads one page of the fixtures through List and
+// ListFor: the request sent, the moves decoded and the Response read from
+// GitLab's headers.
 func TestStorageMovesList(t *testing.T) {
 	t.Parallel()
-	for _, kind := range moveKindCases() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			want := kind.want(t)
-			pages := kind.pages(t, 0)
-			ts.mux.Handle("GET /"+kind.collection, pages)
-
-			got, resp, err := kind.ops(ts.client).List(t.Context(), &ListStorageMovesOptions{Page: 2, PerPage: 1})
-			if err != nil {
-				t.Fatalf("List(page 2) error = %v", err)
-			}
-			if diff := cmp.Diff(want.pages[1], got); diff != "" {
-				t.Errorf("List(page 2) mismatch (-want +got):\n%s", diff)
-			}
-			base := ts.server.URL + "/api/v4/" + kind.collection
-			wantResp := &Response{
-				StatusCode: http.StatusOK,
-				RequestID:  "01HF3D1" + strings.ToUpper(kind.name[:1]) + "Q5S7U9W1Y3A5C7E2",
-				Page:       2, PerPage: 1, NextPage: 3, PrevPage: 1, Total: 3, TotalPages: 3,
-				NextLink: base + "?page=3&per_page=1",
-				Rate: RateLimit{
-					Name: "throttle_authenticated_api", Limit: 2000, Observed: 12, Remaining: 1988,
-					Reset: time.Unix(1699844280, 0),
-				},
-			}
-			if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
-				t.Errorf("List(page 2) response mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff([]string{"/api/v4/" + kind.collection + "?page=2&per_page=1"}, pages.requests()); diff != "" {
-				t.Errorf("List(page 2) requests mismatch (-want +got):\n%s", diff)
-			}
-
-			// nil options send no query at all.
-			got, _, err = kind.ops(ts.client).List(t.Context(), nil)
-			if err != nil {
-				t.Fatalf("List(nil) error = %v", err)
-			}
-			if diff := cmp.Diff(want.pages[0], got); diff != "" {
-				t.Errorf("List(nil) mismatch (-want +got):\n%s", diff)
-			}
-			if uris := pages.requests(); len(uris) != 2 || uris[1] != "/api/v4/"+kind.collection {
-				t.Errorf("List(nil) requests = %q; want the bare path second", uris)
-			}
-		})
+	tests := []struct {
+		name   string
+		scoped bool // ListFor the kind's container, not List
+		opts   *ListStorageMovesOptions
+		page   int    // the fixture page answered
+		query  string // the raw query sent; nil options send none
+	}{
+		{"List page 2", false, &ListStorageMovesOptions{Page: 2, PerPage: 1}, 2, "page=2&per_page=1"},
+		{"List nil", false, nil, 1, ""},
+		{"ListFor nil", true, nil, 1, ""},
+		{"ListFor page 3", true, &ListStorageMovesOptions{Page: 3, PerPage: 1}, 3, "page=3&per_page=1"},
 	}
-}
-
-func TestStorageMovesListForContainer(t *testing.T) {
-	t.Parallel()
 	for _, kind := range moveKindCases() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			want := kind.want(t)
-			pages := kind.pages(t, kind.containerID)
-			ts.mux.Handle("GET "+kind.containerPath(kind.containerID), pages)
-			ops := kind.ops(ts.client)
+		for _, tc := range tests {
+			t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				refuseOthers(t, ts)
+				path, next, pages := "/"+kind.collection, url.Values{}, kind.pages(t, 0)
+				if tc.scoped {
+					path, pages = kind.containerPath(kind.containerID), kind.pages(t, kind.containerID)
+					next.Set("id", strconv.FormatInt(kind.containerID, 10))
+				}
+				ts.mux.Handle("GET "+path, pages)
+				list := func() (any, *Response, error) { return kind.ops(ts.client).List(t.Context(), tc.opts) }
+				if tc.scoped {
+					list = func() (any, *Response, error) {
+						return kind.ops(ts.client).ListFor(t.Context(), kind.containerID, tc.opts)
+					}
+				}
+				got, resp, err := list()
+				if err != nil {
+					t.Fatalf("%s error = %v", tc.name, err)
+				}
+				if diff := cmp.Diff(kind.want(t).pages[tc.page-1], got); diff != "" {
+					t.Errorf("%s mismatch (-want +got):\n%s", tc.name, diff)
+				}
+				wantURI := "/api/v4" + path
+				if tc.query != "" {
+					wantURI += "?" + tc.query
+				}
+				if diff := cmp.Diff([]string{wantURI}, pages.requests()); diff != "" {
+					t.Errorf("%s requests mismatch (-want +got):\n%s", tc.name, diff)
+				}
 
-			got, resp, err := ops.ListFor(t.Context(), kind.containerID, nil)
-			if err != nil {
-				t.Fatalf("ListFor(%d, nil) error = %v", kind.containerID, err)
-			}
-			if diff := cmp.Diff(want.pages[0], got); diff != "" {
-				t.Errorf("ListFor(%d, nil) mismatch (-want +got):\n%s", kind.containerID, diff)
-			}
-			wantNext := ts.server.URL + "/api/v4" + kind.containerPath(kind.containerID) +
-				"?id=" + strconv.FormatInt(kind.containerID, 10) + "&page=2&per_page=1"
-			if resp.NextPage != 2 || resp.NextLink != wantNext {
-				t.Errorf("ListFor(%d, nil) NextPage, NextLink = %d, %q; want 2, %q", kind.containerID, resp.NextPage, resp.NextLink, wantNext)
-			}
-
-			got, _, err = ops.ListFor(t.Context(), kind.containerID, &ListStorageMovesOptions{Page: 3, PerPage: 1})
-			if err != nil {
-				t.Fatalf("ListFor(%d, page 3) error = %v", kind.containerID, err)
-			}
-			if diff := cmp.Diff(want.pages[2], got); diff != "" {
-				t.Errorf("ListFor(%d, page 3) mismatch (-want +got):\n%s", kind.containerID, diff)
-			}
-			path := "/api/v4" + kind.containerPath(kind.containerID)
-			if diff := cmp.Diff([]string{path, path + "?page=3&per_page=1"}, pages.requests()); diff != "" {
-				t.Errorf("ListFor(%d) requests mismatch (-want +got):\n%s", kind.containerID, diff)
-			}
-		})
+				// GitLab's headers for page n of 3, one move a page.
+				n := tc.page
+				wantResp := &Response{
+					StatusCode: http.StatusOK,
+					RequestID:  fmt.Sprintf("01HF3D1%sQ5S7U9W1Y3A5C7E%d", strings.ToUpper(kind.name[:1]), n),
+					Page:       n, PerPage: 1, PrevPage: n - 1, Total: 3, TotalPages: 3,
+					Rate: RateLimit{
+						Name: "throttle_authenticated_api", Limit: 2000, Observed: 10 + n, Remaining: 1990 - n,
+						Reset: time.Unix(1699844280, 0),
+					},
+				}
+				if n < 3 {
+					next.Set("page", strconv.Itoa(n+1))
+					next.Set("per_page", "1")
+					wantResp.NextPage = n + 1
+					wantResp.NextLink = ts.server.URL + "/api/v4" + path + "?" + next.Encode()
+				}
+				if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
+					t.Errorf("%s response mismatch (-want +got):\n%s", tc.name, diff)
+				}
+			})
+		}
 	}
 }
 
