@@ -13,26 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// clientCountingTransport counts the requests that go through it.
-type clientCountingTransport struct {
-	base http.RoundTripper
-	n    counter
-}
-
-func (c *clientCountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.inc()
-	return c.base.RoundTrip(r)
-}
-
-// newClientCountingTransport returns a counting transport over a private
-// http.Transport whose idle connections are closed at the end of the test.
-func newClientCountingTransport(t *testing.T) *clientCountingTransport {
-	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &clientCountingTransport{base: tr}
-}
-
 func TestNewClientBaseURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -268,7 +248,7 @@ func TestClientRequestHeaders(t *testing.T) {
 
 func TestClientWithHTTPClient(t *testing.T) {
 	t.Parallel()
-	rt := newClientCountingTransport(t)
+	rt := newRecordingTransport(t, "")
 	var redirectChecks counter
 	callerCheck := func(*http.Request, []*http.Request) error {
 		redirectChecks.inc()
@@ -304,8 +284,12 @@ func TestClientWithHTTPClient(t *testing.T) {
 	if diff := cmp.Diff(wantRecord(t), got); diff != "" {
 		t.Errorf("Get(project, 1) mismatch (-want +got):\n%s", diff)
 	}
-	if n := rt.n.get(); n != 2 {
-		t.Errorf("caller's Transport saw %d requests; want 2 (request and redirect)", n)
+	wantSent := []string{ // the request and the redirect
+		ts.server.URL + "/api/v4/admin/data_management/project/1",
+		ts.server.URL + "/api/v4/admin/data_management/projects/1",
+	}
+	if diff := cmp.Diff(wantSent, rt.sent()); diff != "" {
+		t.Errorf("caller's Transport requests mismatch (-want +got):\n%s", diff)
 	}
 	if n := redirectChecks.get(); n != 1 {
 		t.Errorf("caller's CheckRedirect ran %d times; want 1", n)

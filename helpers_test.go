@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -511,6 +512,42 @@ func (rs *callServer) checkBodies(t *testing.T, call sdkCallCase) {
 			t.Errorf("%s attempt %d body = %q; want the first attempt's %q", call.name, i+1, raw, rs.bodies[0])
 		}
 	}
+}
+
+// recordingTransport records the URL of every request the client sends. If
+// other is not "", it dials any host other than 127.0.0.1 at the address
+// other, so that no test reaches out.
+type recordingTransport struct {
+	tr   *http.Transport
+	mu   sync.Mutex
+	urls []string
+}
+
+func newRecordingTransport(t *testing.T, other string) *recordingTransport {
+	var d net.Dialer
+	rec := &recordingTransport{tr: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, _, _ := net.SplitHostPort(addr); other != "" && host != "127.0.0.1" {
+				addr = other
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+	t.Cleanup(rec.tr.CloseIdleConnections)
+	return rec
+}
+
+func (rec *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec.mu.Lock()
+	rec.urls = append(rec.urls, r.URL.String())
+	rec.mu.Unlock()
+	return rec.tr.RoundTrip(r)
+}
+
+func (rec *recordingTransport) sent() []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]string(nil), rec.urls...)
 }
 
 // ---- the scripted pager ----

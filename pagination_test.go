@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -602,41 +600,6 @@ func TestIteratorContextCanceled(t *testing.T) {
 	}
 }
 
-// hostRecorder records every request the client sends and dials any host
-// other than 127.0.0.1 at the address other, so that no test reaches out.
-type hostRecorder struct {
-	tr   *http.Transport
-	mu   sync.Mutex
-	urls []string
-}
-
-func newHostRecorder(t *testing.T, other string) *hostRecorder {
-	var d net.Dialer
-	rec := &hostRecorder{tr: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
-				addr = other
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
-	t.Cleanup(rec.tr.CloseIdleConnections)
-	return rec
-}
-
-func (rec *hostRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec.mu.Lock()
-	rec.urls = append(rec.urls, r.URL.String())
-	rec.mu.Unlock()
-	return rec.tr.RoundTrip(r)
-}
-
-func (rec *hostRecorder) sent() []string {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return append([]string(nil), rec.urls...)
-}
-
 func TestIteratorRefusesForeignNextLink(t *testing.T) {
 	t.Parallel()
 	targets := []struct {
@@ -678,7 +641,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 					t.Errorf("other server got %s %s with PRIVATE-TOKEN %q", r.Method, r.URL, r.Header.Get("PRIVATE-TOKEN"))
 				}))
 				t.Cleanup(other.Close)
-				rec := newHostRecorder(t, other.Listener.Addr().String())
+				rec := newRecordingTransport(t, other.Listener.Addr().String())
 				ts := setup(t, WithHTTPClient(&http.Client{Transport: rec}))
 				mainURL, _ := url.Parse(ts.server.URL)
 				otherURL, _ := url.Parse(other.URL)

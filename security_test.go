@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // securityWitness is a second server that must never be contacted: it
@@ -118,7 +120,7 @@ func TestSecurityCrossOriginRedirectRefused(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/%s", tg.name, cl.name, call.name), func(t *testing.T) {
 					t.Parallel()
 					witness := newSecurityWitness(t, tg.tls)
-					rt := newClientCountingTransport(t)
+					rt := newRecordingTransport(t, "")
 					opts := append([]ClientOption{WithRetry(retryPolicy)}, cl.opt(rt)...)
 					ts := setup(t, opts...)
 					var rs callServer
@@ -147,8 +149,8 @@ func TestSecurityCrossOriginRedirectRefused(t *testing.T) {
 						t.Errorf("recorded sleeps = %v; want none", s)
 					}
 					if cl.name != "default client" {
-						if n := rt.n.get(); n != 1 {
-							t.Errorf("caller's Transport carried %d requests; want 1", n)
+						if diff := cmp.Diff([]string{ts.server.URL + "/api/v4" + call.path}, rt.sent()); diff != "" {
+							t.Errorf("caller's Transport requests mismatch (-want +got):\n%s", diff)
 						}
 					}
 				})
