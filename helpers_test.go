@@ -359,30 +359,9 @@ func wantRecord(t *testing.T) *ModelRecord {
 }
 
 // moveJSON is a scheduled project move as GitLab sends it after
-// MR !136643 (spec §3.3).
+// MR !136643 (spec §3.3): testdata/storagemoves_project.json, which
+// decodes to projectMovesWant(t).get.
 const moveJSON = `{"id":1,"created_at":"2023-11-13T02:57:43.523Z","state":"scheduled","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":"Sapiente cumque unde eos quae est.","name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`
-
-func wantMove(t *testing.T) *ProjectRepositoryStorageMove {
-	t.Helper()
-	return &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2023-11-13T02:57:43.523Z"),
-			State:                  StorageMoveStateScheduled,
-			SourceStorageName:      "default",
-			DestinationStorageName: "gitaly-1",
-		},
-		Project: &ProjectIdentity{
-			ID:                13,
-			Description:       Ptr("Sapiente cumque unde eos quae est."),
-			Name:              "Underscore",
-			NameWithNamespace: "I User0 / Underscore",
-			Path:              "Underscore",
-			PathWithNamespace: "i-user-0-1699826750/Underscore",
-			CreatedAt:         mustTime(t, "2023-11-12T22:09:10.639Z"),
-		},
-	}
-}
 
 // sdkCallCase is one SDK call with the request it must send and GitLab's
 // answer on success.

@@ -157,7 +157,7 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ScheduleForProject(13) error = %v", err)
 	}
-	if diff := cmp.Diff(wantMove(t), move); diff != "" {
+	if diff := cmp.Diff(projectMovesWant(t).get, move); diff != "" {
 		t.Errorf("ScheduleForProject(13) mismatch (-want +got):\n%s", diff)
 	}
 	if resp.StatusCode != http.StatusCreated || resp.RequestID != "01JD8A3K7Q0S5Y9B2C4E6G8H99" {
