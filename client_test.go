@@ -358,10 +358,7 @@ func TestClientDecodeErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
-				testMethod(t, r, http.MethodGet)
-				serveJSON(w, http.StatusOK, tt.body)
-			})
+			expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/projects/1", json: tt.body})
 			_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err == nil {
 				t.Fatal("Get() error = nil; want a decoding error")
@@ -373,8 +370,8 @@ func TestClientDecodeErrors(t *testing.T) {
 			if errors.As(err, &apiErr) {
 				t.Errorf("Get() error is an *APIError (%v); want a decoding error", apiErr)
 			}
-			if resp == nil || resp.StatusCode != http.StatusOK || resp.RequestID != "01JTESTREQUESTID" {
-				t.Errorf("Get() response = %+v; want status 200 and request id 01JTESTREQUESTID", resp)
+			if resp == nil || resp.StatusCode != http.StatusOK || resp.RequestID != testRequestID {
+				t.Errorf("Get() response = %+v; want status 200 and request id %s", resp, testRequestID)
 			}
 		})
 	}
@@ -401,27 +398,37 @@ func TestClientTransportError(t *testing.T) {
 	}
 }
 
+// A context cancelled before the call sends nothing and waits for nothing,
+// whatever the call, and says which request it stopped.
 func TestClientContextCanceledBeforeRequest(t *testing.T) {
 	t.Parallel()
-	ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
-	var hits counter
-	ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
-		hits.inc()
-		serveJSON(w, http.StatusOK, recordJSON)
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, _, err := ts.client.DataManagement.Get(ctx, ModelProjects, IntRecordID(1))
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Get() error = %v; want context.Canceled", err)
-	}
-	if want := "gitlabdata: GET /api/v4/admin/data_management/projects/1: context canceled"; err.Error() != want {
-		t.Errorf("Get() error = %q; want %q", err, want)
-	}
-	if n := hits.get(); n != 0 {
-		t.Errorf("server received %d requests; want 0", n)
-	}
-	if s := ts.recordedSleeps(); len(s) != 0 {
-		t.Errorf("recorded sleeps = %v; want none", s)
+	calls := append([]sdkCallCase{{
+		name: "List", method: http.MethodGet, path: "/admin/data_management/projects",
+		do: func(ctx context.Context, c *Client) error {
+			_, _, err := c.DataManagement.List(ctx, ModelProjects, nil)
+			return err
+		},
+	}}, sdkCalls...)
+	for _, call := range calls {
+		t.Run(call.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
+			requests := refuseOthers(t, ts)
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			err := call.do(ctx, ts.client)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s() error = %v; want context.Canceled", call.name, err)
+			}
+			if want := "gitlabdata: " + call.method + " /api/v4" + call.path + ": context canceled"; err.Error() != want {
+				t.Errorf("%s() error = %q; want %q", call.name, err, want)
+			}
+			if n := requests.get(); n != 0 {
+				t.Errorf("%s() sent %d requests; want 0", call.name, n)
+			}
+			if s := ts.recordedSleeps(); len(s) != 0 {
+				t.Errorf("recorded sleeps = %v; want none", s)
+			}
+		})
 	}
 }

@@ -859,20 +859,3 @@ func TestDataManagementValidation(t *testing.T) {
 		})
 	}
 }
-
-// The context passed to a call reaches the request: a cancelled one sends
-// nothing useful and reports context.Canceled.
-func TestDataManagementListCancelledContext(t *testing.T) {
-	t.Parallel()
-	ts := setup(t)
-	requests := refuseOthers(t, ts)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, _, err := ts.client.DataManagement.List(ctx, ModelProjects, nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("List(cancelled ctx) error = %v; want context.Canceled", err)
-	}
-	if n := requests.get(); n != 0 {
-		t.Errorf("List(cancelled ctx) sent %d requests; want 0", n)
-	}
-}
