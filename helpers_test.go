@@ -31,7 +31,8 @@ const testToken = "glpat-test-SECRET-token"
 const testRequestID = "01JTESTREQUESTID"
 
 // testServer is a local GitLab stand-in: handlers are mounted on mux under
-// /api/v4/, and any request outside /api/v4/ fails the test.
+// /api/v4/, and any request that no handler takes, in /api/v4/ or outside
+// it, fails the test.
 type testServer struct {
 	mux    *http.ServeMux
 	server *httptest.Server
@@ -47,7 +48,12 @@ func setup(t *testing.T, opts ...ClientOption) *testServer {
 	t.Helper()
 	ts := &testServer{mux: http.NewServeMux()}
 	root := http.NewServeMux()
-	root.Handle("/api/v4/", http.StripPrefix("/api/v4", ts.mux))
+	root.Handle("/api/v4/", http.StripPrefix("/api/v4", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := ts.mux.Handler(r); pattern == "" {
+			t.Errorf("request no handler expects: %s %s", r.Method, r.URL)
+		}
+		ts.mux.ServeHTTP(w, r)
+	})))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("request outside /api/v4/: %s %s", r.Method, r.URL)
 		http.Error(w, "outside the API", http.StatusNotFound)
