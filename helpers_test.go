@@ -275,14 +275,15 @@ func refuseOthers(t *testing.T, ts *testServer) *counter {
 
 // route is one endpoint a test expects to be called, and its answer.
 type route struct {
-	method, path string     // path is a mux pattern below /api/v4
-	query        url.Values // the exact query; nil or empty for none
-	rawQuery     string     // the exact raw query, where escaping is under test
-	body         string     // the JSON body; "" for no body and no Content-Type
-	status       int        // 0 means 200
-	fixture      string     // answer with testdata/<fixture>.json and its headers,
-	json         string     // or else with this JSON and serveJSON's headers
-	times        int        // exactly how many requests; 0 means 1
+	method, path string                // path is a mux pattern below /api/v4
+	query        url.Values            // the exact query; nil or empty for none
+	rawQuery     string                // the exact raw query, where escaping is under test
+	body         string                // the JSON body; "" for no body and no Content-Type
+	status       int                   // 0 means 200
+	fixture      string                // answer with testdata/<fixture>.json and its headers,
+	json         string                // or else with this JSON and serveJSON's headers
+	times        int                   // exactly how many requests; 0 means 1
+	check        func(r *http.Request) // more checks, if set
 }
 
 // expect mounts rt on ts. Each request must carry the method, query, body,
@@ -317,6 +318,9 @@ func expect(t *testing.T, ts *testServer, rt route) *counter {
 			testHeader(t, r, "Content-Type", "")
 		} else {
 			testJSONBody(t, r, rt.body)
+		}
+		if rt.check != nil {
+			rt.check(r)
 		}
 		if rt.fixture != "" {
 			fx.write(w, status, base, nil)

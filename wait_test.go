@@ -135,11 +135,8 @@ func TestWaitStopsOnContextAndErrors(t *testing.T) {
 		t.Parallel()
 		ts := setup(t)
 		ctx, cancel := context.WithCancel(t.Context())
-		var n counter
-		ts.mux.HandleFunc("GET /project_repository_storage_moves/7", func(w http.ResponseWriter, r *http.Request) {
-			n.inc()
-			serveJSON(w, http.StatusOK, `{"id":7,"created_at":"2026-11-20T10:00:00Z","state":"started","source_storage_name":"default","destination_storage_name":"storage2","error_message":null,"project":null}`)
-		})
+		n := expect(t, ts, route{method: http.MethodGet, path: "/project_repository_storage_moves/7",
+			json: `{"id":7,"created_at":"2026-11-20T10:00:00Z","state":"started","source_storage_name":"default","destination_storage_name":"storage2","error_message":null,"project":null}`})
 		// A real hour-long pause, cancelled as it starts: it must end at once.
 		ts.client.sleep = func(ctx context.Context, d time.Duration) error {
 			cancel()
@@ -156,11 +153,8 @@ func TestWaitStopsOnContextAndErrors(t *testing.T) {
 	t.Run("not found is returned at once", func(t *testing.T) {
 		t.Parallel()
 		ts := setup(t)
-		var n counter
-		ts.mux.HandleFunc("GET /project_repository_storage_moves/7", func(w http.ResponseWriter, r *http.Request) {
-			n.inc()
-			serveJSON(w, http.StatusNotFound, `{"message":"404 Not found"}`)
-		})
+		n := expect(t, ts, route{method: http.MethodGet, path: "/project_repository_storage_moves/7",
+			status: http.StatusNotFound, json: `{"message":"404 Not found"}`})
 		if _, err := ts.client.ProjectRepositoryStorageMoves.Wait(t.Context(), 7, nil); !errors.Is(err, ErrNotFound) || n.get() != 1 {
 			t.Errorf("Wait error = %v after %d requests; want ErrNotFound after 1", err, n.get())
 		}
