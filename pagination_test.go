@@ -462,20 +462,76 @@ func iterLinkCases() []iterCase {
 	return cases
 }
 
-func TestIteratorSequence(t *testing.T) {
+// TestIteratorWalks ranges every All over pages the pager scripts: the items
+// yielded, the errors, and exactly which requests were sent.
+func TestIteratorWalks(t *testing.T) {
 	t.Parallel()
-	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
-		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
-		if len(errs) != 0 {
-			t.Fatalf("All() errors = %v; want none", errs)
+	tests := []struct {
+		name      string
+		linksOnly bool           // only the cases whose server sends Link
+		script    func(p *pager) // changes to the default five items in three pages
+		wantIDs   []int64
+		wantErr   int // the error's status, -1 for an error without one, 0 for none
+		requests  int // how many of the case's wantURIs are sent
+	}{
+		{name: "every page in order", wantIDs: iterIDs, requests: 3},
+		{
+			name:   "JSON nulls between items are skipped",
+			script: func(p *pager) { p.nulls = true }, wantIDs: iterIDs, requests: 3,
+		},
+		{
+			name:   "an empty first page ends the walk",
+			script: func(p *pager) { p.ids = nil }, requests: 1,
+		},
+		{
+			name:    "an error on page 2 comes after page 1's items, once",
+			script:  func(p *pager) { p.failPage = 2 },
+			wantIDs: []int64{101, 102}, wantErr: http.StatusInternalServerError, requests: 2,
+		},
+		{
+			name: "a next link repeating the page is an error", linksOnly: true,
+			script: func(p *pager) {
+				p.tweak = func(h http.Header, r *http.Request, _ int) {
+					h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
+				}
+			},
+			wantIDs: []int64{101, 102}, wantErr: -1, requests: 1,
+		},
+	}
+	for _, tt := range tests {
+		cases := iterCases()
+		if tt.linksOnly {
+			cases = iterLinkCases()
 		}
-		if diff := cmp.Diff(iterIDs, ids); diff != "" {
-			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+		for _, tc := range cases {
+			t.Run(tt.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				srv := tc.serve(t, ts)
+				if tt.script != nil {
+					tt.script(srv)
+				}
+				ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 30)
+				if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
+					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+				}
+				switch {
+				case tt.wantErr == 0 && len(errs) != 0:
+					t.Errorf("All() errors = %v; want none", errs)
+				case tt.wantErr != 0 && len(errs) != 1:
+					t.Errorf("All() errors = %v; want exactly 1", errs)
+				case tt.wantErr > 0:
+					var apiErr *APIError
+					if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != tt.wantErr {
+						t.Errorf("All() error = %v; want an *APIError with status %d", errs[0], tt.wantErr)
+					}
+				}
+				if diff := cmp.Diff(tc.wantURIs[:tt.requests], srv.requests()); diff != "" {
+					t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+				}
+			})
 		}
-		if diff := cmp.Diff(tc.wantURIs, srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
+	}
 }
 
 func TestIteratorLazy(t *testing.T) {
@@ -508,28 +564,6 @@ func TestIteratorBreak(t *testing.T) {
 		}
 		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
 			t.Errorf("All() requests with break mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func TestIteratorErrorOnSecondPage(t *testing.T) {
-	t.Parallel()
-	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
-		srv.failPage = 2
-
-		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
-		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
-			t.Errorf("All() ids before the error mismatch (-want +got):\n%s", diff)
-		}
-		if len(errs) != 1 {
-			t.Fatalf("All() yielded %d errors (%v); want exactly 1", len(errs), errs)
-		}
-		var apiErr *APIError
-		if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
-			t.Errorf("All() error = %v; want an *APIError with status 500", errs[0])
-		}
-		if diff := cmp.Diff(tc.wantURIs[:2], srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -721,56 +755,6 @@ func TestIteratorStalledNextPage(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestIteratorStalledNextLink(t *testing.T) {
-	t.Parallel()
-	runIterCases(t, iterLinkCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
-		srv.tweak = func(h http.Header, r *http.Request, _ int) {
-			h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
-		}
-
-		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
-		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
-			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
-		}
-		if len(errs) != 1 {
-			t.Errorf("All() errors = %v; want exactly 1 for a next link repeating the page", errs)
-		}
-		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func TestIteratorSkipsNullItems(t *testing.T) {
-	t.Parallel()
-	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
-		srv.nulls = true
-
-		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 30)
-		if len(errs) != 0 {
-			t.Fatalf("All() errors = %v; want none", errs)
-		}
-		if diff := cmp.Diff(iterIDs, ids); diff != "" {
-			t.Errorf("All() ids with null elements mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func TestIteratorEmptyFirstPage(t *testing.T) {
-	t.Parallel()
-	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
-		srv.ids = nil
-
-		ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
-		if len(ids)+len(errs) != 0 {
-			t.Errorf("All() over no items yielded ids %v and errors %v; want nothing", ids, errs)
-		}
-		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
 }
 
 func TestIteratorEmptyNextPageEnds(t *testing.T) {
