@@ -13,84 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// clientRecordJSON is the Data management record of the GitLab docs
-// (spec §2.3), with a real-looking checksum.
-const clientRecordJSON = `{
-  "record_identifier": 1,
-  "model_class": "Project",
-  "created_at": "2025-02-05T11:27:10.173Z",
-  "file_size": null,
-  "checksum_information": {
-    "checksum": "6e1b9a2ec1e2b5d2e0a0d3f1c8f3d7b4a9e1c2d3",
-    "last_checksum": "2025-07-24T14:22:18.643Z",
-    "checksum_state": "succeeded",
-    "checksum_retry_count": 0,
-    "checksum_retry_at": null,
-    "checksum_failure": null
-  }
-}`
-
-func clientWantRecord(t *testing.T) *ModelRecord {
-	t.Helper()
-	return &ModelRecord{
-		RecordIdentifier: IntRecordID(1),
-		ModelClass:       "Project",
-		CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
-		ChecksumInformation: &ChecksumInformation{
-			Checksum:           Ptr("6e1b9a2ec1e2b5d2e0a0d3f1c8f3d7b4a9e1c2d3"),
-			LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
-			ChecksumState:      ChecksumStateSucceeded,
-			ChecksumRetryCount: Ptr[int64](0),
-		},
-	}
-}
-
-// clientMoveJSON is a scheduled project move as GitLab sends it after
-// MR !136643 (spec §3.3).
-const clientMoveJSON = `{"id":1,"created_at":"2023-11-13T02:57:43.523Z","state":"scheduled","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":"Sapiente cumque unde eos quae est.","name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`
-
-func clientWantMove(t *testing.T) *ProjectRepositoryStorageMove {
-	t.Helper()
-	return &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2023-11-13T02:57:43.523Z"),
-			State:                  StorageMoveStateScheduled,
-			SourceStorageName:      "default",
-			DestinationStorageName: "gitaly-1",
-		},
-		Project: &ProjectIdentity{
-			ID:                13,
-			Description:       Ptr("Sapiente cumque unde eos quae est."),
-			Name:              "Underscore",
-			NameWithNamespace: "I User0 / Underscore",
-			Path:              "Underscore",
-			PathWithNamespace: "i-user-0-1699826750/Underscore",
-			CreatedAt:         mustTime(t, "2023-11-12T22:09:10.639Z"),
-		},
-	}
-}
-
-// clientCountingTransport counts the requests that go through it.
-type clientCountingTransport struct {
-	base http.RoundTripper
-	n    counter
-}
-
-func (c *clientCountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.inc()
-	return c.base.RoundTrip(r)
-}
-
-// newClientCountingTransport returns a counting transport over a private
-// http.Transport whose idle connections are closed at the end of the test.
-func newClientCountingTransport(t *testing.T) *clientCountingTransport {
-	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &clientCountingTransport{base: tr}
-}
-
 func TestNewClientBaseURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -247,36 +169,6 @@ func TestNewClientRetryPolicy(t *testing.T) {
 	}
 }
 
-// Zero fields in WithRetry take the defaults: three attempts, with waits
-// bounded by the default 500ms base.
-func TestClientRetryZeroPolicyUsesDefaults(t *testing.T) {
-	t.Parallel()
-	ts := setup(t, WithRetry(RetryPolicy{}))
-	var hits counter
-	ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
-		hits.inc()
-		serveJSON(w, http.StatusServiceUnavailable, `{"message":"503 Service Unavailable"}`)
-	})
-	_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("Get() error = %v; want an *APIError with status 503", err)
-	}
-	if n := hits.get(); n != 3 {
-		t.Errorf("Get() made %d attempts; want 3", n)
-	}
-	sleeps := ts.recordedSleeps()
-	if len(sleeps) != 2 {
-		t.Fatalf("recorded sleeps = %v; want 2", sleeps)
-	}
-	for i, d := range sleeps {
-		ceiling := 500 * time.Millisecond << i
-		if d <= 0 || d > ceiling {
-			t.Errorf("sleep %d = %v; want in (0, %v]", i+1, d, ceiling)
-		}
-	}
-}
-
 func TestNewClientDefaultHTTPClient(t *testing.T) {
 	t.Parallel()
 	c, err := NewClient("https://gitlab.example.com", testToken)
@@ -306,51 +198,6 @@ func TestNewClientDefaultHTTPClient(t *testing.T) {
 
 func TestClientRequestHeaders(t *testing.T) {
 	t.Parallel()
-	type call func(ctx context.Context, c *Client) error
-	calls := []struct {
-		name     string
-		method   string
-		path     string // as the mux sees it, under /api/v4
-		wantBody string // "" means no body and no Content-Type
-		status   int
-		reply    string
-		do       call
-	}{
-		{
-			name: "GET", method: http.MethodGet, path: "/admin/data_management/projects/1",
-			status: http.StatusOK, reply: clientRecordJSON,
-			do: func(ctx context.Context, c *Client) error {
-				_, _, err := c.DataManagement.Get(ctx, ModelProjects, IntRecordID(1))
-				return err
-			},
-		},
-		{
-			name: "PUT without body", method: http.MethodPut, path: "/admin/data_management/projects/1/checksum",
-			status: http.StatusOK, reply: clientRecordJSON,
-			do: func(ctx context.Context, c *Client) error {
-				_, _, err := c.DataManagement.RecalculateChecksum(ctx, ModelProjects, IntRecordID(1))
-				return err
-			},
-		},
-		{
-			name: "PUT with body", method: http.MethodPut, path: "/admin/data_management/projects/checksum",
-			wantBody: `{"checksum_state":"failed"}`,
-			status:   http.StatusOK, reply: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
-			do: func(ctx context.Context, c *Client) error {
-				_, _, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateFailed})
-				return err
-			},
-		},
-		{
-			name: "POST", method: http.MethodPost, path: "/projects/13/repository_storage_moves",
-			wantBody: `{"destination_storage_name":"gitaly-1"}`,
-			status:   http.StatusCreated, reply: clientMoveJSON,
-			do: func(ctx context.Context, c *Client) error {
-				_, _, err := c.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, 13, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
-				return err
-			},
-		},
-	}
 	agents := []struct {
 		name string
 		opts []ClientOption
@@ -363,8 +210,8 @@ func TestClientRequestHeaders(t *testing.T) {
 		t.Fatal("SDKVersion is empty")
 	}
 	for _, ua := range agents {
-		for _, tc := range calls {
-			t.Run(ua.name+"/"+tc.name, func(t *testing.T) {
+		for _, tc := range sdkCalls {
+			t.Run(ua.name+"/"+tc.method+" "+tc.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t, ua.opts...)
 				var hits counter
@@ -378,15 +225,15 @@ func TestClientRequestHeaders(t *testing.T) {
 					if got := r.Header.Values("Authorization"); len(got) != 0 {
 						t.Errorf("Authorization header = %q; want none", got)
 					}
-					if tc.wantBody != "" {
-						testJSONBody(t, r, tc.wantBody)
+					if tc.body != "" {
+						testJSONBody(t, r, tc.body)
 					} else {
 						testNoBody(t, r)
 						if got, ok := r.Header["Content-Type"]; ok {
 							t.Errorf("Content-Type = %q on a request without a body; want none", got)
 						}
 					}
-					serveJSON(w, tc.status, tc.reply)
+					serveJSON(w, tc.okCode, tc.okBody)
 				})
 				if err := tc.do(t.Context(), ts.client); err != nil {
 					t.Fatalf("%s %s error = %v", tc.method, tc.path, err)
@@ -401,7 +248,7 @@ func TestClientRequestHeaders(t *testing.T) {
 
 func TestClientWithHTTPClient(t *testing.T) {
 	t.Parallel()
-	rt := newClientCountingTransport(t)
+	rt := newRecordingTransport(t, "")
 	var redirectChecks counter
 	callerCheck := func(*http.Request, []*http.Request) error {
 		redirectChecks.inc()
@@ -428,17 +275,21 @@ func TestClientWithHTTPClient(t *testing.T) {
 	ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
 		testMethod(t, r, http.MethodGet)
 		testHeader(t, r, "PRIVATE-TOKEN", testToken)
-		serveJSON(w, http.StatusOK, clientRecordJSON)
+		serveJSON(w, http.StatusOK, recordJSON)
 	})
 	got, _, err := ts.client.DataManagement.Get(t.Context(), ModelName("project"), IntRecordID(1))
 	if err != nil {
 		t.Fatalf("Get(project, 1) error = %v", err)
 	}
-	if diff := cmp.Diff(clientWantRecord(t), got); diff != "" {
+	if diff := cmp.Diff(wantRecord(t), got); diff != "" {
 		t.Errorf("Get(project, 1) mismatch (-want +got):\n%s", diff)
 	}
-	if n := rt.n.get(); n != 2 {
-		t.Errorf("caller's Transport saw %d requests; want 2 (request and redirect)", n)
+	wantSent := []string{ // the request and the redirect
+		ts.server.URL + "/api/v4/admin/data_management/project/1",
+		ts.server.URL + "/api/v4/admin/data_management/projects/1",
+	}
+	if diff := cmp.Diff(wantSent, rt.sent()); diff != "" {
+		t.Errorf("caller's Transport requests mismatch (-want +got):\n%s", diff)
 	}
 	if n := redirectChecks.get(); n != 1 {
 		t.Errorf("caller's CheckRedirect ran %d times; want 1", n)
@@ -464,7 +315,7 @@ func TestClientRelativeURLRoot(t *testing.T) {
 		hits.inc()
 		testMethod(t, r, http.MethodGet)
 		testHeader(t, r, "PRIVATE-TOKEN", testToken)
-		serveJSON(w, http.StatusOK, clientRecordJSON)
+		serveJSON(w, http.StatusOK, recordJSON)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("request outside /gitlab/api/v4/: %s %s", r.Method, r.URL)
@@ -484,7 +335,7 @@ func TestClientRelativeURLRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get(projects, 1) error = %v", err)
 	}
-	if diff := cmp.Diff(clientWantRecord(t), got); diff != "" {
+	if diff := cmp.Diff(wantRecord(t), got); diff != "" {
 		t.Errorf("Get(projects, 1) mismatch (-want +got):\n%s", diff)
 	}
 	if n := hits.get(); n != 1 {
@@ -507,10 +358,7 @@ func TestClientDecodeErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
-				testMethod(t, r, http.MethodGet)
-				serveJSON(w, http.StatusOK, tt.body)
-			})
+			expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/projects/1", json: tt.body})
 			_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err == nil {
 				t.Fatal("Get() error = nil; want a decoding error")
@@ -522,8 +370,8 @@ func TestClientDecodeErrors(t *testing.T) {
 			if errors.As(err, &apiErr) {
 				t.Errorf("Get() error is an *APIError (%v); want a decoding error", apiErr)
 			}
-			if resp == nil || resp.StatusCode != http.StatusOK || resp.RequestID != "01JTESTREQUESTID" {
-				t.Errorf("Get() response = %+v; want status 200 and request id 01JTESTREQUESTID", resp)
+			if resp == nil || resp.StatusCode != http.StatusOK || resp.RequestID != testRequestID {
+				t.Errorf("Get() response = %+v; want status 200 and request id %s", resp, testRequestID)
 			}
 		})
 	}
@@ -550,27 +398,37 @@ func TestClientTransportError(t *testing.T) {
 	}
 }
 
+// A context cancelled before the call sends nothing and waits for nothing,
+// whatever the call, and says which request it stopped.
 func TestClientContextCanceledBeforeRequest(t *testing.T) {
 	t.Parallel()
-	ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
-	var hits counter
-	ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
-		hits.inc()
-		serveJSON(w, http.StatusOK, clientRecordJSON)
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, _, err := ts.client.DataManagement.Get(ctx, ModelProjects, IntRecordID(1))
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Get() error = %v; want context.Canceled", err)
-	}
-	if want := "gitlabdata: GET /api/v4/admin/data_management/projects/1: context canceled"; err.Error() != want {
-		t.Errorf("Get() error = %q; want %q", err, want)
-	}
-	if n := hits.get(); n != 0 {
-		t.Errorf("server received %d requests; want 0", n)
-	}
-	if s := ts.recordedSleeps(); len(s) != 0 {
-		t.Errorf("recorded sleeps = %v; want none", s)
+	calls := append([]sdkCallCase{{
+		name: "List", method: http.MethodGet, path: "/admin/data_management/projects",
+		do: func(ctx context.Context, c *Client) error {
+			_, _, err := c.DataManagement.List(ctx, ModelProjects, nil)
+			return err
+		},
+	}}, sdkCalls...)
+	for _, call := range calls {
+		t.Run(call.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
+			requests := refuseOthers(t, ts)
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			err := call.do(ctx, ts.client)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s() error = %v; want context.Canceled", call.name, err)
+			}
+			if want := "gitlabdata: " + call.method + " /api/v4" + call.path + ": context canceled"; err.Error() != want {
+				t.Errorf("%s() error = %q; want %q", call.name, err, want)
+			}
+			if n := requests.get(); n != 0 {
+				t.Errorf("%s() sent %d requests; want 0", call.name, n)
+			}
+			if s := ts.recordedSleeps(); len(s) != 0 {
+				t.Errorf("recorded sleeps = %v; want none", s)
+			}
+		})
 	}
 }

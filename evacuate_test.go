@@ -32,11 +32,19 @@ type moveSim struct {
 	onPost   func(projectID int64)    // called before answering a POST
 }
 
-func newMoveSim(ts *testServer, behavior map[int64]string) *moveSim {
+// newMoveSim mounts a moveSim on ts; every request must carry the token.
+func newMoveSim(t *testing.T, ts *testServer, behavior map[int64]string) *moveSim {
 	sim := &moveSim{owner: map[int64]int64{}, behavior: behavior, posts: map[int64]int{}, hidden: map[int64]bool{}}
-	ts.mux.HandleFunc("POST /projects/{id}/repository_storage_moves", sim.schedule)
-	ts.mux.HandleFunc("GET /project_repository_storage_moves", sim.list)
-	ts.mux.HandleFunc("GET /project_repository_storage_moves/{id}", sim.get)
+	authed := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			testHeader(t, r, "PRIVATE-TOKEN", testToken)
+			testHeader(t, r, "Accept", "application/json")
+			h(w, r)
+		}
+	}
+	ts.mux.HandleFunc("POST /projects/{id}/repository_storage_moves", authed(sim.schedule))
+	ts.mux.HandleFunc("GET /project_repository_storage_moves", authed(sim.list))
+	ts.mux.HandleFunc("GET /project_repository_storage_moves/{id}", authed(sim.get))
 	return sim
 }
 
@@ -171,7 +179,7 @@ func (l *eventLog) byContainer() map[int64][]EvacuationOutcome {
 func TestEvacuateMixedOutcomes(t *testing.T) {
 	t.Parallel()
 	ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
-	sim := newMoveSim(ts, map[int64]string{3: "readonly", 4: "error", 5: "fails", 7: "429once"})
+	sim := newMoveSim(t, ts, map[int64]string{3: "readonly", 4: "error", 5: "fails", 7: "429once"})
 	var log eventLog
 	ids := slices.Values([]int64{1, 2, 3, 4, 5, 6, 7, 1, 2})
 	sum, err := ts.client.ProjectRepositoryStorageMoves.Evacuate(t.Context(), ids, &EvacuateOptions{
@@ -228,7 +236,7 @@ func TestEvacuateBoundsConcurrency(t *testing.T) {
 	t.Parallel()
 	const limit, total = 3, 10
 	ts := setup(t)
-	sim := newMoveSim(ts, nil)
+	sim := newMoveSim(t, ts, nil)
 
 	var (
 		mu       sync.Mutex
@@ -293,7 +301,7 @@ func TestEvacuateBoundsConcurrency(t *testing.T) {
 func TestEvacuateCancellation(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
-	sim := newMoveSim(ts, nil)
+	sim := newMoveSim(t, ts, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	sim.onPost = func(pid int64) {
@@ -339,7 +347,7 @@ func TestEvacuateFollowsMovesCheaply(t *testing.T) {
 	t.Parallel()
 	const total = 250
 	ts := setup(t)
-	sim := newMoveSim(ts, nil)
+	sim := newMoveSim(t, ts, nil)
 	sim.mu.Lock()
 	sim.hidden[17] = true // a move the listing misses is fetched by id
 	sim.mu.Unlock()
@@ -366,7 +374,7 @@ func TestEvacuateFollowsMovesCheaply(t *testing.T) {
 func TestEvacuateRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
-	sim := newMoveSim(ts, nil)
+	sim := newMoveSim(t, ts, nil)
 	svc := ts.client.ProjectRepositoryStorageMoves
 	tests := []struct {
 		name string

@@ -11,7 +11,8 @@ import (
 // ErrInvalidArgument, sends nothing, and never panics.
 func TestNilContextIsRefused(t *testing.T) {
 	t.Parallel()
-	ts := setup(t) // any request would fail the test: no handler is mounted
+	ts := setup(t)
+	requests := refuseOthers(t, ts)
 	c := ts.client
 	var nilCtx context.Context
 	checks := map[string]func() error{
@@ -22,16 +23,22 @@ func TestNilContextIsRefused(t *testing.T) {
 			}
 			return nil
 		},
-		"Get":  func() error { _, _, err := c.ProjectRepositoryStorageMoves.Get(nilCtx, 1); return err },
-		"Wait": func() error { _, err := c.ProjectRepositoryStorageMoves.Wait(nilCtx, 1, nil); return err },
+		"Get storage move": func() error { _, _, err := c.ProjectRepositoryStorageMoves.Get(nilCtx, 1); return err },
+		"Wait":             func() error { _, err := c.ProjectRepositoryStorageMoves.Wait(nilCtx, 1, nil); return err },
 		"Evacuate": func() error {
 			_, err := c.ProjectRepositoryStorageMoves.Evacuate(nilCtx, slices.Values([]int64{1}), nil)
 			return err
 		},
 	}
+	for _, call := range sdkCalls {
+		checks[call.name] = func() error { return call.do(nilCtx, c) }
+	}
 	for name, call := range checks {
 		if err := call(); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s(nil context) error = %v; want ErrInvalidArgument", name, err)
 		}
+	}
+	if n := requests.get(); n != 0 {
+		t.Errorf("calls with a nil context sent %d requests; want 0", n)
 	}
 }

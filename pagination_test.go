@@ -2,18 +2,14 @@ package gitlabdata
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,13 +18,13 @@ import (
 
 // The REST docs' offset example (spec §1.3).
 const (
-	pgDocsPrev = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=1&per_page=3"
-	pgDocsNext = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=3&per_page=3"
-	pgDocsLink = `<` + pgDocsPrev + `>; rel="prev", <` + pgDocsNext + `>; rel="next", <` + pgDocsPrev + `>; rel="first", <` + pgDocsNext + `>; rel="last"`
+	docsPrev = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=1&per_page=3"
+	docsNext = "https://gitlab.example.com/api/v4/projects/8/issues/8/notes?page=3&per_page=3"
+	docsLink = `<` + docsPrev + `>; rel="prev", <` + docsNext + `>; rel="next", <` + docsPrev + `>; rel="first", <` + docsNext + `>; rel="last"`
 
 	// The REST docs' keyset example and the data management one (spec §1.4, §2.6).
-	pgGroupsNext = "https://gitlab.example.com/api/v4/groups?pagination=keyset&per_page=50&order_by=name&sort=asc&cursor=eyJuYW1lIjoiRmxpZ2h0anMiLCJpZCI6IjI2IiwiX2tkIjoibiJ9"
-	pgDMNext     = "https://gitlab.example.com/api/v4/admin/data_management/snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc"
+	docsGroupsNext  = "https://gitlab.example.com/api/v4/groups?pagination=keyset&per_page=50&order_by=name&sort=asc&cursor=eyJuYW1lIjoiRmxpZ2h0anMiLCJpZCI6IjI2IiwiX2tkIjoibiJ9"
+	docsRecordsNext = "https://gitlab.example.com/api/v4/admin/data_management/snippet_repositories?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&model_name=snippet_repositories&order_by=id&page=1&pagination=keyset&per_page=2&sort=asc"
 )
 
 func TestParseLinkHeader(t *testing.T) {
@@ -41,18 +37,18 @@ func TestParseLinkHeader(t *testing.T) {
 	}{
 		{
 			name:   "REST docs offset example",
-			header: pgDocsLink,
-			want:   map[string]string{"prev": pgDocsPrev, "next": pgDocsNext, "first": pgDocsPrev, "last": pgDocsNext},
+			header: docsLink,
+			want:   map[string]string{"prev": docsPrev, "next": docsNext, "first": docsPrev, "last": docsNext},
 		},
 		{
 			name:   "REST docs keyset example",
-			header: `<` + pgGroupsNext + `>; rel="next"`,
-			want:   map[string]string{"next": pgGroupsNext},
+			header: `<` + docsGroupsNext + `>; rel="next"`,
+			want:   map[string]string{"next": docsGroupsNext},
 		},
 		{
 			name:   "data management keyset with escaped cursor",
-			header: `<` + pgDMNext + `>; rel="next"`,
-			want:   map[string]string{"next": pgDMNext},
+			header: `<` + docsRecordsNext + `>; rel="next"`,
+			want:   map[string]string{"next": docsRecordsNext},
 		},
 		{
 			name: "commas inside the URLs",
@@ -154,8 +150,8 @@ func TestParseLinkHeader(t *testing.T) {
 	}
 }
 
-// pgToken keeps the RFC 9110 token characters of s, or gives "next".
-func pgToken(s string) string {
+// linkToken keeps the RFC 9110 token characters of s, or gives "next".
+func linkToken(s string) string {
 	tok := strings.Map(func(r rune) rune {
 		switch {
 		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9',
@@ -172,9 +168,9 @@ func pgToken(s string) string {
 
 func FuzzParseLink(f *testing.F) {
 	for _, seed := range []string{
-		pgDocsLink,
-		`<` + pgGroupsNext + `>; rel="next"`,
-		`<` + pgDMNext + `>; rel="next"`,
+		docsLink,
+		`<` + docsGroupsNext + `>; rel="next"`,
+		`<` + docsRecordsNext + `>; rel="next"`,
 		`<https://h/api/v4/x?identifiers=1,2&page=2>; foo; REL=Next, <b>; rel="prev last"`,
 		" \t<a>\t;\trel = \"prev\" ,\t <b> ;  rel=next\t",
 		`<a>; title="x, <y>; \"z\""; rel="next"`,
@@ -204,7 +200,7 @@ func FuzzParseLink(f *testing.F) {
 			return r
 		}
 		url1, url2 = strings.Map(clean, url1), strings.Map(clean, url2)
-		rel1, rel2 = pgToken(rel1), pgToken(rel2)
+		rel1, rel2 = linkToken(rel1), linkToken(rel2)
 		value := func(rel string) string {
 			if quoted {
 				return `"` + rel + `"`
@@ -222,8 +218,8 @@ func FuzzParseLink(f *testing.F) {
 	})
 }
 
-// pgHeader builds a header from "Key: value" lines, as GitLab sends them.
-func pgHeader(lines ...string) http.Header {
+// headerLines builds a header from "Key: value" lines, as GitLab sends them.
+func headerLines(lines ...string) http.Header {
 	h := http.Header{}
 	for _, l := range lines {
 		k, v, _ := strings.Cut(l, ":")
@@ -243,31 +239,31 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "REST docs offset example",
 			status: http.StatusOK,
-			header: pgHeader("link: "+pgDocsLink, "x-next-page: 3", "x-page: 2", "x-per-page: 3", "x-prev-page: 1",
+			header: headerLines("link: "+docsLink, "x-next-page: 3", "x-page: 2", "x-per-page: 3", "x-prev-page: 1",
 				"x-total: 8", "x-total-pages: 3", "X-Request-Id: 01HF3D1PQ5S7U9W1Y3A5C7E9"),
 			want: Response{
 				RequestID: "01HF3D1PQ5S7U9W1Y3A5C7E9",
 				Page:      2, PerPage: 3, NextPage: 3, PrevPage: 1, Total: 8, TotalPages: 3,
-				NextLink: pgDocsNext,
+				NextLink: docsNext,
 			},
 		},
 		{
 			name:   "only page: empty next and prev",
 			status: http.StatusOK,
-			header: pgHeader("X-Next-Page: ", "X-Page: 1", "X-Per-Page: 20", "X-Prev-Page: ", "X-Total: 0", "X-Total-Pages: 1"),
+			header: headerLines("X-Next-Page: ", "X-Page: 1", "X-Per-Page: 20", "X-Prev-Page: ", "X-Total: 0", "X-Total-Pages: 1"),
 			want:   Response{Page: 1, PerPage: 20, TotalPages: 1},
 		},
 		{
 			name:   "more than 10,000 records: no totals",
 			status: http.StatusOK,
-			header: pgHeader(`Link: <https://gitlab.example.com/api/v4/x?page=2&per_page=100>; rel="next", <https://gitlab.example.com/api/v4/x?page=1&per_page=100>; rel="first"`,
+			header: headerLines(`Link: <https://gitlab.example.com/api/v4/x?page=2&per_page=100>; rel="next", <https://gitlab.example.com/api/v4/x?page=1&per_page=100>; rel="first"`,
 				"X-Next-Page: 2", "X-Page: 1", "X-Per-Page: 100", "X-Prev-Page: "),
 			want: Response{Page: 1, PerPage: 100, NextPage: 2, NextLink: "https://gitlab.example.com/api/v4/x?page=2&per_page=100"},
 		},
 		{
 			name:   "malformed numbers read as 0",
 			status: http.StatusOK,
-			header: pgHeader("X-Page: abc", "X-Per-Page: -5", "X-Next-Page: 2.5", "X-Prev-Page: 0x1",
+			header: headerLines("X-Page: abc", "X-Per-Page: -5", "X-Next-Page: 2.5", "X-Prev-Page: 0x1",
 				"X-Total: 99999999999999999999999", "X-Total-Pages: ", "RateLimit-Limit: sixty",
 				"RateLimit-Observed: -1", "RateLimit-Remaining: 1e3", "RateLimit-Reset: -1700000000", "Retry-After: soon"),
 			want: Response{},
@@ -281,17 +277,17 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "keyset page with next link",
 			status: http.StatusOK,
-			header: pgHeader("Link: <"+pgDMNext+`>; rel="next"`, "X-Request-Id: 01JKEYSET"),
+			header: headerLines("Link: <"+docsRecordsNext+`>; rel="next"`, "X-Request-Id: 01JKEYSET"),
 			want: Response{
 				RequestID:  "01JKEYSET",
-				NextLink:   pgDMNext,
+				NextLink:   docsRecordsNext,
 				NextCursor: "eyJpZCI6IjIiLCJfa2QiOiJuIn0=",
 			},
 		},
 		{
 			name:   "keyset last page: no Link",
 			status: http.StatusOK,
-			header: pgHeader("X-Request-Id: 01JKEYSETLAST"),
+			header: headerLines("X-Request-Id: 01JKEYSETLAST"),
 			want:   Response{RequestID: "01JKEYSETLAST"},
 		},
 		{
@@ -303,7 +299,7 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "Rack::Attack throttle",
 			status: http.StatusTooManyRequests,
-			header: pgHeader("Content-Type: text/plain", "RateLimit-Name: throttle_authenticated_api", "RateLimit-Limit: 60",
+			header: headerLines("Content-Type: text/plain", "RateLimit-Name: throttle_authenticated_api", "RateLimit-Limit: 60",
 				"RateLimit-Observed: 67", "RateLimit-Remaining: 0", "RateLimit-Reset: 1609844400",
 				"RateLimit-ResetTime: Tue, 05 Jan 2021 11:00:00 GMT", "Retry-After: 30"),
 			want: Response{Rate: RateLimit{
@@ -314,7 +310,7 @@ func TestResponseFromHeaders(t *testing.T) {
 		{
 			name:   "Retry-After as a past HTTP date",
 			status: http.StatusTooManyRequests,
-			header: pgHeader("Retry-After: Tue, 05 Jan 2021 11:00:00 GMT"),
+			header: headerLines("Retry-After: Tue, 05 Jan 2021 11:00:00 GMT"),
 			want:   Response{},
 		},
 	}
@@ -334,7 +330,7 @@ func TestResponseFromHeaders(t *testing.T) {
 
 func TestResponseHeaderIsCopy(t *testing.T) {
 	t.Parallel()
-	resp := &http.Response{StatusCode: http.StatusOK, Header: pgHeader("X-Page: 1", "X-Request-Id: 01JCOPY")}
+	resp := &http.Response{StatusCode: http.StatusOK, Header: headerLines("X-Page: 1", "X-Request-Id: 01JCOPY")}
 	got := newResponse(resp)
 
 	resp.Header.Set("X-Page", "9")
@@ -353,296 +349,70 @@ func TestResponseHeaderIsCopy(t *testing.T) {
 
 // ---- iterator contract ----
 
-type pgMode int
-
-const (
-	pgOffsetLinks   pgMode = iota // X-* headers and Link, as storage-move listings
-	pgOffsetHeaders               // X-* headers only, no Link
-	pgKeyset                      // Link rel="next" with cursor= only
-)
-
-// pgIDs are the items a pgServer holds unless a test says otherwise: five
+// iterIDs are the items a pager holds unless a test says otherwise: five
 // items, three pages of two.
-var pgIDs = []int64{101, 102, 103, 104, 105}
+var iterIDs = []int64{101, 102, 103, 104, 105}
 
-// pgCursor is the cursor GitLab gives after the record with this id.
-func pgCursor(id int64) string {
-	return base64.URLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"id":"%d","_kd":"n"}`, id)))
-}
-
-// pgLink is the request's URL as the client sent it with set merged into the
-// query, built the way GitLab builds Link hrefs (params sorted by name).
-func pgLink(r *http.Request, set url.Values) string {
-	sent, err := url.ParseRequestURI(r.RequestURI)
-	if err != nil {
-		panic(err)
-	}
-	q := sent.Query()
-	for k, v := range set {
-		q[k] = v
-	}
-	return "http://" + r.Host + sent.EscapedPath() + "?" + q.Encode()
-}
-
-// pgServer serves items in pages chosen by the request's page or cursor
-// parameter, never by how many requests came before.
-type pgServer struct {
-	t       *testing.T
-	mode    pgMode
-	ids     []int64
-	perPage int
-	item    func(id int64) string
-	// tweak, if set, edits the headers of the answer for page n (from 1).
-	tweak func(h http.Header, r *http.Request, n int)
-	// failPage, if not 0, answers 500 for that page.
-	failPage int
-	// nulls puts JSON nulls around the items of every page.
-	nulls bool
-
-	mu   sync.Mutex
-	uris []string // request URIs, in order
-}
-
-func (s *pgServer) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.uris...)
-}
-
-// pgMaxRequests stops a client that keeps asking for pages without
-// yielding anything, which a bound on the loop cannot catch.
-const pgMaxRequests = 50
-
-func (s *pgServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.uris = append(s.uris, r.RequestURI)
-	runaway := len(s.uris) > pgMaxRequests
-	s.mu.Unlock()
-	if runaway {
-		s.t.Errorf("more than %d requests; last %s", pgMaxRequests, r.RequestURI)
-		serveJSON(w, http.StatusBadRequest, `{"error":"runaway pagination"}`)
-		return
-	}
-	testMethod(s.t, r, http.MethodGet)
-	testHeader(s.t, r, "PRIVATE-TOKEN", testToken)
-	testNoBody(s.t, r)
-
-	q := r.URL.Query()
-	start := 0
-	if s.mode == pgKeyset {
-		if c := q.Get("cursor"); c != "" {
-			start = s.afterCursor(c)
-		}
-	} else if p := q.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			s.t.Errorf("request %s: bad page %q", r.RequestURI, p)
-			n = 1
-		}
-		start = (n - 1) * s.perPage
-	}
-	n := start/s.perPage + 1
-	if n == s.failPage {
-		serveJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
-		return
-	}
-	start = min(start, len(s.ids))
-	end := min(start+s.perPage, len(s.ids))
-
-	h := w.Header()
-	h.Set("X-Request-Id", fmt.Sprintf("01JPAGE%d", n))
-	per := strconv.Itoa(s.perPage)
-	if s.mode == pgKeyset {
-		if end < len(s.ids) {
-			next := pgLink(r, url.Values{
-				"cursor": {pgCursor(s.ids[end-1])}, "model_name": {"snippet_repositories"},
-				"order_by": {"id"}, "page": {"1"}, "sort": {"asc"},
-			})
-			h.Set("Link", "<"+next+`>; rel="next"`)
-		}
-	} else {
-		pages := max((len(s.ids)+s.perPage-1)/s.perPage, 1)
-		next, prev := "", ""
-		var links []string
-		if n > 1 {
-			prev = strconv.Itoa(n - 1)
-			links = append(links, "<"+pgLink(r, url.Values{"page": {prev}, "per_page": {per}})+`>; rel="prev"`)
-		}
-		if n < pages {
-			next = strconv.Itoa(n + 1)
-			links = append(links, "<"+pgLink(r, url.Values{"page": {next}, "per_page": {per}})+`>; rel="next"`)
-		}
-		links = append(links,
-			"<"+pgLink(r, url.Values{"page": {"1"}, "per_page": {per}})+`>; rel="first"`,
-			"<"+pgLink(r, url.Values{"page": {strconv.Itoa(pages)}, "per_page": {per}})+`>; rel="last"`)
-		if s.mode == pgOffsetLinks {
-			h.Set("Link", strings.Join(links, ", "))
-		}
-		h.Set("X-Next-Page", next)
-		h.Set("X-Page", strconv.Itoa(n))
-		h.Set("X-Per-Page", per)
-		h.Set("X-Prev-Page", prev)
-		h.Set("X-Total", strconv.Itoa(len(s.ids)))
-		h.Set("X-Total-Pages", strconv.Itoa(pages))
-	}
-	if s.tweak != nil {
-		s.tweak(h, r, n)
-	}
-
-	var items []string
-	for _, id := range s.ids[start:end] {
-		if s.nulls {
-			items = append(items, "null")
-		}
-		items = append(items, s.item(id))
-	}
-	if s.nulls {
-		items = append(items, "null")
-	}
-	serveJSON(w, http.StatusOK, "["+strings.Join(items, ",")+"]")
-}
-
-// afterCursor is the index of the item after the one the cursor names.
-func (s *pgServer) afterCursor(c string) int {
-	raw, err := base64.URLEncoding.DecodeString(c)
-	var attrs struct{ ID string }
-	if err == nil {
-		err = json.Unmarshal(raw, &attrs)
-	}
-	if err != nil {
-		s.t.Errorf("bad cursor %q: %v", c, err)
-		return len(s.ids)
-	}
-	for i, id := range s.ids {
-		if strconv.FormatInt(id, 10) == attrs.ID {
-			return i + 1
-		}
-	}
-	s.t.Errorf("cursor %q names no item", c)
-	return len(s.ids)
-}
-
-func pgMoveJSON(id int64) string {
+func moveItemJSON(id int64) string {
 	return fmt.Sprintf(`{"id":%d,"created_at":"2023-11-13T02:57:43.523Z","state":"finished","source_storage_name":"default","destination_storage_name":"gitaly-1","error_message":null,"project":{"id":13,"description":null,"name":"Underscore","name_with_namespace":"I User0 / Underscore","path":"Underscore","path_with_namespace":"i-user-0-1699826750/Underscore","created_at":"2023-11-12T22:09:10.639Z"}}`, id)
 }
 
-func pgRecordJSON(id int64) string {
+func recordItemJSON(id int64) string {
 	return fmt.Sprintf(`{"record_identifier":%d,"model_class":"SnippetRepository","created_at":"2025-02-05T11:27:10.173Z","file_size":null}`, id)
 }
 
-// pgAnySeq hides the item type so one table can drive every All method; a
-// nil item stays nil.
-func pgAnySeq[T any](seq iter.Seq2[*T, error]) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
-		for v, err := range seq {
-			var item any
-			if v != nil {
-				item = v
-			}
-			if !yield(item, err) {
-				return
-			}
-		}
-	}
-}
-
-func pgItemID(v any) int64 {
-	switch v := v.(type) {
-	case *ProjectRepositoryStorageMove:
-		return v.ID
-	case *ModelRecord:
-		n, _ := v.RecordIdentifier.Int()
-		return n
-	}
-	return -1
-}
-
-// pgDrain ranges seq for at most limit steps, so that a looping iterator
-// fails the test instead of hanging it. It reports steps that break the
-// contract: (nil, nil), an item with an error, anything after an error.
-func pgDrain(t *testing.T, seq iter.Seq2[any, error], limit int) (ids []int64, errs []error) {
-	t.Helper()
-	steps := 0
-	for v, err := range seq {
-		steps++
-		if steps > limit {
-			t.Errorf("iterator still yielding after %d steps", limit)
-			break
-		}
-		if len(errs) > 0 {
-			t.Errorf("step %d = (%v, %v) came after the error %v", steps, v, err, errs[0])
-		}
-		switch {
-		case v == nil && err == nil:
-			t.Errorf("step %d yielded (nil, nil)", steps)
-		case v != nil && err != nil:
-			t.Errorf("step %d yielded both an item and the error %v", steps, err)
-		case err != nil:
-			errs = append(errs, err)
-		default:
-			ids = append(ids, pgItemID(v))
-		}
-	}
-	return ids, errs
-}
-
-type pgCase struct {
+type iterCase struct {
 	name    string
-	mode    pgMode
+	style   pageStyle
 	pattern string // mux pattern of the listing
-	item    func(id int64) string
-	seq     func(ctx context.Context, c *Client) iter.Seq2[any, error]
-	// wantURIs are the requests for pgIDs in pages of two.
+	// linkQuery is what GitLab adds to the keyset next link.
+	linkQuery url.Values
+	item      func(id int64) string
+	seq       func(ctx context.Context, c *Client) iter.Seq2[any, error]
+	// wantURIs are the requests for iterIDs in pages of two.
 	wantURIs []string
 }
 
-func pgURIs(path string, queries ...url.Values) []string {
-	var uris []string
-	for _, q := range queries {
-		uris = append(uris, path+"?"+q.Encode())
-	}
-	return uris
-}
-
-func pgCases() []pgCase {
+func iterCases() []iterCase {
 	movesAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
-		return pgAnySeq(c.ProjectRepositoryStorageMoves.All(ctx, &ListStorageMovesOptions{PerPage: 2}))
+		return anySeq(c.ProjectRepositoryStorageMoves.All(ctx, &ListStorageMovesOptions{PerPage: 2}))
 	}
 	recordsAll := func(ctx context.Context, c *Client) iter.Seq2[any, error] {
-		return pgAnySeq(c.DataManagement.All(ctx, ModelSnippetRepositories, &ListModelRecordsOptions{PerPage: 2}))
+		return anySeq(c.DataManagement.All(ctx, ModelSnippetRepositories, &ListModelRecordsOptions{PerPage: 2}))
 	}
 	const movesPath = "/api/v4/project_repository_storage_moves"
 	const recordsPath = "/api/v4/admin/data_management/snippet_repositories"
-	movesURIs := pgURIs(movesPath,
+	movesURIs := requestURIs(movesPath,
 		url.Values{"per_page": {"2"}},
 		url.Values{"page": {"2"}, "per_page": {"2"}},
 		url.Values{"page": {"3"}, "per_page": {"2"}})
 	keysetNext := func(after int64) url.Values {
-		return url.Values{"cursor": {pgCursor(after)}, "model_name": {"snippet_repositories"}, "order_by": {"id"},
+		return url.Values{"cursor": {pageCursor(after)}, "model_name": {"snippet_repositories"}, "order_by": {"id"},
 			"page": {"1"}, "pagination": {"keyset"}, "per_page": {"2"}, "sort": {"asc"}}
 	}
-	return []pgCase{
+	return []iterCase{
 		{
-			name: "storage moves, offset with Link", mode: pgOffsetLinks,
-			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
+			name: "storage moves, offset with Link", style: pageOffsetLinks,
+			pattern: "GET /project_repository_storage_moves", item: moveItemJSON, seq: movesAll,
 			wantURIs: movesURIs,
 		},
 		{
-			name: "storage moves, X-Next-Page only", mode: pgOffsetHeaders,
-			pattern: "GET /project_repository_storage_moves", item: pgMoveJSON, seq: movesAll,
+			name: "storage moves, X-Next-Page only", style: pageOffsetHeaders,
+			pattern: "GET /project_repository_storage_moves", item: moveItemJSON, seq: movesAll,
 			wantURIs: movesURIs,
 		},
 		{
-			name: "data management, keyset", mode: pgKeyset,
-			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
-			wantURIs: pgURIs(recordsPath,
+			name: "data management, keyset", style: pageKeyset,
+			pattern: "GET /admin/data_management/snippet_repositories", item: recordItemJSON, seq: recordsAll,
+			linkQuery: url.Values{"model_name": {"snippet_repositories"}, "order_by": {"id"}, "page": {"1"}, "sort": {"asc"}},
+			wantURIs: requestURIs(recordsPath,
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				keysetNext(102), keysetNext(104)),
 		},
 		{
-			name: "data management, keyset asked, offset answered", mode: pgOffsetHeaders,
-			pattern: "GET /admin/data_management/snippet_repositories", item: pgRecordJSON, seq: recordsAll,
-			wantURIs: pgURIs(recordsPath,
+			name: "data management, keyset asked, offset answered", style: pageOffsetHeaders,
+			pattern: "GET /admin/data_management/snippet_repositories", item: recordItemJSON, seq: recordsAll,
+			wantURIs: requestURIs(recordsPath,
 				url.Values{"pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"page": {"2"}, "pagination": {"keyset"}, "per_page": {"2"}},
 				url.Values{"page": {"3"}, "pagination": {"keyset"}, "per_page": {"2"}}),
@@ -650,27 +420,27 @@ func pgCases() []pgCase {
 	}
 }
 
-// pgHeadersOnlyCase is the storage-move listing paged by X-Next-Page alone.
-func pgHeadersOnlyCase() pgCase {
-	for _, tc := range pgCases() {
-		if tc.mode == pgOffsetHeaders && tc.item != nil && tc.pattern == "GET /project_repository_storage_moves" {
+// iterHeadersOnlyCase is the storage-move listing paged by X-Next-Page alone.
+func iterHeadersOnlyCase() iterCase {
+	for _, tc := range iterCases() {
+		if tc.style == pageOffsetHeaders && tc.item != nil && tc.pattern == "GET /project_repository_storage_moves" {
 			return tc
 		}
 	}
 	panic("no X-Next-Page storage-move case")
 }
 
-// serve mounts a pgServer for tc holding pgIDs in pages of two.
-func (tc pgCase) serve(t *testing.T, ts *testServer) *pgServer {
+// serve mounts a pager for tc holding iterIDs in pages of two.
+func (tc iterCase) serve(t *testing.T, ts *testServer) *pager {
 	t.Helper()
-	s := &pgServer{t: t, mode: tc.mode, ids: pgIDs, perPage: 2, item: tc.item}
+	s := &pager{t: t, style: tc.style, ids: iterIDs, perPage: 2, item: tc.item, linkQuery: tc.linkQuery}
 	ts.mux.Handle(tc.pattern, s)
 	return s
 }
 
-// pgRun runs body as a parallel subtest for each case, with a fresh client
-// and a pgServer for the case holding pgIDs in pages of two.
-func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer)) {
+// runIterCases runs body as a parallel subtest for each case, with a fresh client
+// and a pager for the case holding iterIDs in pages of two.
+func runIterCases(t *testing.T, cases []iterCase, body func(t *testing.T, tc iterCase, ts *testServer, srv *pager)) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -681,56 +451,112 @@ func pgRun(t *testing.T, cases []pgCase, body func(t *testing.T, tc pgCase, ts *
 	}
 }
 
-// pgLinkCases are the cases whose server sends a Link header.
-func pgLinkCases() []pgCase {
-	var cases []pgCase
-	for _, tc := range pgCases() {
-		if tc.mode != pgOffsetHeaders {
+// iterLinkCases are the cases whose server sends a Link header.
+func iterLinkCases() []iterCase {
+	var cases []iterCase
+	for _, tc := range iterCases() {
+		if tc.style != pageOffsetHeaders {
 			cases = append(cases, tc)
 		}
 	}
 	return cases
 }
 
-func TestIteratorSequence(t *testing.T) {
+// TestIteratorWalks ranges every All over pages the pager scripts: the items
+// yielded, the errors, and exactly which requests were sent.
+func TestIteratorWalks(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-		if len(errs) != 0 {
-			t.Fatalf("All() errors = %v; want none", errs)
+	tests := []struct {
+		name      string
+		linksOnly bool           // only the cases whose server sends Link
+		script    func(p *pager) // changes to the default five items in three pages
+		wantIDs   []int64
+		wantErr   int // the error's status, -1 for an error without one, 0 for none
+		requests  int // how many of the case's wantURIs are sent
+	}{
+		{name: "every page in order", wantIDs: iterIDs, requests: 3},
+		{
+			name:   "JSON nulls between items are skipped",
+			script: func(p *pager) { p.nulls = true }, wantIDs: iterIDs, requests: 3,
+		},
+		{
+			name:   "an empty first page ends the walk",
+			script: func(p *pager) { p.ids = nil }, requests: 1,
+		},
+		{
+			name:    "an error on page 2 comes after page 1's items, once",
+			script:  func(p *pager) { p.failPage = 2 },
+			wantIDs: []int64{101, 102}, wantErr: http.StatusInternalServerError, requests: 2,
+		},
+		{
+			name: "a next link repeating the page is an error", linksOnly: true,
+			script: func(p *pager) {
+				p.tweak = func(h http.Header, r *http.Request, _ int) {
+					h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
+				}
+			},
+			wantIDs: []int64{101, 102}, wantErr: -1, requests: 1,
+		},
+	}
+	for _, tt := range tests {
+		cases := iterCases()
+		if tt.linksOnly {
+			cases = iterLinkCases()
 		}
-		if diff := cmp.Diff(pgIDs, ids); diff != "" {
-			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+		for _, tc := range cases {
+			t.Run(tt.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				srv := tc.serve(t, ts)
+				if tt.script != nil {
+					tt.script(srv)
+				}
+				ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 30)
+				if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
+					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
+				}
+				switch {
+				case tt.wantErr == 0 && len(errs) != 0:
+					t.Errorf("All() errors = %v; want none", errs)
+				case tt.wantErr != 0 && len(errs) != 1:
+					t.Errorf("All() errors = %v; want exactly 1", errs)
+				case tt.wantErr > 0:
+					var apiErr *APIError
+					if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != tt.wantErr {
+						t.Errorf("All() error = %v; want an *APIError with status %d", errs[0], tt.wantErr)
+					}
+				}
+				if diff := cmp.Diff(tc.wantURIs[:tt.requests], srv.requests()); diff != "" {
+					t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
+				}
+			})
 		}
-		if diff := cmp.Diff(tc.wantURIs, srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
+	}
 }
 
 func TestIteratorLazy(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		seq := tc.seq(t.Context(), ts.client)
 		if n := len(srv.requests()); n != 0 {
 			t.Fatalf("All() without ranging made %d requests; want 0", n)
 		}
-		ids, _ := pgDrain(t, seq, 20)
-		if len(ids) != len(pgIDs) || len(srv.requests()) != 3 {
-			t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(pgIDs))
+		ids, _ := drainIDs(t, seq, 20)
+		if len(ids) != len(iterIDs) || len(srv.requests()) != 3 {
+			t.Errorf("ranging after the delay gave %d items in %d requests; want %d in 3", len(ids), len(srv.requests()), len(iterIDs))
 		}
 	})
 }
 
 func TestIteratorBreak(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		var got []int64
 		for v, err := range tc.seq(t.Context(), ts.client) {
 			if err != nil {
 				t.Fatalf("All() error = %v", err)
 			}
-			got = append(got, pgItemID(v))
+			got = append(got, itemID(v))
 			break
 		}
 		if diff := cmp.Diff([]int64{101}, got); diff != "" {
@@ -742,38 +568,16 @@ func TestIteratorBreak(t *testing.T) {
 	})
 }
 
-func TestIteratorErrorOnSecondPage(t *testing.T) {
-	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
-		srv.failPage = 2
-
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
-			t.Errorf("All() ids before the error mismatch (-want +got):\n%s", diff)
-		}
-		if len(errs) != 1 {
-			t.Fatalf("All() yielded %d errors (%v); want exactly 1", len(errs), errs)
-		}
-		var apiErr *APIError
-		if !errors.As(errs[0], &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
-			t.Errorf("All() error = %v; want an *APIError with status 500", errs[0])
-		}
-		if diff := cmp.Diff(tc.wantURIs[:2], srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
 func TestIteratorRangeTwice(t *testing.T) {
 	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
+	runIterCases(t, iterCases(), func(t *testing.T, tc iterCase, ts *testServer, srv *pager) {
 		seq := tc.seq(t.Context(), ts.client)
-		first, errs1 := pgDrain(t, seq, 20)
-		second, errs2 := pgDrain(t, seq, 20)
+		first, errs1 := drainIDs(t, seq, 20)
+		second, errs2 := drainIDs(t, seq, 20)
 		if len(errs1)+len(errs2) != 0 {
 			t.Fatalf("All() errors = %v, %v; want none", errs1, errs2)
 		}
-		if diff := cmp.Diff(pgIDs, first); diff != "" {
+		if diff := cmp.Diff(iterIDs, first); diff != "" {
 			t.Errorf("All() first range mismatch (-want +got):\n%s", diff)
 		}
 		if diff := cmp.Diff(first, second); diff != "" {
@@ -788,7 +592,7 @@ func TestIteratorRangeTwice(t *testing.T) {
 
 func TestIteratorContextCanceled(t *testing.T) {
 	t.Parallel()
-	for _, tc := range pgCases() {
+	for _, tc := range iterCases() {
 		// Cancel after the first item (mid-page) and after the second (the
 		// last of page 1, so the next step would fetch page 2).
 		for _, after := range []int{1, 2} {
@@ -811,12 +615,12 @@ func TestIteratorContextCanceled(t *testing.T) {
 						errs = append(errs, err)
 						continue
 					}
-					ids = append(ids, pgItemID(v))
+					ids = append(ids, itemID(v))
 					if len(ids) == after {
 						cancel()
 					}
 				}
-				if diff := cmp.Diff(pgIDs[:after], ids); diff != "" {
+				if diff := cmp.Diff(iterIDs[:after], ids); diff != "" {
 					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 				}
 				if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
@@ -830,44 +634,6 @@ func TestIteratorContextCanceled(t *testing.T) {
 	}
 }
 
-// pgRecorder records every request the client sends and dials any host
-// other than 127.0.0.1 at the address other, so that no test reaches out.
-type pgRecorder struct {
-	tr   *http.Transport
-	mu   sync.Mutex
-	urls []string
-}
-
-func newPGRecorder(t *testing.T, other string) *pgRecorder {
-	var d net.Dialer
-	rec := &pgRecorder{tr: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
-				addr = other
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
-	t.Cleanup(rec.tr.CloseIdleConnections)
-	return rec
-}
-
-func (rec *pgRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec.mu.Lock()
-	rec.urls = append(rec.urls, r.URL.String())
-	rec.mu.Unlock()
-	return rec.tr.RoundTrip(r)
-}
-
-func (rec *pgRecorder) sent() []string {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return append([]string(nil), rec.urls...)
-}
-
-// A next link outside the base URL is never followed: the listing goes on
-// by X-Next-Page against the client's own base URL when GitLab sends it,
-// and ends with an error otherwise.
 func TestIteratorRefusesForeignNextLink(t *testing.T) {
 	t.Parallel()
 	targets := []struct {
@@ -899,7 +665,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 			return "http://" + main.Hostname() + ":%zz/api/v4/x"
 		}},
 	}
-	for _, tc := range pgLinkCases() {
+	for _, tc := range iterLinkCases() {
 		for _, target := range targets {
 			t.Run(tc.name+"/"+target.name, func(t *testing.T) {
 				t.Parallel()
@@ -909,7 +675,7 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 					t.Errorf("other server got %s %s with PRIVATE-TOKEN %q", r.Method, r.URL, r.Header.Get("PRIVATE-TOKEN"))
 				}))
 				t.Cleanup(other.Close)
-				rec := newPGRecorder(t, other.Listener.Addr().String())
+				rec := newRecordingTransport(t, other.Listener.Addr().String())
 				ts := setup(t, WithHTTPClient(&http.Client{Transport: rec}))
 				mainURL, _ := url.Parse(ts.server.URL)
 				otherURL, _ := url.Parse(other.URL)
@@ -922,12 +688,12 @@ func TestIteratorRefusesForeignNextLink(t *testing.T) {
 					}
 				}
 
-				ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+				ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 				// With X-Next-Page beside the Link, the listing goes on against
 				// the client's own base URL; without it, the link is an error.
 				wantIDs, wantErrs, wantURIs := []int64{101, 102}, 1, tc.wantURIs[:1]
-				if tc.mode == pgOffsetLinks && target.name != "malformed" {
-					wantIDs, wantErrs, wantURIs = pgIDs, 0, tc.wantURIs
+				if tc.style == pageOffsetLinks && target.name != "malformed" {
+					wantIDs, wantErrs, wantURIs = iterIDs, 0, tc.wantURIs
 				}
 				if diff := cmp.Diff(wantIDs, ids); diff != "" {
 					t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
@@ -985,11 +751,11 @@ func TestIteratorStalledNextPage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			tc := pgHeadersOnlyCase()
+			tc := iterHeadersOnlyCase()
 			srv := tc.serve(t, ts)
 			srv.tweak = tt.tweak
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
 				t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
 			}
@@ -1003,56 +769,6 @@ func TestIteratorStalledNextPage(t *testing.T) {
 	}
 }
 
-func TestIteratorStalledNextLink(t *testing.T) {
-	t.Parallel()
-	pgRun(t, pgLinkCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
-		srv.tweak = func(h http.Header, r *http.Request, _ int) {
-			h.Set("Link", "<http://"+r.Host+r.RequestURI+`>; rel="next"`)
-		}
-
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-		if diff := cmp.Diff([]int64{101, 102}, ids); diff != "" {
-			t.Errorf("All() ids mismatch (-want +got):\n%s", diff)
-		}
-		if len(errs) != 1 {
-			t.Errorf("All() errors = %v; want exactly 1 for a next link repeating the page", errs)
-		}
-		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func TestIteratorSkipsNullItems(t *testing.T) {
-	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
-		srv.nulls = true
-
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 30)
-		if len(errs) != 0 {
-			t.Fatalf("All() errors = %v; want none", errs)
-		}
-		if diff := cmp.Diff(pgIDs, ids); diff != "" {
-			t.Errorf("All() ids with null elements mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func TestIteratorEmptyFirstPage(t *testing.T) {
-	t.Parallel()
-	pgRun(t, pgCases(), func(t *testing.T, tc pgCase, ts *testServer, srv *pgServer) {
-		srv.ids = nil
-
-		ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
-		if len(ids)+len(errs) != 0 {
-			t.Errorf("All() over no items yielded ids %v and errors %v; want nothing", ids, errs)
-		}
-		if diff := cmp.Diff(tc.wantURIs[:1], srv.requests()); diff != "" {
-			t.Errorf("All() requests mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
 func TestIteratorEmptyNextPageEnds(t *testing.T) {
 	t.Parallel()
 	// X-Next-Page decides even when the totals promise more pages.
@@ -1060,11 +776,11 @@ func TestIteratorEmptyNextPageEnds(t *testing.T) {
 		t.Run(fmt.Sprintf("X-Next-Page %q", next), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			tc := pgHeadersOnlyCase()
+			tc := iterHeadersOnlyCase()
 			srv := tc.serve(t, ts)
 			srv.tweak = func(h http.Header, _ *http.Request, _ int) { h.Set("X-Next-Page", next) }
 
-			ids, errs := pgDrain(t, tc.seq(t.Context(), ts.client), 20)
+			ids, errs := drainIDs(t, tc.seq(t.Context(), ts.client), 20)
 			if len(errs) != 0 {
 				t.Fatalf("All() errors = %v; want none", errs)
 			}

@@ -5,56 +5,44 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
+	"net/url"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
-// servePagedRecords serves model "uploads" in keyset pages of two records
-// (ids 1..total) chosen by the request's cursor, and reports each page
-// request's cursor on seen (if not nil). failCursor answers 500.
-func servePagedRecords(ts *testServer, total int, failCursor string, seen chan<- string) *counter {
-	var n counter
-	ts.mux.HandleFunc("GET /admin/data_management/uploads", func(w http.ResponseWriter, r *http.Request) {
-		n.inc()
-		cursor := r.URL.Query().Get("cursor")
-		if seen != nil {
-			seen <- cursor
-		}
-		if cursor == failCursor && failCursor != "" {
-			serveJSON(w, http.StatusInternalServerError, `{"message":"500 Internal Server Error"}`)
-			return
-		}
-		start := 1
-		if cursor != "" {
-			start, _ = strconv.Atoi(cursor)
-		}
-		var recs []string
-		for id := start; id < start+2 && id <= total; id++ {
-			recs = append(recs, fmt.Sprintf(`{"record_identifier":%d,"model_class":"Upload","created_at":null,"file_size":1}`, id))
-		}
-		if start+2 <= total {
-			w.Header().Set("Link", fmt.Sprintf(`<%s/api/v4/admin/data_management/uploads?cursor=%d&pagination=keyset>; rel="next"`, ts.server.URL, start+2))
-		}
-		serveJSON(w, http.StatusOK, "["+strings.Join(recs, ",")+"]")
-	})
-	return &n
+// servePagedRecords serves model "uploads" as a keyset pager of records 1
+// to total, two a page.
+func servePagedRecords(t *testing.T, ts *testServer, total int64) *pager {
+	p := &pager{t: t, style: pageKeyset, perPage: 2, item: func(id int64) string {
+		return fmt.Sprintf(`{"record_identifier":%d,"model_class":"Upload","created_at":null,"file_size":1}`, id)
+	}}
+	for id := range total {
+		p.ids = append(p.ids, id+1)
+	}
+	ts.mux.Handle("GET /admin/data_management/uploads", p)
+	return p
 }
 
 func TestPrefetchYieldsTheSameSequence(t *testing.T) {
 	t.Parallel()
 	ts := setup(t, WithPrefetch(true))
-	n := servePagedRecords(ts, 7, "", nil)
-	var got []string
-	for rec, err := range ts.client.DataManagement.All(t.Context(), ModelUploads, nil) {
-		if err != nil {
-			t.Fatalf("All() error = %v", err)
-		}
-		got = append(got, rec.RecordIdentifier.String())
+	p := servePagedRecords(t, ts, 7)
+	ids, errs := drainIDs(t, anySeq(ts.client.DataManagement.All(t.Context(), ModelUploads, nil)), 20)
+	if len(errs) != 0 {
+		t.Fatalf("All() with prefetch errors = %v; want none", errs)
 	}
-	if strings.Join(got, ",") != "1,2,3,4,5,6,7" || n.get() != 4 {
-		t.Errorf("All() with prefetch = %v after %d requests; want 1..7 after 4", got, n.get())
+	if diff := cmp.Diff([]int64{1, 2, 3, 4, 5, 6, 7}, ids); diff != "" {
+		t.Errorf("All() with prefetch ids mismatch (-want +got):\n%s", diff)
+	}
+	const path = "/api/v4/admin/data_management/uploads"
+	next := func(after int64) url.Values {
+		return url.Values{"cursor": {pageCursor(after)}, "pagination": {"keyset"}}
+	}
+	wantURIs := requestURIs(path, url.Values{"pagination": {"keyset"}}, next(2), next(4), next(6))
+	if diff := cmp.Diff(wantURIs, p.requests()); diff != "" {
+		t.Errorf("All() with prefetch requests mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -62,7 +50,8 @@ func TestPrefetchOverlapsFetchingAndConsuming(t *testing.T) {
 	t.Parallel()
 	ts := setup(t, WithPrefetch(true))
 	seen := make(chan string, 8)
-	servePagedRecords(ts, 4, "", seen)
+	p := servePagedRecords(t, ts, 4)
+	p.onRequest = func(r *http.Request) { seen <- r.URL.Query().Get("cursor") }
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a hang guard, not a timing assertion
 	defer cancel()
 	first := true
@@ -79,8 +68,8 @@ func TestPrefetchOverlapsFetchingAndConsuming(t *testing.T) {
 			}
 			select {
 			case c := <-seen:
-				if c != "3" {
-					t.Errorf("request made while page 1 was consumed has cursor %q; want 3", c)
+				if want := pageCursor(2); c != want {
+					t.Errorf("request made while page 1 was consumed has cursor %q; want %q", c, want)
 				}
 			case <-ctx.Done():
 				t.Fatal("page 2 was not requested while page 1 was being consumed")
@@ -94,7 +83,7 @@ func TestPrefetchStopsCleanly(t *testing.T) {
 	t.Run("break", func(t *testing.T) {
 		t.Parallel()
 		ts := setup(t, WithPrefetch(true))
-		n := servePagedRecords(ts, 100, "", nil)
+		p := servePagedRecords(t, ts, 100)
 		for _, err := range ts.client.DataManagement.All(t.Context(), ModelUploads, nil) {
 			if err != nil {
 				t.Fatal(err)
@@ -103,16 +92,16 @@ func TestPrefetchStopsCleanly(t *testing.T) {
 		}
 		// The read-ahead was cancelled and joined before the loop
 		// returned: nothing more reaches the server afterwards.
-		atReturn := n.get()
+		atReturn := len(p.requests())
 		ts.server.Close()
-		if atReturn < 1 || atReturn > 2 || n.get() != atReturn {
-			t.Errorf("requests: %d at return, %d later; want 1 or 2 and no more", atReturn, n.get())
+		if later := len(p.requests()); atReturn < 1 || atReturn > 2 || later != atReturn {
+			t.Errorf("requests: %d at return, %d later; want 1 or 2 and no more", atReturn, later)
 		}
 	})
 	t.Run("error on the page fetched ahead", func(t *testing.T) {
 		t.Parallel()
 		ts := setup(t, WithPrefetch(true))
-		servePagedRecords(ts, 6, "3", nil)
+		servePagedRecords(t, ts, 6).failPage = 2
 		var items, errs int
 		for _, err := range ts.client.DataManagement.All(t.Context(), ModelUploads, nil) {
 			if err != nil {
@@ -132,7 +121,7 @@ func TestPrefetchStopsCleanly(t *testing.T) {
 	t.Run("cancelled context", func(t *testing.T) {
 		t.Parallel()
 		ts := setup(t, WithPrefetch(true))
-		servePagedRecords(ts, 100, "", nil)
+		servePagedRecords(t, ts, 100)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		var items int

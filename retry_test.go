@@ -2,14 +2,12 @@ package gitlabdata
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,124 +17,6 @@ import (
 // retryPolicy is the policy of most retry tests: three attempts, waits that
 // the recording sleep hook never really takes.
 var retryPolicy = RetryPolicy{MaxAttempts: 3, MinDelay: 100 * time.Millisecond, MaxDelay: 30 * time.Second}
-
-// retryCall is one SDK call with the request it must send.
-type retryCall struct {
-	name   string
-	method string
-	path   string // as the mux sees it, under /api/v4
-	body   string // expected JSON body; "" for none
-	okCode int
-	okBody string
-	do     func(ctx context.Context, c *Client) error
-}
-
-var retryCalls = map[string]retryCall{
-	"Get": {
-		name: "Get", method: http.MethodGet, path: "/admin/data_management/projects/1",
-		okCode: http.StatusOK, okBody: clientRecordJSON,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.DataManagement.Get(ctx, ModelProjects, IntRecordID(1))
-			return err
-		},
-	},
-	"ScheduleForProject": {
-		name: "ScheduleForProject", method: http.MethodPost, path: "/projects/13/repository_storage_moves",
-		body:   `{"destination_storage_name":"gitaly-1"}`,
-		okCode: http.StatusCreated, okBody: clientMoveJSON,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, 13, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
-			return err
-		},
-	},
-	"ScheduleAll": {
-		name: "ScheduleAll", method: http.MethodPost, path: "/project_repository_storage_moves",
-		body:   `{"source_storage_name":"default","destination_storage_name":"gitaly-1"}`,
-		okCode: http.StatusAccepted, okBody: `{"message":"202 Accepted"}`,
-		do: func(ctx context.Context, c *Client) error {
-			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("gitaly-1")})
-			return err
-		},
-	},
-	"RecalculateChecksum": {
-		name: "RecalculateChecksum", method: http.MethodPut, path: "/admin/data_management/projects/1/checksum",
-		okCode: http.StatusOK, okBody: clientRecordJSON,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.DataManagement.RecalculateChecksum(ctx, ModelProjects, IntRecordID(1))
-			return err
-		},
-	},
-	"RecalculateChecksums": {
-		name: "RecalculateChecksums", method: http.MethodPut, path: "/admin/data_management/projects/checksum",
-		body:   `{"checksum_state":"failed"}`,
-		okCode: http.StatusOK, okBody: `{"status":"success","message":"Batch update job has been successfully enqueued."}`,
-		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.DataManagement.RecalculateChecksums(ctx, ModelProjects, RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateFailed})
-			return err
-		},
-	},
-}
-
-// retryServer answers a call with the statuses in answers (the last one
-// repeats) and records every request body.
-type retryServer struct {
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func (rs *retryServer) attempts() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.bodies)
-}
-
-// mount registers call's handler. answer writes the response to attempt n
-// (from 1).
-func (rs *retryServer) mount(t *testing.T, ts *testServer, call retryCall, answer func(w http.ResponseWriter, n int)) {
-	t.Helper()
-	ts.mux.HandleFunc(call.path, func(w http.ResponseWriter, r *http.Request) {
-		testMethod(t, r, call.method)
-		testQuery(t, r, url.Values{})
-		testHeader(t, r, "PRIVATE-TOKEN", testToken)
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Errorf("reading request body: %v", err)
-		}
-		rs.mu.Lock()
-		rs.bodies = append(rs.bodies, raw)
-		n := len(rs.bodies)
-		rs.mu.Unlock()
-		answer(w, n)
-	})
-}
-
-// checkBodies asserts that every attempt carried call's body, byte for byte
-// the same each time.
-func (rs *retryServer) checkBodies(t *testing.T, call retryCall) {
-	t.Helper()
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	for i, raw := range rs.bodies {
-		if call.body == "" {
-			if len(raw) != 0 {
-				t.Errorf("%s attempt %d body = %q; want none", call.name, i+1, raw)
-			}
-			continue
-		}
-		var got, want any
-		if err := json.Unmarshal(raw, &got); err != nil {
-			t.Errorf("%s attempt %d body %q is not JSON: %v", call.name, i+1, raw, err)
-			continue
-		}
-		_ = json.Unmarshal([]byte(call.body), &want)
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("%s attempt %d body mismatch (-want +got):\n%s", call.name, i+1, diff)
-		}
-		if string(raw) != string(rs.bodies[0]) {
-			t.Errorf("%s attempt %d body = %q; want the first attempt's %q", call.name, i+1, raw, rs.bodies[0])
-		}
-	}
-}
 
 // retryErrorBody is GitLab's JSON body for status (the application rate
 // limiter's for 429, which sends no headers).
@@ -186,11 +66,11 @@ func TestRetryAttemptsByMethodAndStatus(t *testing.T) {
 		{"RecalculateChecksums", 504, 1},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(fmt.Sprintf("%s %s/%d", call.method, call.name, tt.status), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, call, func(w http.ResponseWriter, _ int) {
 				serveJSON(w, tt.status, retryErrorBody(tt.status))
 			})
@@ -230,11 +110,11 @@ func TestRetrySucceedsOnSecondAttempt(t *testing.T) {
 		{"RecalculateChecksums", http.StatusTooManyRequests},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(fmt.Sprintf("%s/%d", call.name, tt.first), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, call, func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					serveJSON(w, tt.first, retryErrorBody(tt.first))
@@ -260,8 +140,8 @@ func TestRetrySucceedsOnSecondAttempt(t *testing.T) {
 func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 	t.Parallel()
 	ts := setup(t, WithRetry(retryPolicy))
-	var rs retryServer
-	rs.mount(t, ts, retryCalls["ScheduleForProject"], func(w http.ResponseWriter, n int) {
+	var rs callServer
+	rs.mount(t, ts, sdkCall("ScheduleForProject"), func(w http.ResponseWriter, n int) {
 		if n == 1 {
 			w.Header().Set("Retry-After", "1")
 			serveJSON(w, http.StatusTooManyRequests, retryErrorBody(http.StatusTooManyRequests))
@@ -270,14 +150,14 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 		w.Header().Set("X-Request-Id", "01JD8A3K7Q0S5Y9B2C4E6G8H99")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
-		_, _ = io.WriteString(w, clientMoveJSON)
+		_, _ = io.WriteString(w, moveJSON)
 	})
 	move, resp, err := ts.client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), 13,
 		ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
 	if err != nil {
 		t.Fatalf("ScheduleForProject(13) error = %v", err)
 	}
-	if diff := cmp.Diff(clientWantMove(t), move); diff != "" {
+	if diff := cmp.Diff(projectMovesWant(t).get, move); diff != "" {
 		t.Errorf("ScheduleForProject(13) mismatch (-want +got):\n%s", diff)
 	}
 	if resp.StatusCode != http.StatusCreated || resp.RequestID != "01JD8A3K7Q0S5Y9B2C4E6G8H99" {
@@ -286,7 +166,7 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 	if diff := cmp.Diff([]time.Duration{time.Second}, ts.recordedSleeps()); diff != "" {
 		t.Errorf("recorded sleeps mismatch (-want +got):\n%s", diff)
 	}
-	rs.checkBodies(t, retryCalls["ScheduleForProject"])
+	rs.checkBodies(t, sdkCall("ScheduleForProject"))
 }
 
 // Waits GitLab asks for: Retry-After in seconds or as a date, else
@@ -347,8 +227,8 @@ func TestRetryHonoursServerWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
-			rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, n int) {
+			var rs callServer
+			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					for k, vs := range tt.header(time.Now()) {
 						w.Header()[k] = vs
@@ -356,13 +236,13 @@ func TestRetryHonoursServerWait(t *testing.T) {
 					serveJSON(w, tt.status, retryErrorBody(tt.status))
 					return
 				}
-				serveJSON(w, http.StatusOK, clientRecordJSON)
+				serveJSON(w, http.StatusOK, recordJSON)
 			})
 			rec, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err != nil {
 				t.Fatalf("Get() error = %v", err)
 			}
-			if diff := cmp.Diff(clientWantRecord(t), rec); diff != "" {
+			if diff := cmp.Diff(wantRecord(t), rec); diff != "" {
 				t.Errorf("Get(projects, 1) mismatch (-want +got):\n%s", diff)
 			}
 			if n := rs.attempts(); n != 2 {
@@ -403,11 +283,11 @@ func TestRetryAfterAboveMaxDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, name := range []string{"Get", "ScheduleForProject"} {
-			call := retryCalls[name]
+			call := sdkCall(name)
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t, WithRetry(retryPolicy))
-				var rs retryServer
+				var rs callServer
 				rs.mount(t, ts, call, func(w http.ResponseWriter, _ int) {
 					for k, vs := range tt.header(time.Now()) {
 						w.Header()[k] = vs
@@ -443,11 +323,11 @@ func TestRetryAfterAboveMaxDelay(t *testing.T) {
 // waits it out on every attempt, then returns the 429.
 func TestRetryRackAttackThrottle(t *testing.T) {
 	t.Parallel()
-	fx := readErrorFixture(t, "error_rate_limited.txt")
+	fx := loadFixture(t, "error_rate_limited.txt")
 	ts := setup(t, WithRetry(retryPolicy))
-	var rs retryServer
-	rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
-		fx.serve(w, http.StatusTooManyRequests)
+	var rs callServer
+	rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
+		fx.write(w, http.StatusTooManyRequests, "", nil)
 	})
 	_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 	var apiErr *APIError
@@ -469,35 +349,59 @@ func TestRetryRackAttackThrottle(t *testing.T) {
 }
 
 // Without a server wait, pause n is full jitter in
-// (0, min(MaxDelay, MinDelay·2^(n-1))].
+// (0, min(MaxDelay, MinDelay·2^(n-1))]. Zero fields in WithRetry take the
+// defaults: three attempts, a 500ms base, a 30s cap.
 func TestRetryBackoffWithoutHeaders(t *testing.T) {
 	t.Parallel()
-	policy := RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
-	ts := setup(t, WithRetry(policy))
-	var rs retryServer
-	rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
-		serveJSON(w, http.StatusBadGateway, retryErrorBody(http.StatusBadGateway))
-	})
-	_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway {
-		t.Fatalf("Get() error = %v; want an *APIError with status 502", err)
+	tests := []struct {
+		name   string
+		policy RetryPolicy // given to WithRetry
+		want   RetryPolicy // in effect
+		status int
+	}{
+		{
+			name:   "zero policy uses the defaults",
+			policy: RetryPolicy{},
+			want:   RetryPolicy{MaxAttempts: 3, MinDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second},
+			status: http.StatusServiceUnavailable,
+		},
+		{
+			name:   "capped at MaxDelay",
+			policy: RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
+			want:   RetryPolicy{MaxAttempts: 8, MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
+			status: http.StatusBadGateway,
+		},
 	}
-	if apiErr.RetryAfter != 0 {
-		t.Errorf("APIError.RetryAfter = %v; want 0 without headers", apiErr.RetryAfter)
-	}
-	if n := rs.attempts(); n != 8 {
-		t.Errorf("Get() made %d attempts; want 8", n)
-	}
-	sleeps := ts.recordedSleeps()
-	if len(sleeps) != 7 {
-		t.Fatalf("recorded sleeps = %v; want 7", sleeps)
-	}
-	for i, d := range sleeps {
-		ceiling := min(policy.MaxDelay, policy.MinDelay<<i)
-		if d <= 0 || d > ceiling {
-			t.Errorf("sleep %d = %v; want in (0, %v]", i+1, d, ceiling)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t, WithRetry(tt.policy))
+			var rs callServer
+			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
+				serveJSON(w, tt.status, retryErrorBody(tt.status))
+			})
+			_, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status {
+				t.Fatalf("Get() error = %v; want an *APIError with status %d", err, tt.status)
+			}
+			if apiErr.RetryAfter != 0 {
+				t.Errorf("APIError.RetryAfter = %v; want 0 without headers", apiErr.RetryAfter)
+			}
+			if n := rs.attempts(); n != tt.want.MaxAttempts {
+				t.Errorf("Get() made %d attempts; want %d", n, tt.want.MaxAttempts)
+			}
+			sleeps := ts.recordedSleeps()
+			if len(sleeps) != tt.want.MaxAttempts-1 {
+				t.Fatalf("recorded sleeps = %v; want %d", sleeps, tt.want.MaxAttempts-1)
+			}
+			for i, d := range sleeps {
+				ceiling := min(tt.want.MaxDelay, tt.want.MinDelay<<i)
+				if d <= 0 || d > ceiling {
+					t.Errorf("sleep %d = %v; want in (0, %v]", i+1, d, ceiling)
+				}
+			}
+		})
 	}
 }
 
@@ -549,8 +453,8 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 		ts.client.sleep = sleepContext // a real wait of up to an hour
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		var rs retryServer
-		rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
+		var rs callServer
+		rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 			cancel()
 			w.Header().Set("Retry-After", "3600")
 			serveJSON(w, http.StatusServiceUnavailable, retryErrorBody(http.StatusServiceUnavailable))
@@ -575,8 +479,8 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 			cancel()
 			return sleepContext(ctx, d) // would block for an hour if ctx were ignored
 		}
-		var rs retryServer
-		rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) {
+		var rs callServer
+		rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) {
 			w.Header().Set("Retry-After", "3600")
 			serveJSON(w, http.StatusServiceUnavailable, retryErrorBody(http.StatusServiceUnavailable))
 		})
@@ -643,11 +547,11 @@ func TestRetryTransportError(t *testing.T) {
 		{"RecalculateChecksums", 1},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(call.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			rs.mount(t, ts, call, func(w http.ResponseWriter, n int) {
 				if n == 1 {
 					retryHangUp(t, w)
@@ -701,8 +605,8 @@ func TestRetryDisabled(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
-			var rs retryServer
-			rs.mount(t, ts, retryCalls["Get"], func(w http.ResponseWriter, _ int) { tt.answer(t, w) })
+			var rs callServer
+			rs.mount(t, ts, sdkCall("Get"), func(w http.ResponseWriter, _ int) { tt.answer(t, w) })
 			if _, _, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1)); err == nil {
 				t.Fatal("Get() error = nil; want the first failure")
 			}
@@ -721,11 +625,11 @@ func TestRateLimitResponse(t *testing.T) {
 
 	t.Run("Rack::Attack 429", func(t *testing.T) {
 		t.Parallel()
-		fx := readErrorFixture(t, "error_rate_limited.txt")
+		fx := loadFixture(t, "error_rate_limited.txt")
 		ts := setup(t)
 		ts.mux.HandleFunc("/admin/data_management/projects/1", func(w http.ResponseWriter, r *http.Request) {
 			testMethod(t, r, http.MethodGet)
-			fx.serve(w, http.StatusTooManyRequests)
+			fx.write(w, http.StatusTooManyRequests, "", nil)
 		})
 		_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 		if !errors.Is(err, ErrRateLimited) {
@@ -801,7 +705,7 @@ func TestRateLimitResponse(t *testing.T) {
 				for k, vs := range tt.header {
 					w.Header()[k] = vs
 				}
-				serveJSON(w, http.StatusOK, clientRecordJSON)
+				serveJSON(w, http.StatusOK, recordJSON)
 			})
 			_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err != nil {

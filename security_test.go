@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // securityWitness is a second server that must never be contacted: it
@@ -33,7 +35,7 @@ func newSecurityWitness(t *testing.T, useTLS bool) *securityWitness {
 			w.tokens.inc()
 		}
 		t.Errorf("witness server received %s %s", r.Method, r.URL)
-		serveJSON(rw, http.StatusOK, clientRecordJSON)
+		serveJSON(rw, http.StatusOK, recordJSON)
 	}))
 	w.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -114,14 +116,14 @@ func TestSecurityCrossOriginRedirectRefused(t *testing.T) {
 	for _, tg := range targets {
 		for _, cl := range clients {
 			for _, cc := range calls {
-				call := retryCalls[cc.call]
+				call := sdkCall(cc.call)
 				t.Run(fmt.Sprintf("%s/%s/%s", tg.name, cl.name, call.name), func(t *testing.T) {
 					t.Parallel()
 					witness := newSecurityWitness(t, tg.tls)
-					rt := newClientCountingTransport(t)
+					rt := newRecordingTransport(t, "")
 					opts := append([]ClientOption{WithRetry(retryPolicy)}, cl.opt(rt)...)
 					ts := setup(t, opts...)
-					var rs retryServer
+					var rs callServer
 					rs.mount(t, ts, call, func(w http.ResponseWriter, n int) {
 						if n > 1 { // a followed "localhost" redirect lands here
 							serveJSON(w, call.okCode, call.okBody)
@@ -147,8 +149,8 @@ func TestSecurityCrossOriginRedirectRefused(t *testing.T) {
 						t.Errorf("recorded sleeps = %v; want none", s)
 					}
 					if cl.name != "default client" {
-						if n := rt.n.get(); n != 1 {
-							t.Errorf("caller's Transport carried %d requests; want 1", n)
+						if diff := cmp.Diff([]string{ts.server.URL + "/api/v4" + call.path}, rt.sent()); diff != "" {
+							t.Errorf("caller's Transport requests mismatch (-want +got):\n%s", diff)
 						}
 					}
 				})
@@ -173,11 +175,11 @@ func TestSecuritySameOriginRedirectFollowed(t *testing.T) {
 		{"PUT 308", "RecalculateChecksums", http.StatusPermanentRedirect, true},
 	}
 	for _, tt := range tests {
-		call := retryCalls[tt.call]
+		call := sdkCall(tt.call)
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t, WithRetry(retryPolicy))
-			var rs retryServer
+			var rs callServer
 			moved := call // the same request, at a new path
 			moved.path = "/moved" + call.path
 			rs.mount(t, ts, call, func(w http.ResponseWriter, _ int) {
@@ -188,7 +190,7 @@ func TestSecuritySameOriginRedirectFollowed(t *testing.T) {
 				w.Header().Set("Location", loc)
 				w.WriteHeader(tt.redirect)
 			})
-			var target retryServer
+			var target callServer
 			target.mount(t, ts, moved, func(w http.ResponseWriter, _ int) {
 				serveJSON(w, call.okCode, call.okBody)
 			})
@@ -299,8 +301,8 @@ func TestSecurityErrorsNeverContainToken(t *testing.T) {
 			})
 		}},
 		{"401 expired token", func(t *testing.T) error {
-			fx := readErrorFixture(t, "error_token_expired.json")
-			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.serve(w, http.StatusUnauthorized) })
+			fx := loadFixture(t, "error_token_expired.json")
+			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.write(w, http.StatusUnauthorized, "", nil) })
 		}},
 		{"404", func(t *testing.T) error {
 			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -308,8 +310,8 @@ func TestSecurityErrorsNeverContainToken(t *testing.T) {
 			})
 		}},
 		{"502 HTML", func(t *testing.T) error {
-			fx := readErrorFixture(t, "error_bad_gateway.html")
-			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.serve(w, http.StatusBadGateway) })
+			fx := loadFixture(t, "error_bad_gateway.html")
+			return securityGetWith(t, func(w http.ResponseWriter, _ *http.Request) { fx.write(w, http.StatusBadGateway, "", nil) })
 		}},
 		{"error body echoing request headers", func(t *testing.T) error {
 			// A misconfigured proxy that dumps the request it got.
@@ -356,7 +358,7 @@ func TestSecurityErrorsNeverContainToken(t *testing.T) {
 			ts.mux.HandleFunc("/admin/data_management/projects", func(w http.ResponseWriter, r *http.Request) {
 				next := witness.srv.URL + "/api/v4/admin/data_management/projects?cursor=eyJpZCI6IjIiLCJfa2QiOiJuIn0%3D&pagination=keyset"
 				w.Header().Set("Link", "<"+next+`>; rel="next"`)
-				serveJSON(w, http.StatusOK, "["+clientRecordJSON+"]")
+				serveJSON(w, http.StatusOK, "["+recordJSON+"]")
 			})
 			var last error
 			for _, err := range ts.client.DataManagement.All(t.Context(), ModelProjects, nil) {

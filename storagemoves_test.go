@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,10 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// smOps hides the move type so one table drives the project, group and
+// moveOps hides the move type so one table drives the project, group and
 // snippet services. Each method calls the exported method of that name
 // (ListFor is ListForProject, ListForGroup or ListForSnippet, and so on).
-type smOps interface {
+type moveOps interface {
 	List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error)
 	ListFor(ctx context.Context, containerID int64, opts *ListStorageMovesOptions) (any, *Response, error)
 	All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error]
@@ -31,8 +30,8 @@ type smOps interface {
 	ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error)
 }
 
-// smMethods holds one service's method values.
-type smMethods[T any] struct {
+// moveMethods holds one service's method values.
+type moveMethods[T any] struct {
 	list        func(context.Context, *ListStorageMovesOptions) ([]*T, *Response, error)
 	listFor     func(context.Context, int64, *ListStorageMovesOptions) ([]*T, *Response, error)
 	all         func(context.Context, *ListStorageMovesOptions) iter.Seq2[*T, error]
@@ -43,105 +42,138 @@ type smMethods[T any] struct {
 	scheduleAll func(context.Context, ScheduleAllStorageMovesRequest) (*Response, error)
 }
 
-// smNil turns a nil slice or pointer into a nil interface.
-func smNil[V any](v V, isNil bool) any {
+// nilAny turns a nil slice or pointer into a nil interface.
+func nilAny[V any](v V, isNil bool) any {
 	if isNil {
 		return nil
 	}
 	return v
 }
 
-func (m smMethods[T]) List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error) {
+func (m moveMethods[T]) List(ctx context.Context, opts *ListStorageMovesOptions) (any, *Response, error) {
 	v, r, err := m.list(ctx, opts)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) ListFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) (any, *Response, error) {
+func (m moveMethods[T]) ListFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) (any, *Response, error) {
 	v, r, err := m.listFor(ctx, id, opts)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
-	return pgAnySeq(m.all(ctx, opts))
+func (m moveMethods[T]) All(ctx context.Context, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
+	return anySeq(m.all(ctx, opts))
 }
 
-func (m smMethods[T]) AllFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
-	return pgAnySeq(m.allFor(ctx, id, opts))
+func (m moveMethods[T]) AllFor(ctx context.Context, id int64, opts *ListStorageMovesOptions) iter.Seq2[any, error] {
+	return anySeq(m.allFor(ctx, id, opts))
 }
 
-func (m smMethods[T]) Get(ctx context.Context, id int64) (any, *Response, error) {
+func (m moveMethods[T]) Get(ctx context.Context, id int64) (any, *Response, error) {
 	v, r, err := m.get(ctx, id)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) GetFor(ctx context.Context, containerID, id int64) (any, *Response, error) {
+func (m moveMethods[T]) GetFor(ctx context.Context, containerID, id int64) (any, *Response, error) {
 	v, r, err := m.getFor(ctx, containerID, id)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) ScheduleFor(ctx context.Context, id int64, req ScheduleStorageMoveRequest) (any, *Response, error) {
+func (m moveMethods[T]) ScheduleFor(ctx context.Context, id int64, req ScheduleStorageMoveRequest) (any, *Response, error) {
 	v, r, err := m.scheduleFor(ctx, id, req)
-	return smNil(v, v == nil), r, err
+	return nilAny(v, v == nil), r, err
 }
 
-func (m smMethods[T]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
+func (m moveMethods[T]) ScheduleAll(ctx context.Context, req ScheduleAllStorageMovesRequest) (*Response, error) {
 	return m.scheduleAll(ctx, req)
 }
 
-// smWant is what the fixtures of one kind decode to.
-type smWant struct {
+// moveWant is what the fixtures of one kind decode to.
+type moveWant struct {
 	pages     [3]any // []*T of testdata/storagemoves_<kind>_page1..3.json
 	all       []any  // the items of the three pages, in order
 	get       any    // *T of testdata/storagemoves_<kind>.json
 	scheduled any    // *T of testdata/storagemoves_<kind>_scheduled.json
 }
 
-type smKind struct {
+type moveKindCase struct {
 	name       string // "project"; fixtures are storagemoves_<name>*.json
 	collection string // "project_repository_storage_moves"
 	container  string // "projects"
-	ops        func(*Client) smOps
+	ops        func(*Client) moveOps
 	// containerID owns the moves of the list and get fixtures; scheduleID
 	// is the container of the scheduled fixture.
 	containerID, scheduleID int64
 	notFound                string // message for an unknown container
-	want                    func(testing.TB) smWant
+	want                    func(testing.TB) moveWant
 }
 
-func smKinds() []smKind {
-	return []smKind{
+func moveKindCases() []moveKindCase {
+	return []moveKindCase{
 		{
 			name: "project", collection: "project_repository_storage_moves", container: "projects",
-			ops: func(c *Client) smOps {
+			ops: func(c *Client) moveOps {
 				s := c.ProjectRepositoryStorageMoves
-				return smMethods[ProjectRepositoryStorageMove]{s.List, s.ListForProject, s.All, s.AllForProject, s.Get, s.GetForProject, s.ScheduleForProject, s.ScheduleAll}
+				return moveMethods[ProjectRepositoryStorageMove]{s.List, s.ListForProject, s.All, s.AllForProject, s.Get, s.GetForProject, s.ScheduleForProject, s.ScheduleAll}
 			},
-			containerID: 13, scheduleID: 1, notFound: "404 Project Not Found", want: smProjectWant,
+			containerID: 13, scheduleID: 1, notFound: "404 Project Not Found", want: projectMovesWant,
 		},
 		{
 			name: "group", collection: "group_repository_storage_moves", container: "groups",
-			ops: func(c *Client) smOps {
+			ops: func(c *Client) moveOps {
 				s := c.GroupRepositoryStorageMoves
-				return smMethods[GroupRepositoryStorageMove]{s.List, s.ListForGroup, s.All, s.AllForGroup, s.Get, s.GetForGroup, s.ScheduleForGroup, s.ScheduleAll}
+				return moveMethods[GroupRepositoryStorageMove]{s.List, s.ListForGroup, s.All, s.AllForGroup, s.Get, s.GetForGroup, s.ScheduleForGroup, s.ScheduleAll}
 			},
-			containerID: 283, scheduleID: 283, notFound: "404 Group Not Found", want: smGroupWant,
+			containerID: 283, scheduleID: 283, notFound: "404 Group Not Found", want: groupMovesWant,
 		},
 		{
 			name: "snippet", collection: "snippet_repository_storage_moves", container: "snippets",
-			ops: func(c *Client) smOps {
+			ops: func(c *Client) moveOps {
 				s := c.SnippetRepositoryStorageMoves
-				return smMethods[SnippetRepositoryStorageMove]{s.List, s.ListForSnippet, s.All, s.AllForSnippet, s.Get, s.GetForSnippet, s.ScheduleForSnippet, s.ScheduleAll}
+				return moveMethods[SnippetRepositoryStorageMove]{s.List, s.ListForSnippet, s.All, s.AllForSnippet, s.Get, s.GetForSnippet, s.ScheduleForSnippet, s.ScheduleAll}
 			},
-			containerID: 65, scheduleID: 65, notFound: "404 Snippet Not Found", want: smSnippetWant,
+			containerID: 65, scheduleID: 65, notFound: "404 Snippet Not Found", want: snippetMovesWant,
 		},
 	}
 }
 
-func (k smKind) containerPath(id int64) string {
+func (k moveKindCase) containerPath(id int64) string {
 	return fmt.Sprintf("/%s/%d/repository_storage_moves", k.container, id)
 }
 
-func smProjectWant(t testing.TB) smWant {
+// moveRow is the part of a move that every kind shares, as the fixtures
+// hold it.
+type moveRow struct {
+	id                  int64
+	createdAt           string
+	state               StorageMoveState
+	source, destination string
+	errorMessage        *string
+}
+
+// moveWantOf builds what a kind's fixtures decode to from rows: moves 1, 2
+// and 3 (pages 1 to 3 hold moves 3, 2 and 1; the get fixture is move 1),
+// then the scheduled move. move(m, i) adds the container of rows[i].
+func moveWantOf[T any](t testing.TB, rows [4]moveRow, move func(m RepositoryStorageMove, i int) *T) moveWant {
+	var ms [4]*T
+	for i, r := range rows {
+		ms[i] = move(RepositoryStorageMove{
+			ID:                     r.id,
+			CreatedAt:              *mustTime(t, r.createdAt),
+			State:                  r.state,
+			SourceStorageName:      r.source,
+			DestinationStorageName: r.destination,
+			ErrorMessage:           r.errorMessage,
+		}, i)
+	}
+	return moveWant{
+		pages:     [3]any{[]*T{ms[2]}, []*T{ms[1]}, []*T{ms[0]}},
+		all:       []any{ms[2], ms[1], ms[0]},
+		get:       ms[0],
+		scheduled: ms[3],
+	}
+}
+
+func projectMovesWant(t testing.TB) moveWant {
 	project13 := &ProjectIdentity{
 		ID:                13,
 		Description:       Ptr("Sapiente cumque unde eos quae est."),
@@ -151,124 +183,42 @@ func smProjectWant(t testing.TB) smWant {
 		PathWithNamespace: "i-user-0-1699826750/Underscore",
 		CreatedAt:         mustTime(t, "2023-11-12T22:09:10.639Z"),
 	}
-	m1 := &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2023-11-13T02:57:43.523Z"),
-			State:                  StorageMoveStateScheduled,
-			SourceStorageName:      "default",
-			DestinationStorageName: "gitaly-1",
-			ErrorMessage:           nil,
-		},
-		Project: project13,
+	// The API docs' example, which leaves out error_message.
+	docsProject := &ProjectIdentity{
+		ID:                1,
+		Description:       nil,
+		Name:              "project1",
+		NameWithNamespace: "John Doe2 / project1",
+		Path:              "project1",
+		PathWithNamespace: "namespace1/project1",
+		CreatedAt:         mustTime(t, "2020-05-07T04:27:17.016Z"),
 	}
-	m2 := &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     2,
-			CreatedAt:              *mustTime(t, "2023-11-13T03:10:02.118Z"),
-			State:                  StorageMoveStateCleanupFailed,
-			SourceStorageName:      "default",
-			DestinationStorageName: "gitaly-1",
-			ErrorMessage:           Ptr("Failed to remove the old repository: 14:connect: connection refused"),
-		},
-		Project: project13,
-	}
-	m3 := &ProjectRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     3,
-			CreatedAt:              *mustTime(t, "2023-11-13T03:24:51.902Z"),
-			State:                  StorageMoveStateFailed,
-			SourceStorageName:      "gitaly-1",
-			DestinationStorageName: "default",
-			ErrorMessage:           Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000"),
-		},
-		Project: project13,
-	}
-	return smWant{
-		pages: [3]any{
-			[]*ProjectRepositoryStorageMove{m3},
-			[]*ProjectRepositoryStorageMove{m2},
-			[]*ProjectRepositoryStorageMove{m1},
-		},
-		all: []any{m3, m2, m1},
-		get: m1,
-		// The API docs' example, which leaves out error_message.
-		scheduled: &ProjectRepositoryStorageMove{
-			RepositoryStorageMove: RepositoryStorageMove{
-				ID:                     1,
-				CreatedAt:              *mustTime(t, "2020-05-07T04:27:17.234Z"),
-				State:                  StorageMoveStateScheduled,
-				SourceStorageName:      "default",
-				DestinationStorageName: "storage2",
-			},
-			Project: &ProjectIdentity{
-				ID:                1,
-				Description:       nil,
-				Name:              "project1",
-				NameWithNamespace: "John Doe2 / project1",
-				Path:              "project1",
-				PathWithNamespace: "namespace1/project1",
-				CreatedAt:         mustTime(t, "2020-05-07T04:27:17.016Z"),
-			},
-		},
-	}
+	return moveWantOf(t, [4]moveRow{
+		{1, "2023-11-13T02:57:43.523Z", StorageMoveStateScheduled, "default", "gitaly-1", nil},
+		{2, "2023-11-13T03:10:02.118Z", StorageMoveStateCleanupFailed, "default", "gitaly-1", Ptr("Failed to remove the old repository: 14:connect: connection refused")},
+		{3, "2023-11-13T03:24:51.902Z", StorageMoveStateFailed, "gitaly-1", "default", Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000")},
+		{1, "2020-05-07T04:27:17.234Z", StorageMoveStateScheduled, "default", "storage2", nil},
+	}, func(m RepositoryStorageMove, i int) *ProjectRepositoryStorageMove {
+		if i == 3 {
+			return &ProjectRepositoryStorageMove{RepositoryStorageMove: m, Project: docsProject}
+		}
+		return &ProjectRepositoryStorageMove{RepositoryStorageMove: m, Project: project13}
+	})
 }
 
-func smGroupWant(t testing.TB) smWant {
+func groupMovesWant(t testing.TB) moveWant {
 	group := &BasicGroupDetails{ID: 283, WebURL: "https://gitlab.example.com/groups/testgroup", Name: "testgroup"}
-	m1 := &GroupRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2021-02-09T10:12:23.104Z"),
-			State:                  StorageMoveStateFinished,
-			SourceStorageName:      "default",
-			DestinationStorageName: "storage2",
-		},
-		Group: group,
-	}
-	m2 := &GroupRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     2,
-			CreatedAt:              *mustTime(t, "2021-02-10T08:41:37.550Z"),
-			State:                  StorageMoveStateFailed,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-			ErrorMessage:           Ptr("Error moving repository storage for testgroup - 14:connect: connection refused"),
-		},
-		Group: group,
-	}
-	m3 := &GroupRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     3,
-			CreatedAt:              *mustTime(t, "2021-02-11T15:02:09.311Z"),
-			State:                  StorageMoveStateReplicated,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-		},
-		Group: group,
-	}
-	return smWant{
-		pages: [3]any{
-			[]*GroupRepositoryStorageMove{m3},
-			[]*GroupRepositoryStorageMove{m2},
-			[]*GroupRepositoryStorageMove{m1},
-		},
-		all: []any{m3, m2, m1},
-		get: m1,
-		scheduled: &GroupRepositoryStorageMove{
-			RepositoryStorageMove: RepositoryStorageMove{
-				ID:                     4,
-				CreatedAt:              *mustTime(t, "2021-02-12T09:30:41.027Z"),
-				State:                  StorageMoveStateScheduled,
-				SourceStorageName:      "default",
-				DestinationStorageName: "storage2",
-			},
-			Group: group,
-		},
-	}
+	return moveWantOf(t, [4]moveRow{
+		{1, "2021-02-09T10:12:23.104Z", StorageMoveStateFinished, "default", "storage2", nil},
+		{2, "2021-02-10T08:41:37.550Z", StorageMoveStateFailed, "storage2", "default", Ptr("Error moving repository storage for testgroup - 14:connect: connection refused")},
+		{3, "2021-02-11T15:02:09.311Z", StorageMoveStateReplicated, "storage2", "default", nil},
+		{4, "2021-02-12T09:30:41.027Z", StorageMoveStateScheduled, "default", "storage2", nil},
+	}, func(m RepositoryStorageMove, _ int) *GroupRepositoryStorageMove {
+		return &GroupRepositoryStorageMove{RepositoryStorageMove: m, Group: group}
+	})
 }
 
-func smSnippetWant(t testing.TB) smWant {
+func snippetMovesWant(t testing.TB) moveWant {
 	root := &UserBasic{
 		ID:        1,
 		Username:  "root",
@@ -278,302 +228,166 @@ func smSnippetWant(t testing.TB) smWant {
 		AvatarURL: Ptr("https://www.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon"),
 		WebURL:    "https://gitlab.example.com/root",
 	}
-	// With a repository, as GitLab sends it today.
-	withRepo := &BasicSnippet{
-		ID:            65,
-		Title:         "Test Snippet",
-		Description:   nil,
-		Visibility:    "internal",
-		Author:        root,
-		CreatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-		UpdatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-		ProjectID:     nil,
-		WebURL:        "https://gitlab.example.com/-/snippets/65",
-		RawURL:        "https://gitlab.example.com/-/snippets/65/raw",
-		SSHURLToRepo:  "ssh://user@gitlab.example.com/snippets/65.git",
-		HTTPURLToRepo: "https://gitlab.example.com/snippets/65.git",
-	}
-	m1 := &SnippetRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     1,
-			CreatedAt:              *mustTime(t, "2020-12-01T11:20:14.128Z"),
-			State:                  StorageMoveStateFinished,
-			SourceStorageName:      "default",
-			DestinationStorageName: "storage2",
-		},
-		Snippet: withRepo,
-	}
-	// Without a repository: GitLab leaves out the clone URLs.
-	m2 := &SnippetRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     2,
-			CreatedAt:              *mustTime(t, "2020-12-02T08:03:11.512Z"),
-			State:                  StorageMoveStateFailed,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-			ErrorMessage:           Ptr("Failed to replicate snippet repository: 5:repository not found"),
-		},
-		Snippet: &BasicSnippet{
+	snippet := func(author *UserBasic, updatedAt string, repo bool) *BasicSnippet {
+		s := &BasicSnippet{
 			ID:          65,
 			Title:       "Test Snippet",
 			Description: nil,
 			Visibility:  "internal",
-			Author:      root,
+			Author:      author,
 			CreatedAt:   mustTime(t, "2020-12-01T11:15:50.385Z"),
-			UpdatedAt:   mustTime(t, "2020-12-02T08:03:11.904Z"),
+			UpdatedAt:   mustTime(t, updatedAt),
 			ProjectID:   nil,
 			WebURL:      "https://gitlab.example.com/-/snippets/65",
 			RawURL:      "https://gitlab.example.com/-/snippets/65/raw",
-		},
-	}
-	// The API docs' older snippet object, which has no author.
-	m3 := &SnippetRepositoryStorageMove{
-		RepositoryStorageMove: RepositoryStorageMove{
-			ID:                     3,
-			CreatedAt:              *mustTime(t, "2020-12-03T16:45:27.730Z"),
-			State:                  StorageMoveStateFinished,
-			SourceStorageName:      "storage2",
-			DestinationStorageName: "default",
-		},
-		Snippet: &BasicSnippet{
-			ID:            65,
-			Title:         "Test Snippet",
-			Description:   nil,
-			Visibility:    "internal",
-			Author:        nil,
-			CreatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-			UpdatedAt:     mustTime(t, "2020-12-01T11:15:50.385Z"),
-			ProjectID:     nil,
-			WebURL:        "https://gitlab.example.com/-/snippets/65",
-			RawURL:        "https://gitlab.example.com/-/snippets/65/raw",
-			SSHURLToRepo:  "ssh://user@gitlab.example.com/snippets/65.git",
-			HTTPURLToRepo: "https://gitlab.example.com/snippets/65.git",
-		},
-	}
-	return smWant{
-		pages: [3]any{
-			[]*SnippetRepositoryStorageMove{m3},
-			[]*SnippetRepositoryStorageMove{m2},
-			[]*SnippetRepositoryStorageMove{m1},
-		},
-		all: []any{m3, m2, m1},
-		get: m1,
-		scheduled: &SnippetRepositoryStorageMove{
-			RepositoryStorageMove: RepositoryStorageMove{
-				ID:                     4,
-				CreatedAt:              *mustTime(t, "2020-12-04T07:58:02.361Z"),
-				State:                  StorageMoveStateScheduled,
-				SourceStorageName:      "default",
-				DestinationStorageName: "storage2",
-			},
-			Snippet: withRepo,
-		},
-	}
-}
-
-// smPages serves testdata/storagemoves_<kind>_page<n>.json for the page the
-// request asks for, with GitLab's Link header for that page (the path's id
-// appears in the hrefs, as Grape merges path params into them). It records
-// the request URIs.
-type smPages struct {
-	t           *testing.T
-	kind        smKind
-	containerID int64 // 0 for the collection route
-
-	mu   sync.Mutex
-	uris []string
-}
-
-func (s *smPages) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.uris...)
-}
-
-func (s *smPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.uris = append(s.uris, r.RequestURI)
-	s.mu.Unlock()
-	testMethod(s.t, r, http.MethodGet)
-	testNoBody(s.t, r)
-	page := 1
-	if p := r.URL.Query().Get("page"); p != "" {
-		var err error
-		if page, err = strconv.Atoi(p); err != nil || page < 1 || page > 3 {
-			s.t.Errorf("request %s asks for page %q; the fixtures have pages 1 to 3", r.RequestURI, p)
-			http.Error(w, "no such page", http.StatusBadRequest)
-			return
 		}
-	}
-	serveFixture(s.t, w, http.StatusOK, fmt.Sprintf("storagemoves_%s_page%d", s.kind.name, page),
-		http.Header{"Link": {smLink(r, s.containerID, page)}})
-}
-
-// smLink is GitLab's Link header for page n of 3, one move per page.
-func smLink(r *http.Request, containerID int64, n int) string {
-	href := func(page int) string {
-		set := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"1"}}
-		if containerID != 0 {
-			set.Set("id", strconv.FormatInt(containerID, 10))
+		if repo {
+			s.SSHURLToRepo = "ssh://user@gitlab.example.com/snippets/65.git"
+			s.HTTPURLToRepo = "https://gitlab.example.com/snippets/65.git"
 		}
-		return "<" + pgLink(r, set) + ">"
+		return s
 	}
-	link := ""
-	if n > 1 {
-		link += href(n-1) + `; rel="prev", `
+	snippets := [4]*BasicSnippet{
+		// With a repository, as GitLab sends it today.
+		snippet(root, "2020-12-01T11:15:50.385Z", true),
+		// Without a repository: GitLab leaves out the clone URLs.
+		snippet(root, "2020-12-02T08:03:11.904Z", false),
+		// The API docs' older snippet object, which has no author.
+		snippet(nil, "2020-12-01T11:15:50.385Z", true),
+		snippet(root, "2020-12-01T11:15:50.385Z", true),
 	}
-	if n < 3 {
-		link += href(n+1) + `; rel="next", `
-	}
-	return link + href(1) + `; rel="first", ` + href(3) + `; rel="last"`
+	return moveWantOf(t, [4]moveRow{
+		{1, "2020-12-01T11:20:14.128Z", StorageMoveStateFinished, "default", "storage2", nil},
+		{2, "2020-12-02T08:03:11.512Z", StorageMoveStateFailed, "storage2", "default", Ptr("Failed to replicate snippet repository: 5:repository not found")},
+		{3, "2020-12-03T16:45:27.730Z", StorageMoveStateFinished, "storage2", "default", nil},
+		{4, "2020-12-04T07:58:02.361Z", StorageMoveStateScheduled, "default", "storage2", nil},
+	}, func(m RepositoryStorageMove, i int) *SnippetRepositoryStorageMove {
+		return &SnippetRepositoryStorageMove{RepositoryStorageMove: m, Snippet: snippets[i]}
+	})
 }
 
+// pages is a pager serving testdata/storagemoves_<kind>_page1..3.json, one
+// move a page, with GitLab's Link header for that page (the path's id, if
+// containerID is not 0, appears in the hrefs, as Grape merges path params
+// into them).
+func (k moveKindCase) pages(t *testing.T, containerID int64) *pager {
+	p := &pager{t: t, style: pageOffsetLinks, ids: []int64{3, 2, 1}, perPage: 1}
+	for n := 1; n <= 3; n++ {
+		p.fixtures = append(p.fixtures, fmt.Sprintf("storagemoves_%s_page%d", k.name, n))
+	}
+	if containerID != 0 {
+		p.linkQuery = url.Values{"id": {strconv.FormatInt(containerID, 10)}}
+	}
+	return p
+}
+
+// TestStorageMovesList reads one page of the fixtures through List and
+// ListFor: the request sent, the moves decoded and the Response read from
+// GitLab's headers.
 func TestStorageMovesList(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			want := kind.want(t)
-			pages := &smPages{t: t, kind: kind}
-			ts.mux.Handle("GET /"+kind.collection, pages)
-
-			got, resp, err := kind.ops(ts.client).List(t.Context(), &ListStorageMovesOptions{Page: 2, PerPage: 1})
-			if err != nil {
-				t.Fatalf("List(page 2) error = %v", err)
-			}
-			if diff := cmp.Diff(want.pages[1], got); diff != "" {
-				t.Errorf("List(page 2) mismatch (-want +got):\n%s", diff)
-			}
-			base := ts.server.URL + "/api/v4/" + kind.collection
-			wantResp := &Response{
-				StatusCode: http.StatusOK,
-				RequestID:  "01HF3D1" + strings.ToUpper(kind.name[:1]) + "Q5S7U9W1Y3A5C7E2",
-				Page:       2, PerPage: 1, NextPage: 3, PrevPage: 1, Total: 3, TotalPages: 3,
-				NextLink: base + "?page=3&per_page=1",
-				Rate: RateLimit{
-					Name: "throttle_authenticated_api", Limit: 2000, Observed: 12, Remaining: 1988,
-					Reset: time.Unix(1699844280, 0),
-				},
-			}
-			if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
-				t.Errorf("List(page 2) response mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff([]string{"/api/v4/" + kind.collection + "?page=2&per_page=1"}, pages.requests()); diff != "" {
-				t.Errorf("List(page 2) requests mismatch (-want +got):\n%s", diff)
-			}
-
-			// nil options send no query at all.
-			got, _, err = kind.ops(ts.client).List(t.Context(), nil)
-			if err != nil {
-				t.Fatalf("List(nil) error = %v", err)
-			}
-			if diff := cmp.Diff(want.pages[0], got); diff != "" {
-				t.Errorf("List(nil) mismatch (-want +got):\n%s", diff)
-			}
-			if uris := pages.requests(); len(uris) != 2 || uris[1] != "/api/v4/"+kind.collection {
-				t.Errorf("List(nil) requests = %q; want the bare path second", uris)
-			}
-		})
+	tests := []struct {
+		name   string
+		scoped bool // ListFor the kind's container, not List
+		opts   *ListStorageMovesOptions
+		page   int    // the fixture page answered
+		query  string // the raw query sent; nil options send none
+	}{
+		{"List page 2", false, &ListStorageMovesOptions{Page: 2, PerPage: 1}, 2, "page=2&per_page=1"},
+		{"List nil", false, nil, 1, ""},
+		{"ListFor nil", true, nil, 1, ""},
+		{"ListFor page 3", true, &ListStorageMovesOptions{Page: 3, PerPage: 1}, 3, "page=3&per_page=1"},
 	}
-}
+	for _, kind := range moveKindCases() {
+		for _, tc := range tests {
+			t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				refuseOthers(t, ts)
+				path, next, pages := "/"+kind.collection, url.Values{}, kind.pages(t, 0)
+				if tc.scoped {
+					path, pages = kind.containerPath(kind.containerID), kind.pages(t, kind.containerID)
+					next.Set("id", strconv.FormatInt(kind.containerID, 10))
+				}
+				ts.mux.Handle("GET "+path, pages)
+				list := func() (any, *Response, error) { return kind.ops(ts.client).List(t.Context(), tc.opts) }
+				if tc.scoped {
+					list = func() (any, *Response, error) {
+						return kind.ops(ts.client).ListFor(t.Context(), kind.containerID, tc.opts)
+					}
+				}
+				got, resp, err := list()
+				if err != nil {
+					t.Fatalf("%s error = %v", tc.name, err)
+				}
+				if diff := cmp.Diff(kind.want(t).pages[tc.page-1], got); diff != "" {
+					t.Errorf("%s mismatch (-want +got):\n%s", tc.name, diff)
+				}
+				wantURI := "/api/v4" + path
+				if tc.query != "" {
+					wantURI += "?" + tc.query
+				}
+				if diff := cmp.Diff([]string{wantURI}, pages.requests()); diff != "" {
+					t.Errorf("%s requests mismatch (-want +got):\n%s", tc.name, diff)
+				}
 
-func TestStorageMovesListForContainer(t *testing.T) {
-	t.Parallel()
-	for _, kind := range smKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			want := kind.want(t)
-			pages := &smPages{t: t, kind: kind, containerID: kind.containerID}
-			ts.mux.Handle("GET "+kind.containerPath(kind.containerID), pages)
-			ops := kind.ops(ts.client)
-
-			got, resp, err := ops.ListFor(t.Context(), kind.containerID, nil)
-			if err != nil {
-				t.Fatalf("ListFor(%d, nil) error = %v", kind.containerID, err)
-			}
-			if diff := cmp.Diff(want.pages[0], got); diff != "" {
-				t.Errorf("ListFor(%d, nil) mismatch (-want +got):\n%s", kind.containerID, diff)
-			}
-			wantNext := ts.server.URL + "/api/v4" + kind.containerPath(kind.containerID) +
-				"?id=" + strconv.FormatInt(kind.containerID, 10) + "&page=2&per_page=1"
-			if resp.NextPage != 2 || resp.NextLink != wantNext {
-				t.Errorf("ListFor(%d, nil) NextPage, NextLink = %d, %q; want 2, %q", kind.containerID, resp.NextPage, resp.NextLink, wantNext)
-			}
-
-			got, _, err = ops.ListFor(t.Context(), kind.containerID, &ListStorageMovesOptions{Page: 3, PerPage: 1})
-			if err != nil {
-				t.Fatalf("ListFor(%d, page 3) error = %v", kind.containerID, err)
-			}
-			if diff := cmp.Diff(want.pages[2], got); diff != "" {
-				t.Errorf("ListFor(%d, page 3) mismatch (-want +got):\n%s", kind.containerID, diff)
-			}
-			path := "/api/v4" + kind.containerPath(kind.containerID)
-			if diff := cmp.Diff([]string{path, path + "?page=3&per_page=1"}, pages.requests()); diff != "" {
-				t.Errorf("ListFor(%d) requests mismatch (-want +got):\n%s", kind.containerID, diff)
-			}
-		})
+				// GitLab's headers for page n of 3, one move a page.
+				n := tc.page
+				wantResp := &Response{
+					StatusCode: http.StatusOK,
+					RequestID:  fmt.Sprintf("01HF3D1%sQ5S7U9W1Y3A5C7E%d", strings.ToUpper(kind.name[:1]), n),
+					Page:       n, PerPage: 1, PrevPage: n - 1, Total: 3, TotalPages: 3,
+					Rate: RateLimit{
+						Name: "throttle_authenticated_api", Limit: 2000, Observed: 10 + n, Remaining: 1990 - n,
+						Reset: time.Unix(1699844280, 0),
+					},
+				}
+				if n < 3 {
+					next.Set("page", strconv.Itoa(n+1))
+					next.Set("per_page", "1")
+					wantResp.NextPage = n + 1
+					wantResp.NextLink = ts.server.URL + "/api/v4" + path + "?" + next.Encode()
+				}
+				if diff := cmp.Diff(wantResp, resp, cmpopts.IgnoreFields(Response{}, "Header")); diff != "" {
+					t.Errorf("%s response mismatch (-want +got):\n%s", tc.name, diff)
+				}
+			})
+		}
 	}
 }
 
 func TestStorageMovesGet(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			var hits counter
-			ts.mux.HandleFunc("GET /"+kind.collection+"/1", func(w http.ResponseWriter, r *http.Request) {
-				hits.inc()
-				testQuery(t, r, nil)
-				testNoBody(t, r)
-				testHeader(t, r, "PRIVATE-TOKEN", testToken)
-				serveFixture(t, w, http.StatusOK, "storagemoves_"+kind.name, nil)
+	for _, kind := range moveKindCases() {
+		calls := []struct {
+			name string
+			path string
+			call func(context.Context, moveOps) (any, *Response, error)
+		}{
+			{"Get", "/" + kind.collection + "/1", func(ctx context.Context, o moveOps) (any, *Response, error) { return o.Get(ctx, 1) }},
+			{"GetFor", kind.containerPath(kind.containerID) + "/1", func(ctx context.Context, o moveOps) (any, *Response, error) {
+				return o.GetFor(ctx, kind.containerID, 1)
+			}},
+		}
+		for _, c := range calls {
+			t.Run(kind.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				ts := setup(t)
+				fixture := "storagemoves_" + kind.name
+				expect(t, ts, route{method: http.MethodGet, path: c.path, fixture: fixture})
+
+				got, resp, err := c.call(t.Context(), kind.ops(ts.client))
+				if err != nil {
+					t.Fatalf("%s(%s) error = %v", c.name, c.path, err)
+				}
+				if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
+					t.Errorf("%s(%s) mismatch (-want +got):\n%s", c.name, c.path, diff)
+				}
+				if wantID := fixtureHeader(t, fixture).Get("X-Request-Id"); resp.StatusCode != http.StatusOK || resp.RequestID != wantID {
+					t.Errorf("%s(%s) response status, request id = %d, %q; want 200, %q", c.name, c.path, resp.StatusCode, resp.RequestID, wantID)
+				}
 			})
-
-			got, resp, err := kind.ops(ts.client).Get(t.Context(), 1)
-			if err != nil {
-				t.Fatalf("Get(1) error = %v", err)
-			}
-			if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
-				t.Errorf("Get(%d) mismatch (-want +got):\n%s", 1, diff)
-			}
-			if resp.StatusCode != http.StatusOK || resp.RequestID != fixtureHeader(t, "storagemoves_"+kind.name).Get("X-Request-Id") {
-				t.Errorf("Get(1) response status, request id = %d, %q", resp.StatusCode, resp.RequestID)
-			}
-			if n := hits.get(); n != 1 {
-				t.Errorf("Get(1) made %d requests; want 1", n)
-			}
-		})
-	}
-}
-
-func TestStorageMovesGetForContainer(t *testing.T) {
-	t.Parallel()
-	for _, kind := range smKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			ts := setup(t)
-			var hits counter
-			ts.mux.HandleFunc("GET "+kind.containerPath(kind.containerID)+"/1", func(w http.ResponseWriter, r *http.Request) {
-				hits.inc()
-				testQuery(t, r, nil)
-				testNoBody(t, r)
-				serveFixture(t, w, http.StatusOK, "storagemoves_"+kind.name, nil)
-			})
-
-			got, _, err := kind.ops(ts.client).GetFor(t.Context(), kind.containerID, 1)
-			if err != nil {
-				t.Fatalf("GetFor(%d, 1) error = %v", kind.containerID, err)
-			}
-			if diff := cmp.Diff(kind.want(t).get, got); diff != "" {
-				t.Errorf("GetFor(%d, %d) mismatch (-want +got):\n%s", kind.containerID, 1, diff)
-			}
-			if n := hits.get(); n != 1 {
-				t.Errorf("GetFor(%d, 1) made %d requests; want 1", kind.containerID, n)
-			}
-		})
+		}
 	}
 }
 
@@ -587,18 +401,13 @@ func TestStorageMovesScheduleForContainer(t *testing.T) {
 		{"destination given", ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")}, `{"destination_storage_name":"storage2"}`},
 		{"GitLab picks the destination", ScheduleStorageMoveRequest{}, `{}`},
 	}
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		for _, tt := range tests {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				var hits counter
-				ts.mux.HandleFunc("POST "+kind.containerPath(kind.scheduleID), func(w http.ResponseWriter, r *http.Request) {
-					hits.inc()
-					testQuery(t, r, nil)
-					testJSONBody(t, r, tt.wantBody)
-					serveFixture(t, w, http.StatusCreated, "storagemoves_"+kind.name+"_scheduled", nil)
-				})
+				expect(t, ts, route{method: http.MethodPost, path: kind.containerPath(kind.scheduleID), body: tt.wantBody,
+					status: http.StatusCreated, fixture: "storagemoves_" + kind.name + "_scheduled"})
 
 				got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, tt.req)
 				if err != nil {
@@ -609,9 +418,6 @@ func TestStorageMovesScheduleForContainer(t *testing.T) {
 				}
 				if resp.StatusCode != http.StatusCreated {
 					t.Errorf("ScheduleFor(%d) status = %d; want 201", kind.scheduleID, resp.StatusCode)
-				}
-				if n := hits.get(); n != 1 {
-					t.Errorf("ScheduleFor(%d) made %d requests; want 1", kind.scheduleID, n)
 				}
 			})
 		}
@@ -631,28 +437,20 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 			`{"source_storage_name":"default","destination_storage_name":"storage2"}`,
 		},
 	}
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		for _, tt := range tests {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				var hits counter
-				ts.mux.HandleFunc("POST /"+kind.collection, func(w http.ResponseWriter, r *http.Request) {
-					hits.inc()
-					testQuery(t, r, nil)
-					testJSONBody(t, r, tt.wantBody)
-					serveJSON(w, http.StatusAccepted, `{"message":"202 Accepted"}`)
-				})
+				expect(t, ts, route{method: http.MethodPost, path: "/" + kind.collection, body: tt.wantBody,
+					status: http.StatusAccepted, json: `{"message":"202 Accepted"}`})
 
 				resp, err := kind.ops(ts.client).ScheduleAll(t.Context(), tt.req)
 				if err != nil {
 					t.Fatalf("ScheduleAll(%+v) error = %v", tt.req, err)
 				}
-				if resp.StatusCode != http.StatusAccepted || resp.RequestID != "01JTESTREQUESTID" {
-					t.Errorf("ScheduleAll(%+v) status, request id = %d, %q; want 202, %q", tt.req, resp.StatusCode, resp.RequestID, "01JTESTREQUESTID")
-				}
-				if n := hits.get(); n != 1 {
-					t.Errorf("ScheduleAll(%+v) made %d requests; want 1", tt.req, n)
+				if resp.StatusCode != http.StatusAccepted || resp.RequestID != testRequestID {
+					t.Errorf("ScheduleAll(%+v) status, request id = %d, %q; want 202, %q", tt.req, resp.StatusCode, resp.RequestID, testRequestID)
 				}
 			})
 		}
@@ -661,7 +459,7 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 
 func TestStorageMovesAll(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		for _, scoped := range []bool{false, true} {
 			name := kind.name + "/All"
 			if scoped {
@@ -671,31 +469,19 @@ func TestStorageMovesAll(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
 				opts := &ListStorageMovesOptions{PerPage: 1}
-				pages := &smPages{t: t, kind: kind}
+				pages := kind.pages(t, 0)
 				path := "/" + kind.collection
 				seq := kind.ops(ts.client).All(t.Context(), opts)
 				next := url.Values{}
 				if scoped {
-					pages.containerID = kind.containerID
+					pages = kind.pages(t, kind.containerID)
 					path = kind.containerPath(kind.containerID)
 					seq = kind.ops(ts.client).AllFor(t.Context(), kind.containerID, opts)
 					next.Set("id", strconv.FormatInt(kind.containerID, 10))
 				}
 				ts.mux.Handle("GET "+path, pages)
 
-				var got []any
-				var errs []error
-				for v, err := range seq {
-					if len(got)+len(errs) > 10 {
-						t.Error("iterator did not stop")
-						break
-					}
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					got = append(got, v)
-				}
+				got, errs := drain(t, seq, 10)
 				if len(errs) != 0 {
 					t.Fatalf("%s errors = %v; want none", name, errs)
 				}
@@ -718,15 +504,13 @@ func TestStorageMovesAll(t *testing.T) {
 
 func TestStorageMovesScheduleReadOnly(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
 			body := `{"message":{"` + kind.name + `":["is read-only"]}}`
-			ts.mux.HandleFunc("POST "+kind.containerPath(kind.scheduleID), func(w http.ResponseWriter, r *http.Request) {
-				testJSONBody(t, r, `{"destination_storage_name":"storage2"}`)
-				serveJSON(w, http.StatusBadRequest, body)
-			})
+			expect(t, ts, route{method: http.MethodPost, path: kind.containerPath(kind.scheduleID),
+				body: `{"destination_storage_name":"storage2"}`, status: http.StatusBadRequest, json: body})
 
 			got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")})
 			if got != nil {
@@ -742,7 +526,7 @@ func TestStorageMovesScheduleReadOnly(t *testing.T) {
 				Path:       "/api/v4" + kind.containerPath(kind.scheduleID),
 				Message:    kind.name + " is read-only",
 				Fields:     map[string][]string{kind.name: {"is read-only"}},
-				RequestID:  "01JTESTREQUESTID",
+				RequestID:  testRequestID,
 				Body:       []byte(body),
 			}
 			if diff := cmp.Diff(want, apiErr); diff != "" {
@@ -757,31 +541,31 @@ func TestStorageMovesScheduleReadOnly(t *testing.T) {
 
 func TestStorageMovesNotFound(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
+	for _, kind := range moveKindCases() {
 		const unknown = 999
 		tests := []struct {
 			name    string
 			path    string
 			message string
-			call    func(context.Context, smOps) (any, error)
+			call    func(context.Context, moveOps) (any, error)
 		}{
 			{
 				name: "unknown container", path: kind.containerPath(unknown) + "/1", message: kind.notFound,
-				call: func(ctx context.Context, ops smOps) (any, error) {
+				call: func(ctx context.Context, ops moveOps) (any, error) {
 					v, _, err := ops.GetFor(ctx, unknown, 1)
 					return v, err
 				},
 			},
 			{
 				name: "unknown container listing", path: kind.containerPath(unknown), message: kind.notFound,
-				call: func(ctx context.Context, ops smOps) (any, error) {
+				call: func(ctx context.Context, ops moveOps) (any, error) {
 					v, _, err := ops.ListFor(ctx, unknown, nil)
 					return v, err
 				},
 			},
 			{
 				name: "unknown move", path: "/" + kind.collection + "/" + strconv.Itoa(unknown), message: "404 Not found",
-				call: func(ctx context.Context, ops smOps) (any, error) {
+				call: func(ctx context.Context, ops moveOps) (any, error) {
 					v, _, err := ops.Get(ctx, unknown)
 					return v, err
 				},
@@ -791,9 +575,7 @@ func TestStorageMovesNotFound(t *testing.T) {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				ts.mux.HandleFunc("GET "+tt.path, func(w http.ResponseWriter, r *http.Request) {
-					serveJSON(w, http.StatusNotFound, `{"message":"`+tt.message+`"}`)
-				})
+				expect(t, ts, route{method: http.MethodGet, path: tt.path, status: http.StatusNotFound, json: `{"message":"` + tt.message + `"}`})
 
 				got, err := tt.call(t.Context(), kind.ops(ts.client))
 				if got != nil {
@@ -803,84 +585,77 @@ func TestStorageMovesNotFound(t *testing.T) {
 					t.Fatalf("error = %v; want one matching ErrNotFound", err)
 				}
 				var apiErr *APIError
-				if !errors.As(err, &apiErr) || apiErr.Message != tt.message || apiErr.Path != "/api/v4"+tt.path {
-					t.Errorf("error = %#v; want an *APIError for %s with message %q", err, tt.path, tt.message)
+				if !errors.As(err, &apiErr) {
+					t.Fatalf("error = %v; want an *APIError", err)
+				}
+				want := &APIError{
+					StatusCode: http.StatusNotFound,
+					Method:     http.MethodGet,
+					Path:       "/api/v4" + tt.path,
+					Message:    tt.message,
+					RequestID:  testRequestID,
+					Body:       []byte(`{"message":"` + tt.message + `"}`),
+				}
+				if diff := cmp.Diff(want, apiErr); diff != "" {
+					t.Errorf("%s error mismatch (-want +got):\n%s", tt.path, diff)
 				}
 			})
 		}
 	}
 }
 
-// smOnlyError ranges seq and returns its error, checking that it yielded
-// exactly one error and no item.
-func smOnlyError(t *testing.T, seq iter.Seq2[any, error]) error {
-	t.Helper()
-	var errs []error
-	for v, err := range seq {
-		if v != nil || len(errs) > 0 {
-			t.Errorf("iterator yielded (%v, %v); want a single (nil, err)", v, err)
-			break
-		}
-		errs = append(errs, err)
-	}
-	if len(errs) != 1 {
-		t.Fatalf("iterator yielded %d steps; want 1 error", len(errs))
-	}
-	return errs[0]
-}
-
-// smInvalid is one call with input the SDK must refuse before any request.
+// invalidMoveCall is one call with input the SDK must refuse before any request.
 // call is set for methods returning a Response, seq for iterators.
-type smInvalid struct {
+type invalidMoveCall struct {
 	name string
-	call func(context.Context, smOps) (*Response, error)
-	seq  func(context.Context, smOps) iter.Seq2[any, error]
+	call func(context.Context, moveOps) (*Response, error)
+	seq  func(context.Context, moveOps) iter.Seq2[any, error]
 }
 
-func smInvalidCalls() []smInvalid {
+func invalidMoveCalls() []invalidMoveCall {
 	dest := func(s string) ScheduleStorageMoveRequest {
 		return ScheduleStorageMoveRequest{DestinationStorageName: Ptr(s)}
 	}
-	get := func(id int64) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	get := func(id int64) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.Get(ctx, id)
 			return r, err
 		}
 	}
-	getFor := func(cid, id int64) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	getFor := func(cid, id int64) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.GetFor(ctx, cid, id)
 			return r, err
 		}
 	}
-	list := func(opts *ListStorageMovesOptions) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	list := func(opts *ListStorageMovesOptions) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.List(ctx, opts)
 			return r, err
 		}
 	}
-	listFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	listFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.ListFor(ctx, cid, opts)
 			return r, err
 		}
 	}
-	scheduleFor := func(cid int64, req ScheduleStorageMoveRequest) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) {
+	scheduleFor := func(cid int64, req ScheduleStorageMoveRequest) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) {
 			_, r, err := o.ScheduleFor(ctx, cid, req)
 			return r, err
 		}
 	}
-	scheduleAll := func(req ScheduleAllStorageMovesRequest) func(context.Context, smOps) (*Response, error) {
-		return func(ctx context.Context, o smOps) (*Response, error) { return o.ScheduleAll(ctx, req) }
+	scheduleAll := func(req ScheduleAllStorageMovesRequest) func(context.Context, moveOps) (*Response, error) {
+		return func(ctx context.Context, o moveOps) (*Response, error) { return o.ScheduleAll(ctx, req) }
 	}
-	all := func(opts *ListStorageMovesOptions) func(context.Context, smOps) iter.Seq2[any, error] {
-		return func(ctx context.Context, o smOps) iter.Seq2[any, error] { return o.All(ctx, opts) }
+	all := func(opts *ListStorageMovesOptions) func(context.Context, moveOps) iter.Seq2[any, error] {
+		return func(ctx context.Context, o moveOps) iter.Seq2[any, error] { return o.All(ctx, opts) }
 	}
-	allFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, smOps) iter.Seq2[any, error] {
-		return func(ctx context.Context, o smOps) iter.Seq2[any, error] { return o.AllFor(ctx, cid, opts) }
+	allFor := func(cid int64, opts *ListStorageMovesOptions) func(context.Context, moveOps) iter.Seq2[any, error] {
+		return func(ctx context.Context, o moveOps) iter.Seq2[any, error] { return o.AllFor(ctx, cid, opts) }
 	}
-	return []smInvalid{
+	return []invalidMoveCall{
 		{name: "Get move 0", call: get(0)},
 		{name: "Get move -1", call: get(-1)},
 		{name: "GetFor container 0", call: getFor(0, 1)},
@@ -909,21 +684,17 @@ func smInvalidCalls() []smInvalid {
 
 func TestStorageMovesValidation(t *testing.T) {
 	t.Parallel()
-	for _, kind := range smKinds() {
-		for _, tt := range smInvalidCalls() {
+	for _, kind := range moveKindCases() {
+		for _, tt := range invalidMoveCalls() {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				ts := setup(t)
-				var hits counter
-				ts.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-					hits.inc()
-					t.Errorf("invalid input reached the server: %s %s", r.Method, r.URL)
-				})
+				hits := refuseOthers(t, ts)
 				ops := kind.ops(ts.client)
 
 				var err error
 				if tt.seq != nil {
-					err = smOnlyError(t, tt.seq(t.Context(), ops))
+					err = onlyError(t, tt.seq(t.Context(), ops))
 				} else {
 					var resp *Response
 					resp, err = tt.call(t.Context(), ops)

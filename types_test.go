@@ -498,8 +498,8 @@ func TestFixturesDecodeStrictly(t *testing.T) {
 	}
 }
 
-// dmObjectKeys returns the keys of a JSON object in the order sent.
-func dmObjectKeys(raw []byte) ([]string, map[string]json.RawMessage, error) {
+// objectKeys returns the keys of a JSON object in the order sent.
+func objectKeys(raw []byte) ([]string, map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, nil, errors.New("not a JSON object")
@@ -550,7 +550,7 @@ func TestFixturesDataManagementKeyOrder(t *testing.T) {
 			records = []json.RawMessage{raw}
 		}
 		for i, rec := range records {
-			keys, values, err := dmObjectKeys(rec)
+			keys, values, err := objectKeys(rec)
 			if err != nil {
 				t.Errorf("%s record %d: %v", file, i, err)
 				continue
@@ -560,7 +560,7 @@ func TestFixturesDataManagementKeyOrder(t *testing.T) {
 				t.Errorf("%s record %d keys = %v; want %v", file, i, keys, recordKeys)
 			}
 			if info, ok := values["checksum_information"]; ok {
-				keys, _, err := dmObjectKeys(info)
+				keys, _, err := objectKeys(info)
 				if err != nil || !slices.Equal(keys, checksumKeys) {
 					t.Errorf("%s record %d checksum_information keys = %v (err %v); want %v", file, i, keys, err, checksumKeys)
 				}

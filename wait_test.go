@@ -12,10 +12,14 @@ import (
 )
 
 // serveStates answers GET /<path> with a move whose state is states[n] on
-// the n-th request (the last state repeats), and counts the requests.
-func serveStates(ts *testServer, path string, errMsg string, states ...StorageMoveState) *counter {
+// the n-th request (the last state repeats), checks each request, and
+// counts them.
+func serveStates(t *testing.T, ts *testServer, path string, errMsg string, states ...StorageMoveState) *counter {
 	var n counter
 	ts.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		testQuery(t, r, nil)
+		testHeader(t, r, "PRIVATE-TOKEN", testToken)
+		testNoBody(t, r)
 		i := min(n.inc(), len(states)) - 1
 		msg := "null"
 		if errMsg != "" && states[i] != StorageMoveStateScheduled && states[i] != StorageMoveStateStarted {
@@ -26,47 +30,72 @@ func serveStates(ts *testServer, path string, errMsg string, states ...StorageMo
 	return &n
 }
 
-func TestWaitPollsUntilTerminal(t *testing.T) {
+func TestWaitPolls(t *testing.T) {
 	t.Parallel()
-	ts := setup(t)
-	n := serveStates(ts, "/project_repository_storage_moves/7", "",
-		StorageMoveStateScheduled, StorageMoveStateStarted, StorageMoveStateReplicated, StorageMoveStateFinished)
-
-	opts := &WaitOptions{MinDelay: 100 * time.Millisecond, MaxDelay: 300 * time.Millisecond}
-	move, err := ts.client.ProjectRepositoryStorageMoves.Wait(t.Context(), 7, opts)
-	if err != nil {
-		t.Fatalf("Wait(7) error = %v", err)
+	tests := []struct {
+		name     string
+		states   []StorageMoveState
+		opts     *WaitOptions
+		want     StorageMoveState
+		requests int
+		// ceilings bound the pauses: each in [d/2, d]; nil: not under test.
+		ceilings []time.Duration
+	}{
+		{
+			// 100ms, 200ms, then capped at 300ms.
+			name:     "until terminal",
+			states:   []StorageMoveState{StorageMoveStateScheduled, StorageMoveStateStarted, StorageMoveStateReplicated, StorageMoveStateFinished},
+			opts:     &WaitOptions{MinDelay: 100 * time.Millisecond, MaxDelay: 300 * time.Millisecond},
+			want:     StorageMoveStateFinished,
+			requests: 4,
+			ceilings: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond},
+		},
+		{
+			name:     "until replicated",
+			states:   []StorageMoveState{StorageMoveStateStarted, StorageMoveStateReplicated, StorageMoveStateFinished},
+			opts:     &WaitOptions{UntilReplicated: true},
+			want:     StorageMoveStateReplicated,
+			requests: 2,
+		},
 	}
-	if move.State != StorageMoveStateFinished || move.ID != 7 || move.Project.ID != 3 {
-		t.Errorf("Wait(7) = state %q id %d project %d; want finished 7 3", move.State, move.ID, move.Project.ID)
-	}
-	if got := n.get(); got != 4 {
-		t.Errorf("Wait(7) made %d requests; want 4", got)
-	}
-	// Three pauses, each in [d/2, d] for d = 100ms, 200ms, 300ms (capped).
-	sleeps := ts.recordedSleeps()
-	ceilings := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
-	if len(sleeps) != len(ceilings) {
-		t.Fatalf("Wait(7) slept %v; want %d pauses", sleeps, len(ceilings))
-	}
-	for i, d := range sleeps {
-		if d < ceilings[i]/2 || d > ceilings[i] {
-			t.Errorf("pause %d = %v; want within [%v, %v]", i, d, ceilings[i]/2, ceilings[i])
-		}
-	}
-}
-
-func TestWaitUntilReplicated(t *testing.T) {
-	t.Parallel()
-	ts := setup(t)
-	n := serveStates(ts, "/project_repository_storage_moves/7", "",
-		StorageMoveStateStarted, StorageMoveStateReplicated, StorageMoveStateFinished)
-	move, err := ts.client.ProjectRepositoryStorageMoves.Wait(t.Context(), 7, &WaitOptions{UntilReplicated: true})
-	if err != nil {
-		t.Fatalf("Wait(7, UntilReplicated) error = %v", err)
-	}
-	if move.State != StorageMoveStateReplicated || n.get() != 2 {
-		t.Errorf("Wait(7, UntilReplicated) = %q after %d requests; want replicated after 2", move.State, n.get())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := setup(t)
+			n := serveStates(t, ts, "/project_repository_storage_moves/7", "", tc.states...)
+			move, err := ts.client.ProjectRepositoryStorageMoves.Wait(t.Context(), 7, tc.opts)
+			if err != nil {
+				t.Fatalf("Wait(7, %+v) error = %v", tc.opts, err)
+			}
+			want := &ProjectRepositoryStorageMove{
+				RepositoryStorageMove: RepositoryStorageMove{
+					ID: 7, CreatedAt: *mustTime(t, "2026-11-20T10:00:00.000Z"), State: tc.want,
+					SourceStorageName: "default", DestinationStorageName: "storage2",
+				},
+				Project: &ProjectIdentity{
+					ID: 3, Name: "p", NameWithNamespace: "g / p", Path: "p", PathWithNamespace: "g/p",
+					CreatedAt: mustTime(t, "2026-01-01T00:00:00.000Z"),
+				},
+			}
+			if diff := cmp.Diff(want, move); diff != "" {
+				t.Errorf("Wait(7, %+v) mismatch (-want +got):\n%s", tc.opts, diff)
+			}
+			if got := n.get(); got != tc.requests {
+				t.Errorf("Wait(7, %+v) made %d requests; want %d", tc.opts, got, tc.requests)
+			}
+			if tc.ceilings == nil {
+				return
+			}
+			sleeps := ts.recordedSleeps()
+			if len(sleeps) != len(tc.ceilings) {
+				t.Fatalf("Wait(7) slept %v; want %d pauses", sleeps, len(tc.ceilings))
+			}
+			for i, d := range sleeps {
+				if d < tc.ceilings[i]/2 || d > tc.ceilings[i] {
+					t.Errorf("pause %d = %v; want within [%v, %v]", i, d, tc.ceilings[i]/2, tc.ceilings[i])
+				}
+			}
+		})
 	}
 }
 
@@ -76,7 +105,7 @@ func TestWaitReportsFailure(t *testing.T) {
 		t.Run(string(final), func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			serveStates(ts, "/project_repository_storage_moves/7", "Failed to replicate repository", StorageMoveStateStarted, final)
+			serveStates(t, ts, "/project_repository_storage_moves/7", "Failed to replicate repository", StorageMoveStateStarted, final)
 			move, err := ts.client.ProjectRepositoryStorageMoves.Wait(t.Context(), 7, nil)
 			if !errors.Is(err, ErrMoveFailed) {
 				t.Fatalf("Wait(7) error = %v; want ErrMoveFailed", err)
@@ -106,11 +135,8 @@ func TestWaitStopsOnContextAndErrors(t *testing.T) {
 		t.Parallel()
 		ts := setup(t)
 		ctx, cancel := context.WithCancel(t.Context())
-		var n counter
-		ts.mux.HandleFunc("GET /project_repository_storage_moves/7", func(w http.ResponseWriter, r *http.Request) {
-			n.inc()
-			serveJSON(w, http.StatusOK, `{"id":7,"created_at":"2026-11-20T10:00:00Z","state":"started","source_storage_name":"default","destination_storage_name":"storage2","error_message":null,"project":null}`)
-		})
+		n := expect(t, ts, route{method: http.MethodGet, path: "/project_repository_storage_moves/7",
+			json: `{"id":7,"created_at":"2026-11-20T10:00:00Z","state":"started","source_storage_name":"default","destination_storage_name":"storage2","error_message":null,"project":null}`})
 		// A real hour-long pause, cancelled as it starts: it must end at once.
 		ts.client.sleep = func(ctx context.Context, d time.Duration) error {
 			cancel()
@@ -127,11 +153,8 @@ func TestWaitStopsOnContextAndErrors(t *testing.T) {
 	t.Run("not found is returned at once", func(t *testing.T) {
 		t.Parallel()
 		ts := setup(t)
-		var n counter
-		ts.mux.HandleFunc("GET /project_repository_storage_moves/7", func(w http.ResponseWriter, r *http.Request) {
-			n.inc()
-			serveJSON(w, http.StatusNotFound, `{"message":"404 Not found"}`)
-		})
+		n := expect(t, ts, route{method: http.MethodGet, path: "/project_repository_storage_moves/7",
+			status: http.StatusNotFound, json: `{"message":"404 Not found"}`})
 		if _, err := ts.client.ProjectRepositoryStorageMoves.Wait(t.Context(), 7, nil); !errors.Is(err, ErrNotFound) || n.get() != 1 {
 			t.Errorf("Wait error = %v after %d requests; want ErrNotFound after 1", err, n.get())
 		}
@@ -174,8 +197,8 @@ func TestWaitStopsOnContextAndErrors(t *testing.T) {
 func TestWaitGroupAndSnippetMoves(t *testing.T) {
 	t.Parallel()
 	ts := setup(t)
-	serveStates(ts, "/group_repository_storage_moves/7", "", StorageMoveStateFinished)
-	serveStates(ts, "/snippet_repository_storage_moves/7", "", StorageMoveStateFinished)
+	serveStates(t, ts, "/group_repository_storage_moves/7", "", StorageMoveStateFinished)
+	serveStates(t, ts, "/snippet_repository_storage_moves/7", "", StorageMoveStateFinished)
 	if m, err := ts.client.GroupRepositoryStorageMoves.Wait(t.Context(), 7, nil); err != nil || m.State != StorageMoveStateFinished {
 		t.Errorf("GroupRepositoryStorageMoves.Wait(7) = %+v, %v; want finished", m, err)
 	}
