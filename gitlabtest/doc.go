@@ -110,7 +110,7 @@
 // # Projects, groups and snippets
 //
 // For tools that drain a storage, the fake also lists containers as
-// GitLab does for an administrator (corrections #17): GET /projects with
+// GitLab does for an administrator: GET /projects with
 // repository_storage=NAME, statistics=true (statistics.repository_size in
 // bytes), order_by and sort, offset pagination (405 past an offset of
 // 50,000, as GitLab) or keyset pagination with pagination=keyset&order_by=id
@@ -157,7 +157,7 @@
 //     200 answer. After that, only Step (or the clock) advances them.
 //   - A bulk storage move without a destination answers 202 and schedules
 //     nothing: GitLab's bulk service passes an explicit nil destination,
-//     which fails validation for every container (corrections #10, read
+//     which fails validation for every container (read
 //     from the code, not observed).
 //   - A per-container move without a destination picks one by weight, the
 //     source storage included. Storage moves copy nothing and have no
