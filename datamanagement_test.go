@@ -26,10 +26,10 @@ func wantProjectRecord(t *testing.T) *ModelRecord {
 		ModelClass:       "Project",
 		CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
 		ChecksumInformation: &ChecksumInformation{
-			Checksum:           Ptr("ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"),
+			Checksum:           String("ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"),
 			LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
 			ChecksumState:      ChecksumStateSucceeded,
-			ChecksumRetryCount: Ptr[int64](0),
+			ChecksumRetryCount: ptr[int64](0),
 		},
 	}
 }
@@ -66,9 +66,9 @@ func TestDataManagementList(t *testing.T) {
 					CreatedAt:        mustTime(t, "2025-02-06T08:01:44.902Z"),
 					ChecksumInformation: &ChecksumInformation{
 						ChecksumState:      ChecksumStateFailed,
-						ChecksumRetryCount: Ptr[int64](2),
+						ChecksumRetryCount: ptr[int64](2),
 						ChecksumRetryAt:    mustTime(t, "2025-07-24T15:02:18.643Z"),
-						ChecksumFailure:    Ptr("Error during verification: 14:connection refused"),
+						ChecksumFailure:    String("Error during verification: 14:connection refused"),
 					},
 				},
 			},
@@ -89,46 +89,46 @@ func TestDataManagementList(t *testing.T) {
 					RecordIdentifier:    IntRecordID(11),
 					ModelClass:          "LfsObject",
 					CreatedAt:           mustTime(t, "2024-11-02T09:14:03.511Z"),
-					FileSize:            Ptr[int64](1048576),
+					FileSize:            ptr[int64](1048576),
 					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStatePending},
 				},
 				{
 					RecordIdentifier:    IntRecordID(12),
 					ModelClass:          "LfsObject",
 					CreatedAt:           mustTime(t, "2024-11-02T09:15:40.027Z"),
-					FileSize:            Ptr[int64](524288),
-					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateStarted, ChecksumRetryCount: Ptr[int64](0)},
+					FileSize:            ptr[int64](524288),
+					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateStarted, ChecksumRetryCount: ptr[int64](0)},
 				},
 				{
 					RecordIdentifier: IntRecordID(13),
 					ModelClass:       "LfsObject",
 					CreatedAt:        mustTime(t, "2024-11-03T17:42:12.900Z"),
-					FileSize:         Ptr[int64](7340032),
+					FileSize:         ptr[int64](7340032),
 					ChecksumInformation: &ChecksumInformation{
-						Checksum:           Ptr("3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"),
+						Checksum:           String("3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"),
 						LastChecksum:       mustTime(t, "2025-07-20T03:11:59.120Z"),
 						ChecksumState:      ChecksumStateSucceeded,
-						ChecksumRetryCount: Ptr[int64](0),
+						ChecksumRetryCount: ptr[int64](0),
 					},
 				},
 				{
 					RecordIdentifier: IntRecordID(14),
 					ModelClass:       "LfsObject",
 					CreatedAt:        mustTime(t, "2024-11-04T10:00:00.000Z"),
-					FileSize:         Ptr[int64](0),
+					FileSize:         ptr[int64](0),
 					ChecksumInformation: &ChecksumInformation{
 						LastChecksum:       mustTime(t, "2025-07-20T03:12:30.004Z"),
 						ChecksumState:      ChecksumStateFailed,
-						ChecksumRetryCount: Ptr[int64](1),
+						ChecksumRetryCount: ptr[int64](1),
 						ChecksumRetryAt:    mustTime(t, "2025-07-20T03:17:30.004Z"),
-						ChecksumFailure:    Ptr("Verification timed out after 28800"),
+						ChecksumFailure:    String("Verification timed out after 28800"),
 					},
 				},
 				{
 					RecordIdentifier:    IntRecordID(15),
 					ModelClass:          "LfsObject",
 					CreatedAt:           mustTime(t, "2024-11-05T21:30:45.615Z"),
-					FileSize:            Ptr[int64](2048),
+					FileSize:            ptr[int64](2048),
 					ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateDisabled},
 				},
 			},
@@ -140,8 +140,8 @@ func TestDataManagementList(t *testing.T) {
 			model:   ModelUploads,
 			fixture: "datamanagement_list_geo_off",
 			want: []*ModelRecord{
-				{RecordIdentifier: IntRecordID(7001), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-11T12:05:33.480Z"), FileSize: Ptr[int64](48213)},
-				{RecordIdentifier: IntRecordID(7002), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-12T07:45:09.215Z"), FileSize: Ptr[int64](1024)},
+				{RecordIdentifier: IntRecordID(7001), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-11T12:05:33.480Z"), FileSize: ptr[int64](48213)},
+				{RecordIdentifier: IntRecordID(7002), ModelClass: "Upload", CreatedAt: mustTime(t, "2025-03-12T07:45:09.215Z"), FileSize: ptr[int64](1024)},
 			},
 		},
 		{
@@ -154,7 +154,7 @@ func TestDataManagementList(t *testing.T) {
 				RecordIdentifier:    IntRecordID(5150),
 				ModelClass:          "Ci::JobArtifact",
 				CreatedAt:           mustTime(t, "2025-07-30T16:20:01.337Z"),
-				FileSize:            Ptr[int64](3312),
+				FileSize:            ptr[int64](3312),
 				ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStatePending},
 			}},
 		},
@@ -166,8 +166,8 @@ func TestDataManagementList(t *testing.T) {
 			rawQuery: "identifiers%5B%5D=MSAy&identifiers%5B%5D=MTIgMzQ%3D",
 			fixture:  "datamanagement_list_composite",
 			want: []*ModelRecord{
-				{RecordIdentifier: CompositeRecordID("1", "2"), ModelClass: entryClass, CreatedAt: mustTime(t, "2025-06-01T10:00:00.000Z"), FileSize: Ptr[int64](15360)},
-				{RecordIdentifier: CompositeRecordID("12", "34"), ModelClass: entryClass, CreatedAt: mustTime(t, "2025-06-02T11:30:27.842Z"), FileSize: Ptr[int64](884736)},
+				{RecordIdentifier: CompositeRecordID("1", "2"), ModelClass: entryClass, CreatedAt: mustTime(t, "2025-06-01T10:00:00.000Z"), FileSize: ptr[int64](15360)},
+				{RecordIdentifier: CompositeRecordID("12", "34"), ModelClass: entryClass, CreatedAt: mustTime(t, "2025-06-02T11:30:27.842Z"), FileSize: ptr[int64](884736)},
 			},
 			wantParts: [][]string{{"1", "2"}, {"12", "34"}},
 		},
@@ -479,7 +479,7 @@ func TestDataManagementGet(t *testing.T) {
 		RecordIdentifier: CompositeRecordID("1", "?ab~c"),
 		ModelClass:       entryClass,
 		CreatedAt:        mustTime(t, "2025-06-03T14:45:00.250Z"),
-		FileSize:         Ptr[int64](2097152),
+		FileSize:         ptr[int64](2097152),
 	}
 	tests := []struct {
 		name        string
@@ -650,12 +650,12 @@ func TestDataManagementRecalculateChecksum(t *testing.T) {
 		RecordIdentifier: IntRecordID(1),
 		ModelClass:       "Upload",
 		CreatedAt:        mustTime(t, "2025-01-15T13:37:00.042Z"),
-		FileSize:         Ptr[int64](1337),
+		FileSize:         ptr[int64](1337),
 		ChecksumInformation: &ChecksumInformation{
-			Checksum:           Ptr("18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4"),
+			Checksum:           String("18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4"),
 			LastChecksum:       mustTime(t, "2025-08-01T09:30:00.512Z"),
 			ChecksumState:      ChecksumStateSucceeded,
-			ChecksumRetryCount: Ptr[int64](0),
+			ChecksumRetryCount: ptr[int64](0),
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -194,7 +194,7 @@ func TestAPIErrorOnSchedule(t *testing.T) {
 	expect(t, ts, route{method: http.MethodPost, path: "/projects/13/repository_storage_moves",
 		body: `{"destination_storage_name":"gitaly-1"}`, status: http.StatusBadRequest, fixture: fx.name})
 	move, _, err := ts.client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), 13,
-		ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
+		ScheduleStorageMoveRequest{DestinationStorageName: String("gitaly-1")})
 	if move != nil {
 		t.Errorf("ScheduleForProject() move = %+v; want nil", move)
 	}

@@ -91,7 +91,7 @@ func (sim *moveSim) advanceLocked() {
 		case m.State == StorageMoveStateScheduled:
 			m.State = StorageMoveStateStarted
 		case m.State == StorageMoveStateStarted && fails:
-			m.State, m.ErrorMessage = StorageMoveStateFailed, Ptr("Failed to replicate repository")
+			m.State, m.ErrorMessage = StorageMoveStateFailed, String("Failed to replicate repository")
 		case m.State == StorageMoveStateStarted:
 			m.State = StorageMoveStateReplicated
 		case m.State == StorageMoveStateReplicated:
@@ -183,7 +183,7 @@ func TestEvacuateMixedOutcomes(t *testing.T) {
 	var log eventLog
 	ids := slices.Values([]int64{1, 2, 3, 4, 5, 6, 7, 1, 2})
 	sum, err := ts.client.ProjectRepositoryStorageMoves.Evacuate(t.Context(), ids, &EvacuateOptions{
-		DestinationStorageName: Ptr("storage2"),
+		DestinationStorageName: String("storage2"),
 		Concurrency:            2,
 		OnEvent:                log.add,
 	})
@@ -383,7 +383,7 @@ func TestEvacuateRejectsBadInput(t *testing.T) {
 	}{
 		{"nil ids", nil, nil},
 		{"negative concurrency", seq(1, 2), &EvacuateOptions{Concurrency: -1}},
-		{"empty destination", seq(1, 2), &EvacuateOptions{DestinationStorageName: Ptr("")}},
+		{"empty destination", seq(1, 2), &EvacuateOptions{DestinationStorageName: String("")}},
 		{"negative wait", seq(1, 2), &EvacuateOptions{Wait: WaitOptions{MinDelay: -1}}},
 	}
 	for _, tc := range tests {

@@ -18,7 +18,7 @@ func ExampleDataManagementService_All() {
 	defer srv.Close()
 	srv.AddRecords(gitlabdata.ModelLFSObjects, 250, gitlabdata.ChecksumStateSucceeded)
 	srv.AddRecord(gitlabdata.ModelLFSObjects, gitlabdata.ModelRecord{ChecksumInformation: &gitlabdata.ChecksumInformation{
-		ChecksumState: gitlabdata.ChecksumStateFailed, ChecksumFailure: gitlabdata.Ptr("Checksum does not match"),
+		ChecksumState: gitlabdata.ChecksumStateFailed, ChecksumFailure: gitlabdata.String("Checksum does not match"),
 	}})
 	gitlabURL, token, ctx := srv.URL(), srv.Token(), context.Background()
 
@@ -87,7 +87,7 @@ func ExampleProjectRepositoryStorageMovesService_Wait() {
 	defer cancel()
 
 	move, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, id,
-		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func ExampleProjectRepositoryStorageMovesService_Evacuate() {
 
 	sum, err := client.ProjectRepositoryStorageMoves.Evacuate(ctx, slices.Values(projectIDs),
 		&gitlabdata.EvacuateOptions{
-			DestinationStorageName: gitlabdata.Ptr("storage2"),
+			DestinationStorageName: gitlabdata.String("storage2"),
 			Concurrency:            4, // schedule calls in flight
 			Wait:                   gitlabdata.WaitOptions{MinDelay: 10 * time.Millisecond},
 			OnEvent: func(ev gitlabdata.EvacuationEvent) {

@@ -360,10 +360,10 @@ func wantRecord(t *testing.T) *ModelRecord {
 		ModelClass:       "Project",
 		CreatedAt:        mustTime(t, "2025-02-05T11:27:10.173Z"),
 		ChecksumInformation: &ChecksumInformation{
-			Checksum:           Ptr("6e1b9a2ec1e2b5d2e0a0d3f1c8f3d7b4a9e1c2d3"),
+			Checksum:           String("6e1b9a2ec1e2b5d2e0a0d3f1c8f3d7b4a9e1c2d3"),
 			LastChecksum:       mustTime(t, "2025-07-24T14:22:18.643Z"),
 			ChecksumState:      ChecksumStateSucceeded,
-			ChecksumRetryCount: Ptr[int64](0),
+			ChecksumRetryCount: ptr[int64](0),
 		},
 	}
 }
@@ -400,7 +400,7 @@ var sdkCalls = []sdkCallCase{
 		body:   `{"destination_storage_name":"gitaly-1"}`,
 		okCode: http.StatusCreated, okBody: moveJSON,
 		do: func(ctx context.Context, c *Client) error {
-			_, _, err := c.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, 13, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
+			_, _, err := c.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, 13, ScheduleStorageMoveRequest{DestinationStorageName: String("gitaly-1")})
 			return err
 		},
 	},
@@ -409,7 +409,7 @@ var sdkCalls = []sdkCallCase{
 		body:   `{"source_storage_name":"default","destination_storage_name":"gitaly-1"}`,
 		okCode: http.StatusAccepted, okBody: `{"message":"202 Accepted"}`,
 		do: func(ctx context.Context, c *Client) error {
-			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("gitaly-1")})
+			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: String("gitaly-1")})
 			return err
 		},
 	},
@@ -881,3 +881,6 @@ func intIDs(ids ...int64) []RecordID {
 	}
 	return out
 }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

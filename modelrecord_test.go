@@ -13,7 +13,7 @@ func TestModelRecordAccessorsAreNilSafe(t *testing.T) {
 		{"nil record", nil, "", ""},
 		{"no checksum information", &ModelRecord{}, "", ""},
 		{"succeeded", &ModelRecord{ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateSucceeded}}, ChecksumStateSucceeded, ""},
-		{"failed", &ModelRecord{ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateFailed, ChecksumFailure: Ptr("File not found")}}, ChecksumStateFailed, "File not found"},
+		{"failed", &ModelRecord{ChecksumInformation: &ChecksumInformation{ChecksumState: ChecksumStateFailed, ChecksumFailure: String("File not found")}}, ChecksumStateFailed, "File not found"},
 	}
 	for _, tc := range tests {
 		if got := tc.rec.ChecksumState(); got != tc.wantState {

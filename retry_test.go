@@ -153,7 +153,7 @@ func TestRetryReturnsResultOfLastAttempt(t *testing.T) {
 		_, _ = io.WriteString(w, moveJSON)
 	})
 	move, resp, err := ts.client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), 13,
-		ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
+		ScheduleStorageMoveRequest{DestinationStorageName: String("gitaly-1")})
 	if err != nil {
 		t.Fatalf("ScheduleForProject(13) error = %v", err)
 	}

@@ -489,7 +489,7 @@ func TestSecurityTokenNeverInURL(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("storage2")})
+			_, err := c.ProjectRepositoryStorageMoves.ScheduleAll(ctx, ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: String("storage2")})
 			return err
 		},
 		func() error {
@@ -497,7 +497,7 @@ func TestSecurityTokenNeverInURL(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, _, err := c.SnippetRepositoryStorageMoves.ScheduleForSnippet(ctx, 65, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("gitaly-1")})
+			_, _, err := c.SnippetRepositoryStorageMoves.ScheduleForSnippet(ctx, 65, ScheduleStorageMoveRequest{DestinationStorageName: String("gitaly-1")})
 			return err
 		},
 	}

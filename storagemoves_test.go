@@ -176,7 +176,7 @@ func moveWantOf[T any](t testing.TB, rows [4]moveRow, move func(m RepositoryStor
 func projectMovesWant(t testing.TB) moveWant {
 	project13 := &ProjectIdentity{
 		ID:                13,
-		Description:       Ptr("Sapiente cumque unde eos quae est."),
+		Description:       String("Sapiente cumque unde eos quae est."),
 		Name:              "Underscore",
 		NameWithNamespace: "I User0 / Underscore",
 		Path:              "Underscore",
@@ -195,8 +195,8 @@ func projectMovesWant(t testing.TB) moveWant {
 	}
 	return moveWantOf(t, [4]moveRow{
 		{1, "2023-11-13T02:57:43.523Z", StorageMoveStateScheduled, "default", "gitaly-1", nil},
-		{2, "2023-11-13T03:10:02.118Z", StorageMoveStateCleanupFailed, "default", "gitaly-1", Ptr("Failed to remove the old repository: 14:connect: connection refused")},
-		{3, "2023-11-13T03:24:51.902Z", StorageMoveStateFailed, "gitaly-1", "default", Ptr("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000")},
+		{2, "2023-11-13T03:10:02.118Z", StorageMoveStateCleanupFailed, "default", "gitaly-1", String("Failed to remove the old repository: 14:connect: connection refused")},
+		{3, "2023-11-13T03:24:51.902Z", StorageMoveStateFailed, "gitaly-1", "default", String("Failed to verify project repository checksum from 9cb6d4b6f2a8 to 000000000000")},
 		{1, "2020-05-07T04:27:17.234Z", StorageMoveStateScheduled, "default", "storage2", nil},
 	}, func(m RepositoryStorageMove, i int) *ProjectRepositoryStorageMove {
 		if i == 3 {
@@ -210,7 +210,7 @@ func groupMovesWant(t testing.TB) moveWant {
 	group := &BasicGroupDetails{ID: 283, WebURL: "https://gitlab.example.com/groups/testgroup", Name: "testgroup"}
 	return moveWantOf(t, [4]moveRow{
 		{1, "2021-02-09T10:12:23.104Z", StorageMoveStateFinished, "default", "storage2", nil},
-		{2, "2021-02-10T08:41:37.550Z", StorageMoveStateFailed, "storage2", "default", Ptr("Error moving repository storage for testgroup - 14:connect: connection refused")},
+		{2, "2021-02-10T08:41:37.550Z", StorageMoveStateFailed, "storage2", "default", String("Error moving repository storage for testgroup - 14:connect: connection refused")},
 		{3, "2021-02-11T15:02:09.311Z", StorageMoveStateReplicated, "storage2", "default", nil},
 		{4, "2021-02-12T09:30:41.027Z", StorageMoveStateScheduled, "default", "storage2", nil},
 	}, func(m RepositoryStorageMove, _ int) *GroupRepositoryStorageMove {
@@ -225,7 +225,7 @@ func snippetMovesWant(t testing.TB) moveWant {
 		Name:      "Administrator",
 		State:     "active",
 		Locked:    false,
-		AvatarURL: Ptr("https://www.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon"),
+		AvatarURL: String("https://www.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon"),
 		WebURL:    "https://gitlab.example.com/root",
 	}
 	snippet := func(author *UserBasic, updatedAt string, repo bool) *BasicSnippet {
@@ -258,7 +258,7 @@ func snippetMovesWant(t testing.TB) moveWant {
 	}
 	return moveWantOf(t, [4]moveRow{
 		{1, "2020-12-01T11:20:14.128Z", StorageMoveStateFinished, "default", "storage2", nil},
-		{2, "2020-12-02T08:03:11.512Z", StorageMoveStateFailed, "storage2", "default", Ptr("Failed to replicate snippet repository: 5:repository not found")},
+		{2, "2020-12-02T08:03:11.512Z", StorageMoveStateFailed, "storage2", "default", String("Failed to replicate snippet repository: 5:repository not found")},
 		{3, "2020-12-03T16:45:27.730Z", StorageMoveStateFinished, "storage2", "default", nil},
 		{4, "2020-12-04T07:58:02.361Z", StorageMoveStateScheduled, "default", "storage2", nil},
 	}, func(m RepositoryStorageMove, i int) *SnippetRepositoryStorageMove {
@@ -398,7 +398,7 @@ func TestStorageMovesScheduleForContainer(t *testing.T) {
 		req      ScheduleStorageMoveRequest
 		wantBody string
 	}{
-		{"destination given", ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")}, `{"destination_storage_name":"storage2"}`},
+		{"destination given", ScheduleStorageMoveRequest{DestinationStorageName: String("storage2")}, `{"destination_storage_name":"storage2"}`},
 		{"GitLab picks the destination", ScheduleStorageMoveRequest{}, `{}`},
 	}
 	for _, kind := range moveKindCases() {
@@ -433,7 +433,7 @@ func TestStorageMovesScheduleAll(t *testing.T) {
 	}{
 		{
 			"destination given",
-			ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("storage2")},
+			ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: String("storage2")},
 			`{"source_storage_name":"default","destination_storage_name":"storage2"}`,
 		},
 	}
@@ -512,7 +512,7 @@ func TestStorageMovesScheduleReadOnly(t *testing.T) {
 			expect(t, ts, route{method: http.MethodPost, path: kind.containerPath(kind.scheduleID),
 				body: `{"destination_storage_name":"storage2"}`, status: http.StatusBadRequest, json: body})
 
-			got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, ScheduleStorageMoveRequest{DestinationStorageName: Ptr("storage2")})
+			got, resp, err := kind.ops(ts.client).ScheduleFor(t.Context(), kind.scheduleID, ScheduleStorageMoveRequest{DestinationStorageName: String("storage2")})
 			if got != nil {
 				t.Errorf("ScheduleFor(%d) move = %+v; want nil on error", kind.scheduleID, got)
 			}
@@ -614,7 +614,7 @@ type invalidMoveCall struct {
 
 func invalidMoveCalls() []invalidMoveCall {
 	dest := func(s string) ScheduleStorageMoveRequest {
-		return ScheduleStorageMoveRequest{DestinationStorageName: Ptr(s)}
+		return ScheduleStorageMoveRequest{DestinationStorageName: String(s)}
 	}
 	get := func(id int64) func(context.Context, moveOps) (*Response, error) {
 		return func(ctx context.Context, o moveOps) (*Response, error) {
@@ -668,8 +668,8 @@ func invalidMoveCalls() []invalidMoveCall {
 		{name: "ScheduleFor container -1", call: scheduleFor(-1, ScheduleStorageMoveRequest{})},
 		{name: "ScheduleFor empty destination", call: scheduleFor(1, dest(""))},
 		{name: "ScheduleAll empty source", call: scheduleAll(ScheduleAllStorageMovesRequest{})},
-		{name: "ScheduleAll empty source with destination", call: scheduleAll(ScheduleAllStorageMovesRequest{DestinationStorageName: Ptr("storage2")})},
-		{name: "ScheduleAll empty destination", call: scheduleAll(ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: Ptr("")})},
+		{name: "ScheduleAll empty source with destination", call: scheduleAll(ScheduleAllStorageMovesRequest{DestinationStorageName: String("storage2")})},
+		{name: "ScheduleAll empty destination", call: scheduleAll(ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: String("")})},
 		{name: "List negative page", call: list(&ListStorageMovesOptions{Page: -1})},
 		{name: "List negative per_page", call: list(&ListStorageMovesOptions{PerPage: -1})},
 		{name: "ListFor negative page", call: listFor(1, &ListStorageMovesOptions{Page: -2})},

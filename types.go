@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// Ptr returns a pointer to a copy of v. It fills optional request fields such
-// as [ScheduleStorageMoveRequest.DestinationStorageName].
-func Ptr[T any](v T) *T { return &v }
+// String returns a pointer to a copy of s. It fills optional string fields
+// such as [ScheduleStorageMoveRequest.DestinationStorageName].
+func String(s string) *string { return &s }
 
 // ModelName names a Geo data type served by the Data management API, as it
 // appears in the path /admin/data_management/:model_name.

@@ -406,7 +406,7 @@ func TestStorageMoveStateDecode(t *testing.T) {
 		State:                  StorageMoveStateCleanupFailed,
 		SourceStorageName:      "default",
 		DestinationStorageName: "gitaly-1",
-		ErrorMessage:           Ptr("13:fatal: could not remove old repository"),
+		ErrorMessage:           String("13:fatal: could not remove old repository"),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("json.Unmarshal(storage move) mismatch (-want +got):\n%s", diff)

@@ -15,7 +15,7 @@ func TestStepIntervalClock(t *testing.T) {
 	srv.AddStorage("storage2", 1)
 	id := srv.AddProject(Project{})
 	moves := srv.Client().ProjectRepositoryStorageMoves
-	m, _, err := moves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+	m, _, err := moves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")})
 	if err != nil {
 		t.Fatalf("ScheduleForProject error = %v", err)
 	}

@@ -15,8 +15,8 @@ import (
 func TestScopedFaults(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
-	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/project_repository_storage_moves", Status: 429, Count: 1, RetryAfter: gitlabdata.Ptr(0)})
-	srv.InjectFault(gitlabtest.Fault{Path: "/api/v4/admin/data_management/**", Status: 503, RetryAfter: gitlabdata.Ptr(7)})
+	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/project_repository_storage_moves", Status: 429, Count: 1, RetryAfter: gitlabtest.Seconds(0)})
+	srv.InjectFault(gitlabtest.Fault{Path: "/api/v4/admin/data_management/**", Status: 503, RetryAfter: gitlabtest.Seconds(7)})
 
 	// Another method or path is not affected.
 	if got := adminDo(t, srv, "POST", "/project_repository_storage_moves", `{"source_storage_name":"default"}`); got.status != 202 {
@@ -40,7 +40,7 @@ func TestScopedFaults(t *testing.T) {
 			t.Errorf("GET %s = %d, Retry-After %q; want 503 and 7", p, got.status, got.header.Get("Retry-After"))
 		}
 	}
-	if diff := cmp.Diff([]gitlabtest.Fault{{Path: "/api/v4/admin/data_management/**", Status: 503, RetryAfter: gitlabdata.Ptr(7)}}, srv.Faults()); diff != "" {
+	if diff := cmp.Diff([]gitlabtest.Fault{{Path: "/api/v4/admin/data_management/**", Status: 503, RetryAfter: gitlabtest.Seconds(7)}}, srv.Faults()); diff != "" {
 		t.Errorf("Faults() mismatch (-want +got):\n%s", diff)
 	}
 	srv.ClearFaults()
@@ -123,7 +123,7 @@ func TestControlPlane(t *testing.T) {
 		{"unknown endpoint", "GET", "/-/fake/nope", "", 404, `{"error":"no control endpoint GET /-/fake/nope; GET /-/fake/ lists them"}` + "\n"},
 	}
 	client := fakeClient(t, srv)
-	m, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("default")})
+	m, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("default")})
 	if err != nil {
 		t.Fatalf("ScheduleForProject error = %v", err)
 	}
@@ -175,7 +175,7 @@ func TestControlPlane(t *testing.T) {
 func TestApplicationLimitFault(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
-	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, ApplicationLimit: true, Count: 1, RetryAfter: gitlabdata.Ptr(30)})
+	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, ApplicationLimit: true, Count: 1, RetryAfter: gitlabtest.Seconds(30)})
 	got := adminDo(t, srv, "GET", "/projects", "")
 	wantJSON(t, "application limit", got, 429, `{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`)
 	if diff := cmp.Diff(map[string]string{"Retry-After": "30", "RateLimit-Name": "<absent>"}, headerOf(got.header, "Retry-After", "RateLimit-Name")); diff != "" {

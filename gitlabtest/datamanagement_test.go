@@ -24,20 +24,20 @@ func seedRecords(srv *gitlabtest.Server) []*gitlabdata.ModelRecord {
 	var out []*gitlabdata.ModelRecord
 	for i, st := range states {
 		id := int64(i + 1)
-		ci := &gitlabdata.ChecksumInformation{ChecksumState: st, ChecksumRetryCount: gitlabdata.Ptr(int64(0))}
+		ci := &gitlabdata.ChecksumInformation{ChecksumState: st, ChecksumRetryCount: ptr(int64(0))}
 		switch st {
 		case "succeeded":
-			ci.Checksum = gitlabdata.Ptr(fmt.Sprintf("%064d", id))
-			ci.LastChecksum = gitlabdata.Ptr(created.Add(time.Hour))
+			ci.Checksum = ptr(fmt.Sprintf("%064d", id))
+			ci.LastChecksum = ptr(created.Add(time.Hour))
 		case "failed":
-			ci.LastChecksum = gitlabdata.Ptr(created.Add(time.Hour))
-			ci.ChecksumRetryCount = gitlabdata.Ptr(int64(2))
-			ci.ChecksumRetryAt = gitlabdata.Ptr(created.Add(2 * time.Hour))
-			ci.ChecksumFailure = gitlabdata.Ptr("Checksum does not match")
+			ci.LastChecksum = ptr(created.Add(time.Hour))
+			ci.ChecksumRetryCount = ptr(int64(2))
+			ci.ChecksumRetryAt = ptr(created.Add(2 * time.Hour))
+			ci.ChecksumFailure = gitlabdata.String("Checksum does not match")
 		}
 		r := gitlabdata.ModelRecord{
 			RecordIdentifier: gitlabdata.IntRecordID(id), ModelClass: "Upload",
-			CreatedAt: gitlabdata.Ptr(created.Add(time.Duration(i) * time.Minute)), FileSize: gitlabdata.Ptr(1000 * id),
+			CreatedAt: ptr(created.Add(time.Duration(i) * time.Minute)), FileSize: ptr(1000 * id),
 			ChecksumInformation: ci,
 		}
 		srv.AddRecord(gitlabdata.ModelUploads, r)
@@ -273,12 +273,12 @@ func TestDataManagementGet(t *testing.T) {
 	stored, _ := srv.Record("virtual_registries_cache_entries", comp[1])
 	wantC := &gitlabdata.ModelRecord{
 		RecordIdentifier: gitlabdata.CompositeRecordID("2", "1", "2"), ModelClass: "VirtualRegistries::Packages::Maven::Cache::Entry",
-		CreatedAt: gitlabdata.Ptr(time.Date(2025, 1, 6, 9, 2, 0, 0, time.UTC)), FileSize: gitlabdata.Ptr(int64(2048 + 2*31)),
+		CreatedAt: ptr(time.Date(2025, 1, 6, 9, 2, 0, 0, time.UTC)), FileSize: ptr(int64(2048 + 2*31)),
 		ChecksumInformation: &gitlabdata.ChecksumInformation{
 			Checksum:           stored.ChecksumInformation.Checksum,
-			LastChecksum:       gitlabdata.Ptr(time.Date(2025, 1, 6, 10, 2, 0, 0, time.UTC)),
+			LastChecksum:       ptr(time.Date(2025, 1, 6, 10, 2, 0, 0, time.UTC)),
 			ChecksumState:      "succeeded",
-			ChecksumRetryCount: gitlabdata.Ptr(int64(0)),
+			ChecksumRetryCount: ptr(int64(0)),
 		},
 	}
 	if diff := cmp.Diff(wantC, gotC); diff != "" {
@@ -323,7 +323,7 @@ func TestRecalculateChecksum(t *testing.T) {
 	}
 	w := *want[2]
 	w.ChecksumInformation = &gitlabdata.ChecksumInformation{
-		Checksum: got.ChecksumInformation.Checksum, LastChecksum: &testNow, ChecksumState: "succeeded", ChecksumRetryCount: gitlabdata.Ptr(int64(0)),
+		Checksum: got.ChecksumInformation.Checksum, LastChecksum: &testNow, ChecksumState: "succeeded", ChecksumRetryCount: ptr(int64(0)),
 	}
 	if diff := cmp.Diff(&w, got); diff != "" {
 		t.Errorf("RecalculateChecksum(3) mismatch (-want +got):\n%s", diff)
@@ -346,8 +346,8 @@ func TestRecalculateChecksum(t *testing.T) {
 	wantJSON(t, "PUT uploads/2/checksum", raw, 400, `{"message":"400 Bad request - Verifying uploads/2 failed."}`)
 	rec, _ := srv.Record(gitlabdata.ModelUploads, gitlabdata.IntRecordID(2))
 	wantCI := &gitlabdata.ChecksumInformation{
-		LastChecksum: &testNow, ChecksumState: "failed", ChecksumRetryCount: gitlabdata.Ptr(int64(3)),
-		ChecksumRetryAt: gitlabdata.Ptr(testNow.Add(8 * time.Minute)), ChecksumFailure: gitlabdata.Ptr("Checksum does not match"),
+		LastChecksum: &testNow, ChecksumState: "failed", ChecksumRetryCount: ptr(int64(3)),
+		ChecksumRetryAt: ptr(testNow.Add(8 * time.Minute)), ChecksumFailure: gitlabdata.String("Checksum does not match"),
 	}
 	if diff := cmp.Diff(wantCI, rec.ChecksumInformation); diff != "" {
 		t.Errorf("record 2 after a failed verification mismatch (-want +got):\n%s", diff)
@@ -466,7 +466,7 @@ func TestAddRecordRoundTrip(t *testing.T) {
 	if id := srv.AddRecord(gitlabdata.ModelUploads, gitlabdata.ModelRecord{}); id != gitlabdata.IntRecordID(6) {
 		t.Errorf("AddRecord(zero id) = %v; want 6", id)
 	}
-	srv.AddRecord(gitlabdata.ModelUploads, gitlabdata.ModelRecord{RecordIdentifier: gitlabdata.IntRecordID(6), FileSize: gitlabdata.Ptr(int64(9))})
+	srv.AddRecord(gitlabdata.ModelUploads, gitlabdata.ModelRecord{RecordIdentifier: gitlabdata.IntRecordID(6), FileSize: ptr(int64(9))})
 	if got, _ := srv.Record(gitlabdata.ModelUploads, gitlabdata.IntRecordID(6)); got.FileSize == nil || *got.FileSize != 9 {
 		t.Errorf("Record(6) after replacing = %+v; want file size 9", got)
 	}

@@ -22,7 +22,7 @@
 //			t.Fatal(err)
 //		}
 //		_, err = client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(),
-//			gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: gitlabdata.Ptr("storage2")})
+//			gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: gitlabdata.String("storage2")})
 //		if err != nil {
 //			t.Fatal(err)
 //		}

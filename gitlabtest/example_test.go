@@ -20,7 +20,7 @@ func Example() {
 	ctx := context.Background()
 	client := srv.Client()
 	move, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(ctx, id,
-		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func ExampleServer_InjectFault() {
 	defer srv.Close()
 	srv.InjectFault(gitlabtest.Fault{
 		Method: "GET", Path: "/api/v4/project_repository_storage_moves",
-		Status: 429, Count: 1, RetryAfter: gitlabdata.Ptr(0),
+		Status: 429, Count: 1, RetryAfter: gitlabtest.Seconds(0),
 	})
 	client, err := srv.NewClient(gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 2}))
 	if err != nil {

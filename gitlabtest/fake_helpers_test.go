@@ -123,3 +123,6 @@ func headerOf(h http.Header, keys ...string) map[string]string {
 
 // offsetHeaderKeys are the headers of an offset page.
 var offsetHeaderKeys = []string{"X-Page", "X-Per-Page", "X-Next-Page", "X-Prev-Page", "X-Total", "X-Total-Pages", "Link"}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

@@ -74,7 +74,7 @@ func (f *Fault) matches(r *http.Request) bool {
 // a listing once, telling the client it may retry at once:
 //
 //	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects",
-//		Status: 429, Count: 1, RetryAfter: gitlabdata.Ptr(0)})
+//		Status: 429, Count: 1, RetryAfter: gitlabtest.Seconds(0)})
 func (s *Server) InjectFault(f Fault) {
 	if f.RetryAfter != nil {
 		ra := max(*f.RetryAfter, 0)
@@ -146,3 +146,9 @@ func (s *Server) SetRetryAfter(seconds int) {
 	defer s.mu.Unlock()
 	s.retryAfter = max(seconds, 0)
 }
+
+// Seconds returns a pointer to n, for [Fault.RetryAfter].
+func Seconds(n int) *int { return &n }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

@@ -136,7 +136,7 @@ func TestRequestLog(t *testing.T) {
 	id := srv.AddProject(gitlabtest.Project{})
 	client := fakeClient(t, srv)
 	if _, _, err := client.ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), id,
-		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("default")}); err != nil {
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("default")}); err != nil {
 		t.Fatalf("ScheduleForProject error = %v", err)
 	}
 	comp := gitlabdata.CompositeRecordID("a/b", "c")

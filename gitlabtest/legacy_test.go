@@ -186,7 +186,7 @@ func TestDemoData(t *testing.T) {
 			t.Errorf("move %d is scheduled after a bulk schedule without a destination", m.ID)
 		}
 	}
-	if _, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: gitlabdata.Ptr("storage2")}); err != nil {
+	if _, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{SourceStorageName: "default", DestinationStorageName: gitlabdata.String("storage2")}); err != nil {
 		t.Fatalf("ScheduleAll error = %v", err)
 	}
 	scheduled := 0

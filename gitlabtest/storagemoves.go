@@ -342,7 +342,7 @@ func (s *Server) addSnippetLocked(sn Snippet) int64 {
 		sn.CreatedAt = s.now()
 	}
 	if sn.ProjectID != nil {
-		sn.ProjectID = gitlabdata.Ptr(*sn.ProjectID)
+		sn.ProjectID = ptr(*sn.ProjectID)
 	}
 	s.userLocked(sn.AuthorUsername)
 	s.snippets[sn.ID] = &sn
@@ -418,7 +418,7 @@ func (s *Server) Snippet(id int64) (Snippet, bool) {
 	}
 	out := *sn
 	if sn.ProjectID != nil {
-		out.ProjectID = gitlabdata.Ptr(*sn.ProjectID)
+		out.ProjectID = ptr(*sn.ProjectID)
 	}
 	return out, true
 }
@@ -593,7 +593,7 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 		dest: m.DestinationStorageName, containerID: containerID,
 	}
 	if m.ErrorMessage != nil {
-		mv.errMsg = gitlabdata.Ptr(*m.ErrorMessage)
+		mv.errMsg = ptr(*m.ErrorMessage)
 	}
 	if mv.id <= 0 {
 		mv.id = s.nextMoveID[k] + 1
@@ -669,7 +669,7 @@ func (s *Server) stepMovesLocked() {
 				*c.readOnly = false
 				if c.moveFailure != "" && m.source != m.dest {
 					m.state = moveFailed
-					m.errMsg = gitlabdata.Ptr(truncate(c.moveFailure, 256))
+					m.errMsg = ptr(truncate(c.moveFailure, 256))
 				} else {
 					m.state = moveReplicated
 					*c.storage = m.dest
@@ -677,7 +677,7 @@ func (s *Server) stepMovesLocked() {
 			case moveReplicated:
 				if c.cleanupFailure != "" && m.source != m.dest {
 					m.state = moveCleanupFailed
-					m.errMsg = gitlabdata.Ptr(truncate(c.cleanupFailure, 256))
+					m.errMsg = ptr(truncate(c.cleanupFailure, 256))
 				} else {
 					m.state = moveFinished
 				}

@@ -21,7 +21,7 @@ func TestScheduleForProjectStateMachine(t *testing.T) {
 	client := fakeClient(t, srv)
 	moves := client.ProjectRepositoryStorageMoves
 
-	got, resp, err := moves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+	got, resp, err := moves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")})
 	if err != nil {
 		t.Fatalf("ScheduleForProject(%d) error = %v", id, err)
 	}
@@ -34,7 +34,7 @@ func TestScheduleForProjectStateMachine(t *testing.T) {
 			SourceStorageName: "default", DestinationStorageName: "storage2",
 		},
 		Project: &gitlabdata.ProjectIdentity{
-			ID: id, Description: gitlabdata.Ptr("Public site"), Name: "Website", NameWithNamespace: "acme / Website",
+			ID: id, Description: gitlabdata.String("Public site"), Name: "Website", NameWithNamespace: "acme / Website",
 			Path: "website", PathWithNamespace: "acme/website", CreatedAt: &testNow,
 		},
 	}
@@ -104,7 +104,7 @@ func TestMoveFailures(t *testing.T) {
 			srv.AddStorage("storage2", 10)
 			id := srv.AddProject(tt.project)
 			moves := fakeClient(t, srv).ProjectRepositoryStorageMoves
-			m, _, err := moves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")})
+			m, _, err := moves.ScheduleForProject(t.Context(), id, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")})
 			if err != nil {
 				t.Fatalf("ScheduleForProject error = %v", err)
 			}
@@ -263,7 +263,7 @@ func TestScheduleAll(t *testing.T) {
 	client := fakeClient(t, srv)
 
 	resp, err := client.ProjectRepositoryStorageMoves.ScheduleAll(t.Context(), gitlabdata.ScheduleAllStorageMovesRequest{
-		SourceStorageName: "default", DestinationStorageName: gitlabdata.Ptr("storage2"),
+		SourceStorageName: "default", DestinationStorageName: gitlabdata.String("storage2"),
 	})
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("ScheduleAll = %v, %v; want 202", resp, err)
@@ -364,7 +364,7 @@ func TestGroupAndSnippetMoves(t *testing.T) {
 	personal := srv.AddSnippet(gitlabtest.Snippet{Title: "notes", HasRepository: true, AuthorUsername: "alice", Visibility: "internal"})
 	inProject := srv.AddSnippet(gitlabtest.Snippet{Title: "script", Description: "a script", ProjectID: &pid})
 	client := fakeClient(t, srv)
-	dest := gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")}
+	dest := gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")}
 	base := srv.URL()
 	u, err := url.Parse(base)
 	if err != nil {
@@ -409,7 +409,7 @@ func TestGroupAndSnippetMoves(t *testing.T) {
 		t.Fatalf("ScheduleForSnippet error = %v", err)
 	}
 	wantS2 := &gitlabdata.BasicSnippet{
-		ID: inProject, Title: "script", Description: gitlabdata.Ptr("a script"), Visibility: "private",
+		ID: inProject, Title: "script", Description: gitlabdata.String("a script"), Visibility: "private",
 		Author:    &gitlabdata.UserBasic{ID: 1, Username: "root", Name: "Administrator", State: "active", WebURL: base + "/root"},
 		CreatedAt: &testNow, UpdatedAt: &testNow, ProjectID: &pid,
 		WebURL: fmt.Sprintf("%s/ops/tools/-/snippets/%d", base, inProject), RawURL: fmt.Sprintf("%s/ops/tools/-/snippets/%d/raw", base, inProject),
@@ -491,7 +491,7 @@ func TestProjectsOnStorageFollowsMoves(t *testing.T) {
 		t.Errorf("ProjectsOnStorage(default) mismatch (-want +got):\n%s", diff)
 	}
 	if _, _, err := fakeClient(t, srv).ProjectRepositoryStorageMoves.ScheduleForProject(t.Context(), onDefault[0],
-		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.Ptr("storage2")}); err != nil {
+		gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: gitlabdata.String("storage2")}); err != nil {
 		t.Fatalf("ScheduleForProject error = %v", err)
 	}
 	srv.Step()
