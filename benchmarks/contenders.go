@@ -204,16 +204,9 @@ func clientGoMoves(ctx context.Context, base string, c *consumer) error {
 		return err
 	}
 	opts := gitlab.RetrieveAllProjectStorageMovesOptions{ListOptions: gitlab.ListOptions{PerPage: perPage}}
-	pages := func(p gitlab.PaginationOptionFunc) ([]*gitlab.ProjectRepositoryStorageMove, *gitlab.Response, error) {
+	return scanMoves(c, func(p gitlab.PaginationOptionFunc) ([]*gitlab.ProjectRepositoryStorageMove, *gitlab.Response, error) {
 		return client.ProjectRepositoryStorageMove.RetrieveAllStorageMoves(opts, p, gitlab.WithContext(ctx))
-	}
-	for m, err := range gitlab.Scan2(pages) {
-		if err != nil {
-			return err
-		}
-		c.take(m.ID)
-	}
-	return nil
+	}, func(m *gitlab.ProjectRepositoryStorageMove) int64 { return m.ID })
 }
 
 func clientGoGroupMoves(ctx context.Context, base string, c *consumer) error {
@@ -222,16 +215,9 @@ func clientGoGroupMoves(ctx context.Context, base string, c *consumer) error {
 		return err
 	}
 	opts := gitlab.RetrieveAllGroupStorageMovesOptions{ListOptions: gitlab.ListOptions{PerPage: perPage}}
-	pages := func(p gitlab.PaginationOptionFunc) ([]*gitlab.GroupRepositoryStorageMove, *gitlab.Response, error) {
+	return scanMoves(c, func(p gitlab.PaginationOptionFunc) ([]*gitlab.GroupRepositoryStorageMove, *gitlab.Response, error) {
 		return client.GroupRepositoryStorageMove.RetrieveAllStorageMoves(opts, p, gitlab.WithContext(ctx))
-	}
-	for m, err := range gitlab.Scan2(pages) {
-		if err != nil {
-			return err
-		}
-		c.take(m.ID)
-	}
-	return nil
+	}, func(m *gitlab.GroupRepositoryStorageMove) int64 { return m.ID })
 }
 
 func clientGoSnippetMoves(ctx context.Context, base string, c *consumer) error {
@@ -240,14 +226,18 @@ func clientGoSnippetMoves(ctx context.Context, base string, c *consumer) error {
 		return err
 	}
 	opts := gitlab.RetrieveAllSnippetStorageMovesOptions{ListOptions: gitlab.ListOptions{PerPage: perPage}}
-	pages := func(p gitlab.PaginationOptionFunc) ([]*gitlab.SnippetRepositoryStorageMove, *gitlab.Response, error) {
+	return scanMoves(c, func(p gitlab.PaginationOptionFunc) ([]*gitlab.SnippetRepositoryStorageMove, *gitlab.Response, error) {
 		return client.SnippetRepositoryStorageMove.RetrieveAllStorageMoves(opts, p, gitlab.WithContext(ctx))
-	}
+	}, func(m *gitlab.SnippetRepositoryStorageMove) int64 { return m.ID })
+}
+
+// scanMoves walks a client-go listing with its Scan2 and takes each id.
+func scanMoves[T any](c *consumer, pages func(gitlab.PaginationOptionFunc) ([]*T, *gitlab.Response, error), id func(*T) int64) error {
 	for m, err := range gitlab.Scan2(pages) {
 		if err != nil {
 			return err
 		}
-		c.take(m.ID)
+		c.take(id(m))
 	}
 	return nil
 }
