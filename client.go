@@ -400,7 +400,9 @@ func callOne[T any](ctx context.Context, c *Client, method string, u *url.URL, e
 // GET and HEAD are retried like the wrapped listings; other methods only on
 // 429, because GitLab has no idempotency keys. A non-2xx answer is an
 // [*APIError]. The [Response] carries the pagination headers, so a listing
-// can be paged with NextPage or NextLink.
+// can be paged by passing Response.NextPage as the page parameter (or
+// NextCursor as cursor) of the next call; NextLink, an absolute URL, is not
+// a path Do takes.
 //
 // GitLab API docs: https://docs.gitlab.com/api/rest/
 func (c *Client) Do(ctx context.Context, method, path string, query, body, out any) (*Response, error) {

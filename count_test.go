@@ -23,7 +23,7 @@ func TestCountWithOneRequestPerState(t *testing.T) {
 		ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{
 			"pending": {N: 0}, "started": {N: 0}, "succeeded": {N: 2}, "failed": {N: 3}, "disabled": {N: 0},
 		},
-		Requests: 6,
+		Requests: 7, // GET /version once, then one listing per count
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Count() mismatch (-want +got):\n%s", diff)
@@ -54,7 +54,7 @@ func TestCountAboveTenThousand(t *testing.T) {
 		t.Fatalf("Count() error = %v", err)
 	}
 	bound := gitlabdata.Count{N: 10_001, AtLeast: true}
-	want := &gitlabdata.RecordCounts{Total: bound, ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{"failed": bound}, Requests: 2}
+	want := &gitlabdata.RecordCounts{Total: bound, ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{"failed": bound}, Requests: 3}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Count() mismatch (-want +got):\n%s", diff)
 	}
@@ -74,17 +74,19 @@ func TestCountAboveTenThousand(t *testing.T) {
 	}
 }
 
-// GitLab 18.3 to 18.7 never send totals.
+// GitLab 18.3 to 18.7 never send totals: a page of 100 counts exactly up to
+// 100, and a walk counts beyond.
 func TestCountOnLegacy(t *testing.T) {
 	t.Parallel()
-	_, client := fakeAt(t, "18.5", 3)
-	only := []gitlabdata.ChecksumState{gitlabdata.ChecksumStateFailed, gitlabdata.ChecksumStateStarted}
+	srv, client := fakeAt(t, "18.5", 3)
+	srv.AddRecords(gitlabdata.ModelUploads, 150, gitlabdata.ChecksumStateSucceeded)
+	only := []gitlabdata.ChecksumState{gitlabdata.ChecksumStateFailed, gitlabdata.ChecksumStateSucceeded}
 	got, err := client.DataManagement.Count(t.Context(), gitlabdata.ModelUploads, &gitlabdata.CountOptions{States: only})
 	if err != nil {
 		t.Fatalf("Count() error = %v", err)
 	}
-	atLeast := gitlabdata.Count{N: 2, AtLeast: true}
-	want := &gitlabdata.RecordCounts{Total: atLeast, ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{"failed": atLeast, "started": {N: 0}}, Requests: 3}
+	atLeast := gitlabdata.Count{N: 101, AtLeast: true}
+	want := &gitlabdata.RecordCounts{Total: atLeast, ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{"failed": {N: 3}, "succeeded": atLeast}, Requests: 4}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Count() mismatch (-want +got):\n%s", diff)
 	}
@@ -92,9 +94,29 @@ func TestCountOnLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Count(Exact) error = %v", err)
 	}
-	want = &gitlabdata.RecordCounts{Total: gitlabdata.Count{N: 3}, ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{"failed": {N: 3}, "started": {N: 0}}, Requests: 5}
+	want = &gitlabdata.RecordCounts{Total: gitlabdata.Count{N: 153}, ByState: map[gitlabdata.ChecksumState]gitlabdata.Count{"failed": {N: 3}, "succeeded": {N: 150}}, Requests: 5}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Count(Exact) mismatch (-want +got):\n%s", diff)
+	}
+	var queries []string
+	for _, r := range srv.Requests() {
+		if r.Path == "/api/v4/admin/data_management/uploads" {
+			t.Errorf("a plural name went to the 18.5 server: %s?%s", r.Path, r.RawQuery)
+		}
+		if r.Path == "/api/v4/admin/data_management/upload" {
+			queries = append(queries, r.RawQuery)
+		}
+	}
+	wantQueries := []string{
+		"pagination=offset&per_page=100",                                          // total, a lower bound
+		"checksum_state=failed&pagination=offset&per_page=100",                    // exact
+		"checksum_state=succeeded&pagination=offset&per_page=100",                 // a lower bound
+		"pagination=offset&per_page=100", "page=2&pagination=offset&per_page=100", // Exact: the walk goes on from page 1
+		"checksum_state=failed&pagination=offset&per_page=100",
+		"checksum_state=succeeded&pagination=offset&per_page=100", "checksum_state=succeeded&page=2&pagination=offset&per_page=100",
+	}
+	if diff := cmp.Diff(wantQueries, queries); diff != "" {
+		t.Errorf("listings mismatch (-want +got):\n%s", diff)
 	}
 }
 

@@ -440,8 +440,10 @@ const maxCounted = 10_000
 // count, whose X-Total is the number, up to 10,000 matching records. Above
 // that GitLab omits the total, and the count is the lower bound 10,001
 // (AtLeast) unless opts.Exact asks for a walk through the records. GitLab
-// 18.3 to 18.7 never send totals: there a count is a lower bound, or a walk
-// with opts.Exact. opts may be nil.
+// 18.3 to 18.7 never send totals: there each count lists one page of 100,
+// exact below 101 records and a lower bound of 101 above, or a walk with
+// opts.Exact. The Client asks GET /version once to know the era. opts may be
+// nil.
 //
 // GitLab API docs: https://docs.gitlab.com/api/rest/#pagination-response-headers
 func (s *DataManagementService) Count(ctx context.Context, model ModelName, opts *CountOptions) (*RecordCounts, error) {
@@ -462,6 +464,12 @@ func (s *DataManagementService) Count(ctx context.Context, model ModelName, opts
 		}
 	}
 	out := &RecordCounts{}
+	if s.c.facts.knownVersion() == nil {
+		// The era decides how to count; an unknown version counts as new.
+		if _, err := s.c.serverVersion(ctx); err == nil {
+			out.Requests++
+		}
+	}
 	var err error
 	if out.Total, err = s.count(ctx, model, "", o.Exact, &out.Requests); err != nil {
 		return nil, err
@@ -485,7 +493,11 @@ func (s *DataManagementService) Count(ctx context.Context, model ModelName, opts
 
 // count counts the records of model in state ("" for all).
 func (s *DataManagementService) count(ctx context.Context, model ModelName, state ChecksumState, exact bool, requests *int) (Count, error) {
-	opts := &ListModelRecordsOptions{ChecksumState: state, PerPage: 1, Pagination: PaginationOffset}
+	perPage := 1
+	if s.c.facts.wantsSingular() {
+		perPage = 100 // 18.3 to 18.7 send no totals: a full page counts up to 100 exactly
+	}
+	opts := &ListModelRecordsOptions{ChecksumState: state, PerPage: perPage, Pagination: PaginationOffset}
 	items, resp, err := s.List(ctx, model, opts)
 	*requests++
 	if err != nil {
@@ -499,18 +511,22 @@ func (s *DataManagementService) count(ctx context.Context, model ModelName, stat
 	}
 	if !exact {
 		if s.c.facts.wantsSingular() { // 18.3 to 18.7: never a total
-			return Count{N: 2, AtLeast: true}, nil // a first record and a next page
+			return Count{N: len(items) + 1, AtLeast: true}, nil // a full page and a next one
 		}
 		return Count{N: maxCounted + 1, AtLeast: true}, nil
 	}
-	return s.walkCount(ctx, model, state, requests)
-}
-
-// walkCount counts by listing every record, 100 a page: keyset where the
-// server pages so, by offset on servers that ignore keyset.
-func (s *DataManagementService) walkCount(ctx context.Context, model ModelName, state ChecksumState, requests *int) (Count, error) {
 	walk := ListModelRecordsOptions{ChecksumState: state, PerPage: 100, Pagination: PaginationKeyset}
 	n := 0
+	if perPage == walk.PerPage { // go on from the page just read
+		walk.Pagination, walk.Page, n = PaginationOffset, resp.NextPage, len(items)
+	}
+	return s.walkCount(ctx, model, walk, n, requests)
+}
+
+// walkCount counts the records from walk on, n already counted, by listing
+// them 100 a page: keyset where the server pages so, by offset on servers
+// that ignore keyset or where walk asks for it.
+func (s *DataManagementService) walkCount(ctx context.Context, model ModelName, walk ListModelRecordsOptions, n int, requests *int) (Count, error) {
 	for {
 		items, resp, err := s.List(ctx, model, &walk)
 		*requests++

@@ -97,19 +97,28 @@ func invalidModelName(err error) (*APIError, bool) {
 func (c *Client) withModelName(model ModelName, call func(name ModelName) (err error, retryable bool)) error {
 	name := c.modelName(model)
 	err, retryable := call(name)
-	if _, invalid := invalidModelName(err); invalid && retryable {
-		if singular := model.Singular(); singular != name {
-			if err, _ = call(singular); err == nil {
-				c.facts.learnSingular()
-			} else if _, invalid := invalidModelName(err); !invalid && !errors.Is(err, ErrInvalidArgument) {
+	apiErr, invalid := invalidModelName(err)
+	if !invalid {
+		return err
+	}
+	if singular := model.Singular(); retryable && singular != name && c.mayWantSingular() {
+		retryErr, _ := call(singular)
+		if _, stillInvalid := invalidModelName(retryErr); !stillInvalid {
+			if retryErr == nil || !errors.Is(retryErr, ErrInvalidArgument) {
 				c.facts.learnSingular()
 			}
+			return retryErr
 		}
 	}
-	if apiErr, invalid := invalidModelName(err); invalid {
-		apiErr.Hint = c.unknownModelHint(model)
-	}
+	apiErr.Hint = c.unknownModelHint(model) // the error of the caller's own name
 	return err
+}
+
+// mayWantSingular is false when the server is known to be GitLab 18.8 or
+// later, which takes plural names only.
+func (c *Client) mayWantSingular() bool {
+	v := c.facts.knownVersion()
+	return v == nil || !v.AtLeast(18, 8)
 }
 
 // unknownModelHint suggests the known names nearest to model.

@@ -87,11 +87,22 @@ func TestPluralNamesOnEveryEra(t *testing.T) {
 // An unknown model name fails with GitLab's 400 and the nearest known names.
 func TestUnknownModelNameSuggestsNearest(t *testing.T) {
 	t.Parallel()
-	_, client := fakeAt(t, "18.11", 0)
+	srv, client := fakeAt(t, "18.11", 0)
+	if _, _, err := client.Version(t.Context()); err != nil {
+		t.Fatalf("Version() error = %v", err)
+	}
 	_, _, err := client.DataManagement.List(t.Context(), "lfs_objets", nil)
 	var apiErr *gitlabdata.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
 		t.Fatalf("List(lfs_objets) error = %v; want GitLab's 400", err)
+	}
+	// The server is known to be 18.11: no retry in singular form, and the
+	// error names the caller's own name.
+	if want := []string{"GET /api/v4/admin/data_management/lfs_objets"}; !cmp.Equal(want, requestsTo(srv, "/api/v4/admin/")) {
+		t.Errorf("requests = %q; want %q", requestsTo(srv, "/api/v4/admin/"), want)
+	}
+	if apiErr.Path != "/api/v4/admin/data_management/lfs_objets" {
+		t.Errorf("error path = %q; want the caller's name", apiErr.Path)
 	}
 	const want = `this server does not know the model "lfs_objets"; did you mean lfs_objects? ModelNamesFor lists the names each GitLab version accepts`
 	if apiErr.Hint != want {

@@ -128,6 +128,9 @@ func newAPIError(resp *http.Response, method, path string) *APIError {
 	}
 	e.Message, e.Fields = parseErrorBody(resp.Header.Get("Content-Type"), body)
 	e.Hint = statusHint(e.StatusCode, e.Message)
+	if e.Hint == "" && e.Message == "" && len(body) > 0 && resp.StatusCode == http.StatusNotFound {
+		e.Hint = "the answer is not GitLab's API: check that the base URL is your GitLab's URL"
+	}
 	return e
 }
 
@@ -135,8 +138,8 @@ func newAPIError(resp *http.Response, method, path string) *APIError {
 func statusHint(status int, message string) string {
 	switch status {
 	case http.StatusUnauthorized:
-		return "the token is missing, wrong, expired or revoked: pass an administrator's access token " +
-			"(an OAuth token with WithOAuthToken)"
+		return "GitLab refused the token as missing, wrong, expired or revoked: use an administrator's access token; " +
+			"an OAuth token needs WithOAuthToken"
 	case http.StatusForbidden:
 		switch {
 		case strings.Contains(message, "insufficient_granular_scope"):

@@ -47,13 +47,13 @@ func TestAPIErrorShapes(t *testing.T) {
 		{
 			name: "unauthorized", file: "error_unauthorized.json", status: 401,
 			message: "401 Unauthorized", requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H01", sentinel: ErrUnauthorized,
-			wantError: prefix + "401 Unauthorized (the token is missing, wrong, expired or revoked: pass an administrator's access token (an OAuth token with WithOAuthToken)) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H01)",
+			wantError: prefix + "401 Unauthorized (GitLab refused the token as missing, wrong, expired or revoked: use an administrator's access token; an OAuth token needs WithOAuthToken) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H01)",
 		},
 		{
 			name: "expired token", file: "error_token_expired.json", status: 401,
 			message:   "invalid_token: Token is expired. You can either do re-authorization or token refresh.",
 			requestID: "01JD8A3K7Q0S5Y9B2C4E6G8H11", sentinel: ErrUnauthorized,
-			wantError: prefix + "401 Unauthorized: invalid_token: Token is expired. You can either do re-authorization or token refresh. (the token is missing, wrong, expired or revoked: pass an administrator's access token (an OAuth token with WithOAuthToken)) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H11)",
+			wantError: prefix + "401 Unauthorized: invalid_token: Token is expired. You can either do re-authorization or token refresh. (GitLab refused the token as missing, wrong, expired or revoked: use an administrator's access token; an OAuth token needs WithOAuthToken) (request id 01JD8A3K7Q0S5Y9B2C4E6G8H11)",
 		},
 		{
 			name: "forbidden", file: "error_forbidden.json", status: 403,

@@ -350,7 +350,7 @@ func TestStatusHint(t *testing.T) {
 		message string
 		want    string
 	}{
-		{401, "401 Unauthorized", "the token is missing, wrong, expired or revoked: pass an administrator's access token (an OAuth token with WithOAuthToken)"},
+		{401, "401 Unauthorized", "GitLab refused the token as missing, wrong, expired or revoked: use an administrator's access token; an OAuth token needs WithOAuthToken"},
 		{403, "403 Forbidden", "this API needs an administrator's token, and admin mode where the instance enables it"},
 		{403, "insufficient_scope: The request requires higher privileges than provided by the access token.", "the token lacks a scope: reads need read_api or api, changes need api"},
 		{403, "insufficient_granular_scope", "the token lacks GitLab's granular permissions for this API (read_admin_data_management to read, update_admin_data_management to recalculate)"},
