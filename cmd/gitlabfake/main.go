@@ -30,6 +30,15 @@ import (
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
 )
 
+// isLoopback reports whether host names this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,7 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+		// Not echoed: the words after a misplaced one may be a token.
+		return fmt.Errorf("unexpected argument at position %d: flags come before any other word (see -h)", len(args)-fs.NArg()+1)
 	}
 	switch {
 	case *records < 0:
@@ -163,6 +173,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "gitlabfake serving %s/api/v4 as GitLab %s\n", srv.URL(), srv.Version())
 	fmt.Fprintf(stdout, "admin token: %s\n", srv.Token())
 	fmt.Fprintf(stdout, "control plane: %s/-/fake/ (see -h)\n", srv.URL())
+	if host, _, err := net.SplitHostPort(*listen); err == nil && !isLoopback(host) {
+		fmt.Fprintf(stdout, "warning: listening on %s, not loopback: anyone who reaches it can use the control plane, which needs no token\n", *listen)
+	}
 	fmt.Fprintf(stdout, "try: curl -H 'PRIVATE-TOKEN: %s' %s/api/v4/project_repository_storage_moves\n", srv.Token(), srv.URL())
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "gitlabfake stopping")

@@ -128,7 +128,8 @@ func TestRunArgumentErrors(t *testing.T) {
 		{"negative records", []string{"-records", "-1"}, "-records must not be negative"},
 		{"negative projects", []string{"-projects", "-2"}, "-projects must not be negative"},
 		{"negative step", []string{"-step", "-1s"}, "-latency and -step must not be negative"},
-		{"extra argument", []string{"serve"}, `unexpected arguments: ["serve"]`},
+		{"extra argument", []string{"serve"}, `unexpected argument at position 1: flags come before any other word (see -h)`},
+		{"token after a stray word is not echoed", []string{"-seed", "1", "extra", "-token", "glpat-secret"}, `unexpected argument at position 3:`},
 		{"bad address", []string{"-listen", "127.0.0.1:notaport"}, "listen tcp"},
 		{"bad version", []string{"-version", "18.2"}, "gitlabtest: version 18.2.0-ee has no Data management API (it first shipped in 18.3)"},
 		{"legacy and version", []string{"-legacy", "-version", "18.9"}, "-legacy and -version exclude each other"},
@@ -141,6 +142,9 @@ func TestRunArgumentErrors(t *testing.T) {
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: run(%q) error = %v; want one containing %q", tt.name, tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "glpat-secret") {
+			t.Errorf("%s: run() error %q echoes the token", tt.name, err)
 		}
 	}
 	var help strings.Builder

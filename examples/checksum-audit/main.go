@@ -42,6 +42,9 @@ func main() {
 		os.Exit(int(exit))
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
+	case errors.As(err, new(usageError)):
+		os.Exit(2) // the flag package has said what is wrong
+
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "checksum-audit:", err)
 		os.Exit(1)
@@ -53,20 +56,23 @@ type exitCode int
 
 func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
+// usageError is a command line the flag package refused and explained.
+type usageError struct{ error }
+
 // exitFailed is the code of -strict when a checksum failed.
 const exitFailed exitCode = 3
 
 // audit is what one model's records added up to.
 type audit struct {
-	model    gitlabdata.ModelName
-	records  int
-	byState  map[gitlabdata.ChecksumState]int
-	noInfo   int                       // records without checksum information
-	failed   []*gitlabdata.ModelRecord // the first few failed records
-	nFailed  int
-	missing  bool // the server does not know this model
-	duration time.Duration
-	counts   *gitlabdata.RecordCounts // with -counts: the counts as GitLab gave them
+	model     gitlabdata.ModelName
+	records   int
+	byState   map[gitlabdata.ChecksumState]int
+	noInfo    int                       // records without checksum information
+	failed    []*gitlabdata.ModelRecord // the first few failed records
+	nFailed   int
+	failedIDs []gitlabdata.RecordID // every failed record, for -fix one by one
+	duration  time.Duration
+	counts    *gitlabdata.RecordCounts // with -counts: the counts as GitLab gave them
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -93,9 +99,12 @@ Flags:
 	only := flags.String("models", "", "comma-separated model names to audit (default: every model the server's version has)")
 	show := flags.Int("show-failed", 5, "failed records to list per model")
 	concurrency := flags.Int("concurrency", 4, "models audited at once")
-	counts := flags.Bool("counts", false, "count by state with a few requests per model instead of listing every record (above 10,000 a count is a lower bound)")
+	counts := flags.Bool("counts", false, "count by state with a few requests per model instead of listing every record (above 10,000 a count is a lower bound; on GitLab 18.3-18.7 above 100)")
 	if err := flags.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
@@ -140,7 +149,13 @@ Flags:
 			return explain(err)
 		}
 	} else if failed := totalFailed(audits); failed > 0 {
-		fmt.Fprintf(stdout, "\n%d failed checksums. Run with -fix to queue their recalculation.\n", failed)
+		atLeast := ""
+		for _, a := range audits {
+			if a.counts != nil && a.counts.ByState[gitlabdata.ChecksumStateFailed].AtLeast {
+				atLeast = "at least "
+			}
+		}
+		fmt.Fprintf(stdout, "\n%s%d failed checksums. Run with -fix to recalculate them.\n", atLeast, failed)
 	}
 	if *strict && totalFailed(audits) > 0 {
 		return exitFailed
@@ -158,7 +173,7 @@ func modelsToAudit(ctx context.Context, client *gitlabdata.Client, w io.Writer, 
 	case !v.AtLeast(18, 3):
 		return nil, fmt.Errorf("GitLab %s has no Data management API: it came with GitLab 18.3", v.Version)
 	case !v.AtLeast(18, 8):
-		fmt.Fprintf(w, "GitLab %s: an early Data management API (singular model names, integer states; bulk recalculation ignores filters, so -fix skips it)\n", v.Version)
+		fmt.Fprintf(w, "GitLab %s: an early Data management API (singular model names, integer states, no totals; bulk recalculation ignores filters, so -fix recalculates one record at a time)\n", v.Version)
 	default:
 		fmt.Fprintf(w, "GitLab %s\n", v.Version)
 	}
@@ -180,8 +195,11 @@ func modelsToAudit(ctx context.Context, client *gitlabdata.Client, w io.Writer, 
 // explain turns the errors an auditor can act on into one clear line.
 func explain(err error) error {
 	var apiErr *gitlabdata.APIError
-	if errors.As(err, &apiErr) && apiErr.Hint != "" && apiErr.StatusCode == 404 {
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Hint != "" && apiErr.StatusCode == 404:
 		return errors.New(apiErr.Hint)
+	case errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value"):
+		return fmt.Errorf("-models: %s", apiErr.Hint)
 	}
 	return err
 }
@@ -225,9 +243,6 @@ func auditAll(ctx context.Context, models []gitlabdata.ModelName, concurrency in
 func countModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata.ModelName) (*audit, error) {
 	start := time.Now()
 	c, err := client.DataManagement.Count(ctx, model, nil)
-	if unknownModel(err) {
-		return &audit{model: model, missing: true}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -239,12 +254,6 @@ func countModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata
 	return a, nil
 }
 
-// unknownModel recognises GitLab's 400 for a model its version lacks.
-func unknownModel(err error) bool {
-	var apiErr *gitlabdata.APIError
-	return errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value")
-}
-
 // auditModel streams every record of model; a model the server does not
 // know is reported as missing.
 func auditModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata.ModelName, show int, progress *progress) (*audit, error) {
@@ -252,9 +261,6 @@ func auditModel(ctx context.Context, client *gitlabdata.Client, model gitlabdata
 	start := time.Now()
 	err := countRecords(ctx, client, a, show, progress)
 	a.duration = time.Since(start)
-	if unknownModel(err) {
-		return &audit{model: model, missing: true}, nil
-	}
 	return a, err
 }
 
@@ -273,6 +279,9 @@ func countRecords(ctx context.Context, client *gitlabdata.Client, a *audit, show
 		a.byState[state]++
 		if state == gitlabdata.ChecksumStateFailed {
 			a.nFailed++
+			if len(a.failedIDs) < maxOneByOne {
+				a.failedIDs = append(a.failedIDs, rec.RecordIdentifier)
+			}
 			if len(a.failed) < show {
 				a.failed = append(a.failed, rec)
 			}
@@ -292,9 +301,6 @@ func printTable(w io.Writer, audits []*audit, wall time.Duration) {
 	var empty []string
 	for _, a := range audits {
 		switch {
-		case a.missing:
-			fmt.Fprintf(tw, "%s\t(not on this server)\t\t\t\t\t\t\t\t\n", a.model)
-			continue
 		case a.records == 0:
 			empty = append(empty, string(a.model))
 		default:
@@ -412,10 +418,14 @@ func totalFailed(audits []*audit) int {
 	return n
 }
 
+// maxOneByOne bounds the failed records -fix recalculates one by one.
+const maxOneByOne = 10_000
+
 // recalculate queues recalculation of the failed records of every model that
-// has some: one bulk request per model, filtered by state. A server that
-// would recalculate every record instead (GitLab 18.3 to 18.7) is skipped
-// with a line saying so.
+// has some: one bulk request per model, filtered by state. GitLab 18.3 to
+// 18.7 would recalculate every record instead (the SDK refuses with
+// ErrUnsafe): there each failed record is recalculated on its own, which
+// GitLab does at once.
 func recalculate(ctx context.Context, client *gitlabdata.Client, w io.Writer, audits []*audit) error {
 	fmt.Fprintln(w)
 	for _, a := range audits {
@@ -426,13 +436,49 @@ func recalculate(ctx context.Context, client *gitlabdata.Client, w io.Writer, au
 			gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed})
 		switch {
 		case errors.Is(err, gitlabdata.ErrUnsafe):
-			fmt.Fprintf(w, "Not queued for %s: this GitLab would recalculate all its records, not the %d failed ones.\n", a.model, a.nFailed)
+			if err := recalculateOneByOne(ctx, client, w, a); err != nil {
+				return err
+			}
 		case err != nil:
 			return fmt.Errorf("queueing recalculation for %s: %w", a.model, err)
 		default:
 			fmt.Fprintf(w, "Queued checksum recalculation of %d failed %s records.\n", a.nFailed, a.model)
 		}
 	}
+	return nil
+}
+
+// recalculateOneByOne recalculates a's failed records one request each.
+func recalculateOneByOne(ctx context.Context, client *gitlabdata.Client, w io.Writer, a *audit) error {
+	if a.counts != nil {
+		fmt.Fprintf(w, "Not recalculated: %d failed %s records (this GitLab ignores bulk filters; run without -counts to recalculate them one by one).\n", a.nFailed, a.model)
+		return nil
+	}
+	ok, still, skipped := 0, 0, 0
+	for _, id := range a.failedIDs {
+		if id.IsComposite() {
+			skipped++ // GitLab's single-record route takes integer ids only
+			continue
+		}
+		rec, _, err := client.DataManagement.RecalculateChecksum(ctx, a.model, id)
+		var apiErr *gitlabdata.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.StatusCode == 400:
+			still++ // "Verifying ... failed."
+		case err != nil:
+			return fmt.Errorf("recalculating %s %s: %w", a.model, id, err)
+		case rec.ChecksumState() == gitlabdata.ChecksumStateFailed:
+			still++
+		default:
+			ok++
+		}
+	}
+	skipped += a.nFailed - len(a.failedIDs)
+	fmt.Fprintf(w, "Recalculated %d failed %s records one by one (this GitLab ignores bulk filters): %d now verify, %d still fail", ok+still, a.model, ok, still)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped", skipped)
+	}
+	fmt.Fprintln(w, ".")
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 func TestChecksumAuditAgainstTheDemoInstance(t *testing.T) {
 	t.Setenv("GITLAB_URL", "")
 	var out, errs bytes.Buffer
-	err := run(t.Context(), []string{"-fix", "-models", "lfs_objects,no_such_models"}, &out, &errs)
+	err := run(t.Context(), []string{"-fix", "-models", "lfs_objects"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("run() error = %v\nstderr: %s", err, errs.String())
 	}
@@ -29,7 +29,6 @@ func TestChecksumAuditAgainstTheDemoInstance(t *testing.T) {
 	for _, want := range []string{
 		"using the embedded fake GitLab",
 		"GitLab 18.11.0-ee\n",
-		"no_such_models  (not on this server)",
 		"lfs_objects 108 (LfsObject): Error during verification: File not found in object storage",
 		"Queued checksum recalculation of 4 failed lfs_objects records.",
 	} {
@@ -60,7 +59,7 @@ func TestChecksumAuditOnEveryEra(t *testing.T) {
 		version, banner, lfsName string
 		fixLine                  string
 	}{
-		{"18.5", "GitLab 18.5.0-ee: an early Data management API", "lfs_object", "Not queued for lfs_object: this GitLab would recalculate all its records, not the 4 failed ones."},
+		{"18.5", "GitLab 18.5.0-ee: an early Data management API", "lfs_object", "Recalculated 4 failed lfs_object records one by one (this GitLab ignores bulk filters): 0 now verify, 4 still fail."},
 		{"18.9", "GitLab 18.9.0-ee\n", "lfs_objects", "Queued checksum recalculation of 4 failed lfs_objects records."},
 		{"18.11", "GitLab 18.11.0-ee\n", "lfs_objects", "Queued checksum recalculation of 4 failed lfs_objects records."},
 	}
@@ -173,6 +172,18 @@ func TestChecksumAuditRefusesServersBefore18_3(t *testing.T) {
 	err := run(t.Context(), nil, &out, &errs)
 	if err == nil || err.Error() != "GitLab 17.11.2-ee has no Data management API: it came with GitLab 18.3" {
 		t.Errorf("run() error = %v; want the one-line explanation", err)
+	}
+}
+
+// A mistyped model name is an error that suggests the right one, never a
+// silent "healthy".
+func TestChecksumAuditRefusesUnknownModels(t *testing.T) {
+	fakeEnv(t, "18.9")
+	var out, errs bytes.Buffer
+	err := run(t.Context(), []string{"-strict", "-models", "lfs_objects,lfs_objcts"}, &out, &errs)
+	want := `-models: this server does not know the model "lfs_objcts"; did you mean lfs_objects? ModelNamesFor lists the names each GitLab version accepts`
+	if err == nil || err.Error() != want {
+		t.Errorf("run() error = %v; want %q", err, want)
 	}
 }
 
