@@ -19,23 +19,23 @@ type EventType string
 
 // Event types, as written in the journal's "event" field.
 const (
-	EventRunStarted   EventType = "run_started"  // a run began (From, To, DryRun)
-	EventRound        EventType = "round"        // the storage is listed again (Attempt is the round)
+	EventRunStarted   EventType = "run_started"   // a run began (From, To, DryRun)
+	EventRound        EventType = "round"         // the storage is listed again (Attempt is the round)
 	EventListingError EventType = "listing_error" // a listing page kept failing and was skipped
-	EventWarning      EventType = "warning"      // Reason says what to look at
-	EventPlanned      EventType = "planned"      // a container on From was found
-	EventScheduling   EventType = "scheduling"   // a schedule call is about to be sent (written before it)
-	EventScheduled    EventType = "scheduled"    // GitLab accepted a move (Move, Attempt)
-	EventReattached   EventType = "reattached"   // the container was already moving: its move is followed
-	EventFinished     EventType = "finished"     // the move finished; verification follows
-	EventMoved        EventType = "moved"        // verified: the container left From
-	EventNotMoved     EventType = "not_moved"    // the move finished but the container is still on From
-	EventFailed       EventType = "failed"       // the move failed (Error); Final when no retry is left
-	EventStuck        EventType = "stuck"        // the move stayed in State since Since for longer than StuckAfter
-	EventReleased     EventType = "released"     // a stuck move stopped holding a running slot
-	EventSkipped      EventType = "skipped"      // not scheduled: Reason (budget, breaker, read-only, error)
-	EventInterrupted  EventType = "interrupted"  // the run was stopped; moves in flight are kept
-	EventRunEnded     EventType = "run_ended"    // the run ended
+	EventWarning      EventType = "warning"       // Reason says what to look at
+	EventPlanned      EventType = "planned"       // a container on From was found
+	EventScheduling   EventType = "scheduling"    // a schedule call is about to be sent (written before it)
+	EventScheduled    EventType = "scheduled"     // GitLab accepted a move (Move, Attempt)
+	EventReattached   EventType = "reattached"    // the container was already moving: its move is followed
+	EventFinished     EventType = "finished"      // the move finished; verification follows
+	EventMoved        EventType = "moved"         // verified: the container left From
+	EventNotMoved     EventType = "not_moved"     // the move finished but the container is still on From
+	EventFailed       EventType = "failed"        // the move failed (Error); Final when no retry is left
+	EventStuck        EventType = "stuck"         // the move stayed in State since Since for longer than StuckAfter
+	EventReleased     EventType = "released"      // a stuck move stopped holding a running slot
+	EventSkipped      EventType = "skipped"       // not scheduled: Reason (budget, breaker, read-only, error)
+	EventInterrupted  EventType = "interrupted"   // the run was stopped; moves in flight are kept
+	EventRunEnded     EventType = "run_ended"     // the run ended
 )
 
 // Event is one decision or outcome. It is also the journal's line format.
