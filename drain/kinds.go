@@ -11,8 +11,9 @@ import (
 type kindOps struct {
 	schedule func(ctx context.Context, id int64, req gitlabdata.ScheduleStorageMoveRequest) (*gitlabdata.RepositoryStorageMove, *gitlabdata.Response, error)
 	get      func(ctx context.Context, moveID int64) (*gitlabdata.RepositoryStorageMove, *gitlabdata.Response, error)
-	// recent lists every move of the kind, newest first.
-	recent func(ctx context.Context) iter.Seq2[*gitlabdata.RepositoryStorageMove, error]
+	// recent lists every move of the kind, newest first, with the
+	// container it moves.
+	recent func(ctx context.Context) iter.Seq2[owned, error]
 	// forContainer lists the newest moves of one container (one page).
 	forContainer func(ctx context.Context, id int64) ([]*gitlabdata.RepositoryStorageMove, *gitlabdata.Response, error)
 }
@@ -32,11 +33,18 @@ func one[T any](m *T, resp *gitlabdata.Response, err error, f func(*T) *gitlabda
 	return f(m), resp, nil
 }
 
-func seq[T any](s iter.Seq2[*T, error], f func(*T) *gitlabdata.RepositoryStorageMove) iter.Seq2[*gitlabdata.RepositoryStorageMove, error] {
-	return func(yield func(*gitlabdata.RepositoryStorageMove, error) bool) {
+// owned is a move with the id and path of its container.
+type owned struct {
+	*gitlabdata.RepositoryStorageMove
+	container int64
+	path      string
+}
+
+func seq[T any](s iter.Seq2[*T, error], f func(*T) owned) iter.Seq2[owned, error] {
+	return func(yield func(owned, error) bool) {
 		for m, err := range s {
 			if err != nil {
-				yield(nil, err)
+				yield(owned{}, err)
 				return
 			}
 			if !yield(f(m), nil) {
@@ -59,6 +67,27 @@ func newKindOps(c *gitlabdata.Client) map[Kind]*kindOps {
 	sf := func(m *gitlabdata.SnippetRepositoryStorageMove) *gitlabdata.RepositoryStorageMove {
 		return &m.RepositoryStorageMove
 	}
+	po := func(m *gitlabdata.ProjectRepositoryStorageMove) owned {
+		o := owned{RepositoryStorageMove: &m.RepositoryStorageMove}
+		if m.Project != nil {
+			o.container, o.path = m.Project.ID, m.Project.PathWithNamespace
+		}
+		return o
+	}
+	gro := func(m *gitlabdata.GroupRepositoryStorageMove) owned {
+		o := owned{RepositoryStorageMove: &m.RepositoryStorageMove}
+		if m.Group != nil {
+			o.container, o.path = m.Group.ID, m.Group.Name
+		}
+		return o
+	}
+	so := func(m *gitlabdata.SnippetRepositoryStorageMove) owned {
+		o := owned{RepositoryStorageMove: &m.RepositoryStorageMove}
+		if m.Snippet != nil {
+			o.container, o.path = m.Snippet.ID, m.Snippet.Title
+		}
+		return o
+	}
 	p, g, s := c.ProjectRepositoryStorageMoves, c.GroupRepositoryStorageMoves, c.SnippetRepositoryStorageMoves
 	return map[Kind]*kindOps{
 		KindProject: {
@@ -70,8 +99,8 @@ func newKindOps(c *gitlabdata.Client) map[Kind]*kindOps {
 				m, r, err := p.Get(ctx, id)
 				return one(m, r, err, pf)
 			},
-			recent: func(ctx context.Context) iter.Seq2[*gitlabdata.RepositoryStorageMove, error] {
-				return seq(p.All(ctx, page100), pf)
+			recent: func(ctx context.Context) iter.Seq2[owned, error] {
+				return seq(p.All(ctx, page100), po)
 			},
 			forContainer: func(ctx context.Context, id int64) ([]*gitlabdata.RepositoryStorageMove, *gitlabdata.Response, error) {
 				l, r, err := p.ListForProject(ctx, id, page1)
@@ -87,8 +116,8 @@ func newKindOps(c *gitlabdata.Client) map[Kind]*kindOps {
 				m, r, err := g.Get(ctx, id)
 				return one(m, r, err, gf)
 			},
-			recent: func(ctx context.Context) iter.Seq2[*gitlabdata.RepositoryStorageMove, error] {
-				return seq(g.All(ctx, page100), gf)
+			recent: func(ctx context.Context) iter.Seq2[owned, error] {
+				return seq(g.All(ctx, page100), gro)
 			},
 			forContainer: func(ctx context.Context, id int64) ([]*gitlabdata.RepositoryStorageMove, *gitlabdata.Response, error) {
 				l, r, err := g.ListForGroup(ctx, id, page1)
@@ -104,8 +133,8 @@ func newKindOps(c *gitlabdata.Client) map[Kind]*kindOps {
 				m, r, err := s.Get(ctx, id)
 				return one(m, r, err, sf)
 			},
-			recent: func(ctx context.Context) iter.Seq2[*gitlabdata.RepositoryStorageMove, error] {
-				return seq(s.All(ctx, page100), sf)
+			recent: func(ctx context.Context) iter.Seq2[owned, error] {
+				return seq(s.All(ctx, page100), so)
 			},
 			forContainer: func(ctx context.Context, id int64) ([]*gitlabdata.RepositoryStorageMove, *gitlabdata.Response, error) {
 				l, r, err := s.ListForSnippet(ctx, id, page1)

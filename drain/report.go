@@ -18,6 +18,7 @@ const (
 	ReasonReadOnly Reason = "read-only" // GitLab refused: read-only with no move in flight
 	ReasonInFlight Reason = "in flight" // the run was interrupted while its move ran
 	ReasonUnknown  Reason = "unknown"   // never attempted: appeared late, or a listing failed on it
+	ReasonGone     Reason = "gone"      // it left the storage before it was scheduled (not a remaining reason)
 )
 
 // Remaining is a container still on the storage at the end of a run.

@@ -40,6 +40,9 @@ type item struct {
 	released   bool
 	counted    bool // counted in the MaxMoves and MaxBytes budgets
 	knownMoves []int64
+	listedAt   time.Time // when a listing last showed it on From
+	nextCheck  time.Time // when its move is due to be read again
+	every      time.Duration
 }
 
 type runner struct {
@@ -54,12 +57,15 @@ type runner struct {
 	lastPOST time.Time
 	warnings []string
 	reports  map[Kind]*KindReport
-	resumed  bool
-	dryRun   bool
+	polls    int
+	// unverified are finished moves whose containers wait to be read again.
+	unverified map[Kind][]*item
+	resumed    bool
+	dryRun     bool
 }
 
 func (d *Drain) newRunner() *runner {
-	r := &runner{d: d, items: map[key]*item{}, inflight: map[key]*item{}, reports: map[Kind]*KindReport{}}
+	r := &runner{d: d, items: map[key]*item{}, inflight: map[key]*item{}, reports: map[Kind]*KindReport{}, unverified: map[Kind][]*item{}}
 	for _, k := range d.opts.Kinds {
 		r.reports[k] = &KindReport{Kind: k}
 	}
@@ -218,6 +224,7 @@ func (r *runner) discover(ctx context.Context) ([]Container, []ListingError, err
 			} else if c.HasSize {
 				it.c.Size, it.c.HasSize = c.Size, true
 			}
+			it.listedAt = r.d.opts.Now()
 		}
 		all = append(all, found...)
 	}
@@ -284,6 +291,9 @@ func (d *Drain) Run(ctx context.Context) (rep *Report, err error) {
 		return nil, err
 	}
 	if err := r.resolveIntents(ctx); err != nil && ctx.Err() == nil {
+		return nil, err
+	}
+	if err := r.adoptUnfinished(ctx); err != nil && ctx.Err() == nil {
 		return nil, err
 	}
 	var final []Container
@@ -378,6 +388,14 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 			if it.status != statusNew {
 				continue
 			}
+			if r.d.opts.Now().Sub(it.listedAt) > recheckAfter {
+				if err := r.recheck(ctx, it, queue); err != nil {
+					return err
+				}
+				if it.status != statusNew {
+					continue
+				}
+			}
 			if reason := r.budget(it); reason != "" {
 				it.status, it.reason = statusSkipped, reason
 				ev := evFor(it, EventSkipped)
@@ -417,11 +435,8 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 				pending++
 			}
 		}
-		if len(r.inflight) == 0 && pending == 0 {
-			return nil
-		}
-		if r.onlyStuck() && (pending == 0 || r.running() >= o.MaxRunning) {
-			return nil
+		if len(r.inflight) == 0 && pending == 0 || r.onlyStuck() && (pending == 0 || r.running() >= o.MaxRunning) {
+			return r.verifyDue(ctx, true)
 		}
 		if err := o.Sleep(ctx, pause); err != nil {
 			return err
@@ -437,6 +452,63 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 			pause = min(2*pause, o.MaxPollInterval)
 		}
 	}
+}
+
+// recheckAfter is how old a listing may be when its container is
+// scheduled: a container that left the storage meanwhile (moved by
+// someone else, or by a move that was already under way) must not be
+// moved again.
+const recheckAfter = 10 * time.Second
+
+// recheck lists again the part of the storage that holds it and the next
+// containers of its kind in the queue (up to 50).
+func (r *runner) recheck(ctx context.Context, it *item, queue []*item) error {
+	batch := []*item{it}
+	for _, o := range queue {
+		if len(batch) == 50 {
+			break
+		}
+		if o.c.Kind == it.c.Kind && o.status == statusNew {
+			batch = append(batch, o)
+		}
+	}
+	var found []Container
+	var lerrs []ListingError
+	var err error
+	if it.c.Kind == KindProject {
+		lo, hi := it.c.ID, it.c.ID
+		for _, o := range batch {
+			lo, hi = min(lo, o.c.ID), max(hi, o.c.ID)
+		}
+		found, lerrs, err = r.listProjects(ctx, r.d.opts.From, lo-1, hi+1)
+	} else {
+		found, lerrs, err = r.list(ctx, it.c.Kind, r.d.opts.From)
+	}
+	if err != nil {
+		if fatal(err) {
+			return err
+		}
+		return nil // schedule on the older listing
+	}
+	present := map[int64]bool{}
+	for _, c := range found {
+		present[c.ID] = true
+	}
+	for _, le := range lerrs {
+		present[le.ID] = true
+	}
+	now := r.d.opts.Now()
+	for _, o := range batch {
+		if present[o.c.ID] {
+			o.listedAt = now
+			continue
+		}
+		o.status, o.reason = statusSkipped, ReasonGone
+		ev := evFor(o, EventSkipped)
+		ev.Reason = "no longer on " + r.d.opts.From
+		r.emit(ev)
+	}
+	return nil
 }
 
 func (r *runner) budgetText() string {
@@ -571,12 +643,20 @@ func alreadyMoving(err error) bool {
 // watchdog. It returns the items due for a retry.
 func (r *runner) poll(ctx context.Context) (changed bool, retry []*item, err error) {
 	o := r.d.opts
-	finished := map[Kind][]*item{}
+	r.polls++
 	for _, k := range o.Kinds {
+		// Moves that have not changed for a while are due less often;
+		// the listing below shows the newest ones for free.
 		want := map[int64]*item{}
+		all := map[int64]*item{}
 		oldest := int64(0)
+		now := o.Now()
 		for _, it := range r.inflight {
-			if it.c.Kind == k {
+			if it.c.Kind != k {
+				continue
+			}
+			all[it.move] = it
+			if !now.Before(it.nextCheck) {
 				want[it.move] = it
 				if oldest == 0 || it.move < oldest {
 					oldest = it.move
@@ -600,15 +680,15 @@ func (r *runner) poll(ctx context.Context) (changed bool, retry []*item, err err
 			if n%100 == 1 && n > 1 {
 				r.requests++
 			}
-			if it, ok := want[m.ID]; ok && !seen[m.ID] {
+			if it, ok := all[m.ID]; ok && !seen[m.ID] {
 				seen[m.ID] = true
-				c, rt := r.observe(it, m, finished)
+				c, rt := r.observe(it, m.RepositoryStorageMove)
 				changed = changed || c
 				if rt {
 					retry = append(retry, it)
 				}
 			}
-			if len(seen) == len(want) || m.ID <= oldest || n >= 300 {
+			if len(seen) == len(all) || m.ID <= oldest || n >= 200 {
 				break
 			}
 		}
@@ -629,25 +709,46 @@ func (r *runner) poll(ctx context.Context) (changed bool, retry []*item, err err
 				}
 				continue // try again at the next poll
 			}
-			c, rt := r.observe(it, m, finished)
+			c, rt := r.observe(it, m)
 			changed = changed || c
 			if rt {
 				retry = append(retry, it)
 			}
 		}
 	}
-	for _, k := range o.Kinds {
-		if len(finished[k]) > 0 {
-			if err := r.verify(ctx, k, finished[k]); err != nil {
-				return changed, retry, err
+	return changed, retry, r.verifyDue(ctx, false)
+}
+
+// verifyBatch is how many finished moves of a kind wait for one
+// verification listing, unless no other move of the kind is running.
+const verifyBatch = 25
+
+// verifyDue verifies the finished containers of each kind in batches;
+// all of them when all is set.
+func (r *runner) verifyDue(ctx context.Context, all bool) error {
+	for _, k := range r.d.opts.Kinds {
+		done := r.unverified[k]
+		if len(done) == 0 {
+			continue
+		}
+		running := 0
+		for _, it := range r.inflight {
+			if it.c.Kind == k && !it.stuck {
+				running++
+			}
+		}
+		if all || running == 0 || len(done) >= verifyBatch {
+			r.unverified[k] = nil
+			if err := r.verify(ctx, k, done); err != nil {
+				return err
 			}
 		}
 	}
-	return changed, retry, nil
+	return nil
 }
 
 // observe applies what GitLab says of move m of it.
-func (r *runner) observe(it *item, m *gitlabdata.RepositoryStorageMove, finished map[Kind][]*item) (changed, retry bool) {
+func (r *runner) observe(it *item, m *gitlabdata.RepositoryStorageMove) (changed, retry bool) {
 	now := r.d.opts.Now()
 	if m.State != it.state {
 		it.state, it.since, changed = m.State, now, true
@@ -655,13 +756,20 @@ func (r *runner) observe(it *item, m *gitlabdata.RepositoryStorageMove, finished
 			it.stuck, it.released = false, false
 		}
 	}
+	// Read a move that does not change less and less often.
+	if changed || it.every == 0 {
+		it.every = r.d.opts.PollInterval
+	} else if now.Sub(it.since) > 4*r.d.opts.MaxPollInterval {
+		it.every = min(2*it.every, r.d.opts.MaxPollInterval)
+	}
+	it.nextCheck = now.Add(it.every)
 	switch m.State {
 	case gitlabdata.StorageMoveStateFinished:
 		delete(r.inflight, it.c.key())
 		ev := evFor(it, EventFinished)
 		ev.From, ev.To = m.SourceStorageName, m.DestinationStorageName
 		r.emit(ev)
-		finished[it.c.Kind] = append(finished[it.c.Kind], it)
+		r.unverified[it.c.Kind] = append(r.unverified[it.c.Kind], it)
 		return true, false
 	case gitlabdata.StorageMoveStateFailed, gitlabdata.StorageMoveStateCleanupFailed:
 		msg := string(m.State)
@@ -794,6 +902,48 @@ func (r *runner) resolveIntents(ctx context.Context) error {
 			}
 			r.adopt(it, m, EventScheduled, "recovered: scheduled just before the previous run stopped")
 			break
+		}
+	}
+	return nil
+}
+
+// adoptUnfinished follows the moves off From that are already under way
+// (scheduled by someone else, or by an earlier run without a journal):
+// they count against MaxRunning, and their containers are not scheduled
+// again. It reads the newest 200 moves of each kind.
+func (r *runner) adoptUnfinished(ctx context.Context) error {
+	for _, k := range r.d.opts.Kinds {
+		n := 0
+		r.requests++
+		for m, err := range r.d.ops[k].recent(ctx) {
+			if err != nil {
+				if fatal(err) {
+					return err
+				}
+				r.warn(fmt.Sprintf("cannot list the %s moves under way: %v", k, err))
+				break
+			}
+			if n++; n > 200 {
+				break
+			}
+			if n%100 == 1 && n > 1 {
+				r.requests++
+			}
+			if m.State.Terminal() || m.SourceStorageName != r.d.opts.From || m.container == 0 {
+				continue
+			}
+			kk := key{k, m.container}
+			it := r.items[kk]
+			if it == nil {
+				it = &item{c: Container{Kind: k, ID: m.container, Path: m.path, Storage: r.d.opts.From}}
+				r.items[kk] = it
+				r.emit(evFor(it, EventPlanned))
+				r.reports[k].Found++
+			}
+			if it.status == statusInFlight || it.status == statusMoved {
+				continue
+			}
+			r.adopt(it, m.RepositoryStorageMove, EventReattached, "already moving when the drain started")
 		}
 	}
 	return nil
