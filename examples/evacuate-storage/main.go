@@ -155,6 +155,9 @@ func evacuate(ctx context.Context, cfg config, stdout, stderr io.Writer) (int, e
 			opts.Kinds = append(opts.Kinds, drain.Kind(k))
 		}
 	}
+	if cfg.poll > 0 {
+		opts.MaxPollInterval = max(8*cfg.poll, time.Second)
+	}
 	if env.Fake != nil && opts.PollInterval == 0 {
 		opts.PollInterval, opts.MaxPollInterval, opts.ScheduleInterval = 100*time.Millisecond, 500*time.Millisecond, 10*time.Millisecond
 	}
