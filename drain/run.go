@@ -60,12 +60,13 @@ type runner struct {
 	polls    int
 	// unverified are finished moves whose containers wait to be read again.
 	unverified map[Kind][]*item
+	queued     map[Kind]int // containers waiting to be scheduled
 	resumed    bool
 	dryRun     bool
 }
 
 func (d *Drain) newRunner() *runner {
-	r := &runner{d: d, items: map[key]*item{}, inflight: map[key]*item{}, reports: map[Kind]*KindReport{}, unverified: map[Kind][]*item{}}
+	r := &runner{d: d, items: map[key]*item{}, inflight: map[key]*item{}, reports: map[Kind]*KindReport{}, unverified: map[Kind][]*item{}, queued: map[Kind]int{}}
 	for _, k := range d.opts.Kinds {
 		r.reports[k] = &KindReport{Kind: k}
 	}
@@ -430,9 +431,11 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 			queue = nil
 		}
 		pending := 0
+		clear(r.queued)
 		for _, it := range queue {
 			if it.status == statusNew {
 				pending++
+				r.queued[it.c.Kind]++
 			}
 		}
 		if len(r.inflight) == 0 && pending == 0 || r.onlyStuck() && (pending == 0 || r.running() >= o.MaxRunning) {
@@ -737,7 +740,7 @@ func (r *runner) verifyDue(ctx context.Context, all bool) error {
 				running++
 			}
 		}
-		if all || running == 0 || len(done) >= verifyBatch {
+		if all || running == 0 && r.queued[k] == 0 || len(done) >= verifyBatch {
 			r.unverified[k] = nil
 			if err := r.verify(ctx, k, done); err != nil {
 				return err
