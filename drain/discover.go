@@ -40,7 +40,7 @@ func (r *runner) call(ctx context.Context, f func() (*gitlabdata.Response, error
 	for attempt := 0; ; attempt++ {
 		r.requests++
 		resp, err := f()
-		if resp != nil {
+		if resp != nil && err == nil {
 			r.pace(ctx, resp.Rate)
 		}
 		var apiErr *gitlabdata.APIError
