@@ -339,3 +339,84 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// Cancelling the context (SIGINT in the tool) stops scheduling; the
+// report keeps the moves in flight, and a run on the same journal
+// finishes the drain without scheduling anything twice.
+func TestInterruptThenResume(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
+	srv.AddStorage("storage2", 100)
+	srv.AddProjects(12, "default")
+	h := newHarness(t, srv)
+	var journal bytes.Buffer
+	j, _ := drain.NewJournal(nil, &journal)
+	ctx, cancel := context.WithCancel(t.Context())
+	opts := h.options(drain.Options{From: "default", To: gitlabdata.Ptr("storage2"), MaxRunning: 3, Journal: j})
+	scheduled := 0
+	opts.OnEvent = func(ev drain.Event) {
+		if ev.Type == drain.EventScheduled {
+			if scheduled++; scheduled == 5 {
+				cancel()
+			}
+		}
+	}
+	d, _ := drain.New(h.client, opts)
+	rep, err := d.Run(ctx)
+	if err == nil || !rep.Interrupted {
+		t.Fatalf("Run() = %v, interrupted %v; want an interruption", err, rep.Interrupted)
+	}
+	inFlight := 0
+	for _, r := range rep.Remaining {
+		if r.Reason == drain.ReasonInFlight {
+			inFlight++
+		}
+	}
+	if inFlight == 0 || rep.Totals.Moved+len(rep.Remaining) != 12 {
+		t.Errorf("moved %d, remaining %+v; want some in flight and 12 in all", rep.Totals.Moved, rep.Remaining)
+	}
+
+	j2, err := drain.NewJournal(bytes.NewReader(journal.Bytes()), &journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep2 := h.run(t, drain.Options{From: "default", To: gitlabdata.Ptr("storage2"), MaxRunning: 3, Journal: j2})
+	if !rep2.Empty() || rep2.Totals.Moved != 12 || !rep2.Resumed {
+		t.Errorf("resumed run: moved %d, remaining %+v, resumed %v; want 12, none, true", rep2.Totals.Moved, rep2.Remaining, rep2.Resumed)
+	}
+	for c, n := range movesPerContainer(t, srv) {
+		if n != 1 {
+			t.Errorf("%s has %d moves; want 1", c, n)
+		}
+	}
+}
+
+// A container that appears on the storage during the drain is found by
+// the next round's listing and moved.
+func TestRoundsUntilEmpty(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
+	srv.AddStorage("storage2", 100)
+	srv.AddProjects(3, "default")
+	h := newHarness(t, srv)
+	opts := h.options(drain.Options{From: "default", To: gitlabdata.Ptr("storage2")})
+	moved := 0
+	opts.OnEvent = func(ev drain.Event) {
+		if ev.Type == drain.EventMoved {
+			if moved++; moved == 3 {
+				srv.AddProject(gitlabtest.Project{Storage: "default"}) // created meanwhile
+			}
+		}
+	}
+	d, _ := drain.New(h.client, opts)
+	rep, err := d.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Empty() || rep.Rounds != 2 || rep.Totals.Moved != 4 {
+		t.Errorf("moved %d, remaining %+v after %d rounds; want 4, none after 2", rep.Totals.Moved, rep.Remaining, rep.Rounds)
+	}
+	if p, _ := srv.Project(4); p.Storage != "storage2" {
+		t.Errorf("project 4 is on %s; want storage2", p.Storage)
+	}
+}

@@ -133,7 +133,8 @@ type Options struct {
 	OnEvent func(Event)
 
 	// Now and Sleep replace the real clock, for tests and simulations.
-	// Sleep must return ctx.Err() when ctx ends first.
+	// They must agree: after Sleep(d), Now is d later. Sleep must return
+	// ctx.Err() when ctx ends first.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 }
