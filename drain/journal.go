@@ -61,7 +61,8 @@ type Event struct {
 	Final bool `json:"final,omitempty"`
 	// Since is when a stuck move was first seen in State.
 	Since *time.Time `json:"since,omitempty"`
-	// Duration is the time from scheduling to the outcome.
+	// Duration is the time from scheduling to the outcome (to the move's
+	// end for moved and not_moved).
 	Duration time.Duration `json:"duration_ns,omitempty"`
 	Reason   string        `json:"reason,omitempty"`
 	Error    string        `json:"error,omitempty"`

@@ -42,6 +42,7 @@ type item struct {
 	knownMoves []int64
 	listedAt   time.Time // when a listing last showed it on From
 	nextCheck  time.Time // when its move is due to be read again
+	finishedAt time.Time // when its move was seen finished
 	every      time.Duration
 }
 
@@ -528,7 +529,9 @@ func (r *runner) schedule(ctx context.Context, it *item) error {
 	o := r.d.opts
 	ops := r.d.ops[it.c.Kind]
 	it.intent, it.intentAt = true, o.Now()
-	r.emit(evFor(it, EventScheduling))
+	intent := evFor(it, EventScheduling)
+	intent.Move, intent.State, intent.Attempt = 0, "", it.attempts+1
+	r.emit(intent)
 	// The call is not cut short by ctx, so that its answer reaches the
 	// journal; it has its own deadline.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -768,6 +771,7 @@ func (r *runner) observe(it *item, m *gitlabdata.RepositoryStorageMove) (changed
 	it.nextCheck = now.Add(it.every)
 	switch m.State {
 	case gitlabdata.StorageMoveStateFinished:
+		it.finishedAt = now
 		delete(r.inflight, it.c.key())
 		ev := evFor(it, EventFinished)
 		ev.From, ev.To = m.SourceStorageName, m.DestinationStorageName
@@ -846,7 +850,11 @@ func (r *runner) verify(ctx context.Context, k Kind, done []*item) error {
 	now := r.d.opts.Now()
 	kr := r.reports[k]
 	for _, it := range done {
-		ev := Event{Kind: k, ID: it.c.ID, Path: it.c.Path, Move: it.move, State: it.state, Attempt: it.attempts, From: r.d.opts.From, Duration: now.Sub(it.scheduled)}
+		took := now.Sub(it.scheduled)
+		if !it.finishedAt.IsZero() {
+			took = it.finishedAt.Sub(it.scheduled)
+		}
+		ev := Event{Kind: k, ID: it.c.ID, Path: it.c.Path, Move: it.move, State: it.state, Attempt: it.attempts, From: r.d.opts.From, Duration: took}
 		if it.c.HasSize {
 			ev.Size = gitlabdata.Ptr(it.c.Size)
 		}
@@ -861,7 +869,7 @@ func (r *runner) verify(ctx context.Context, k Kind, done []*item) error {
 			it.status = statusMoved
 			it.c.Storage = ""
 			ev.Type = EventMoved
-			kr.durations = append(kr.durations, now.Sub(it.scheduled))
+			kr.durations = append(kr.durations, took)
 		}
 		r.emit(ev)
 	}

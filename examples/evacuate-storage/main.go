@@ -68,9 +68,10 @@ GitLab; rerun with the same -journal to follow them).
 Environment:
   GITLAB_URL    GitLab's URL, such as https://gitlab.example.com. When unset,
                 the tool starts an embedded fake GitLab (package gitlabtest)
-                with demo data: 25 projects, snippets and group wikis on
-                "default", one project whose moves always fail and one whose
-                moves end "cleanup failed".
+                with demo data: 25 projects, 4 snippets and 4 group wikis
+                on "default" (weight 100; "storage2" has 50, "storage3" 0),
+                and project 25 (platform/legacy-monolith), whose moves
+                always fail.
   GITLAB_TOKEN  an administrator's personal access token (api scope, admin
                 mode where enabled).
 
