@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -418,5 +420,56 @@ func TestRoundsUntilEmpty(t *testing.T) {
 	}
 	if p, _ := srv.Project(4); p.Storage != "storage2" {
 		t.Errorf("project 4 is on %s; want storage2", p.Storage)
+	}
+}
+
+// Few requests left in GitLab's window: the drain spreads the rest of the
+// window over them before its next request.
+func TestPacesOnRateLimitRemaining(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("RateLimit-Limit", "100")
+		w.Header().Set("RateLimit-Remaining", "5")
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(now.Add(60*time.Second).Unix()))
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/v4/application/settings" {
+			fmt.Fprint(w, `{"repository_storages_weighted":{"default":0,"storage2":100}}`)
+			return
+		}
+		fmt.Fprint(w, `[{"id":1,"path_with_namespace":"a/b","repository_storage":"default","statistics":{"repository_size":10}}]`)
+	}))
+	defer srv.Close()
+	c, err := gitlabdata.NewClient(srv.URL, "t", gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleeps []time.Duration
+	d, err := drain.New(c, drain.Options{From: "default", To: gitlabdata.Ptr("storage2"), Kinds: []drain.Kind{drain.KindProject},
+		Now:   func() time.Time { return now },
+		Sleep: func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := d.Plan(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Moves) != 1 {
+		t.Errorf("plan moves %+v; want project 1", plan.Moves)
+	}
+	want := []time.Duration{10 * time.Second, 10 * time.Second} // 60 s left, 5 requests left: 60/(5+1)
+	if diff := cmp.Diff(want, sleeps); diff != "" {
+		t.Errorf("pauses mismatch (-want +got):\n%s", diff)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"GET /api/v4/application/settings", "GET /api/v4/projects"}, got); diff != "" {
+		t.Errorf("requests mismatch (-want +got):\n%s", diff)
 	}
 }
