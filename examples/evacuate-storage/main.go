@@ -250,7 +250,7 @@ func bytesText(n int64) string {
 }
 
 func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
-	fmt.Fprintf(w, "Plan: move %d containers (%s) off %s to %s, %s order, at most %d running. Dry run: nothing is changed; add -apply to move.\n",
+	fmt.Fprintf(w, "Plan: move %d containers (%s) off %s to %s, %s order, at most %d running:\n",
 		len(p.Moves), bytesText(p.Bytes), p.From, dest, o.Order, max(o.MaxRunning, 1))
 	for _, warn := range p.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
@@ -269,6 +269,7 @@ func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
 	for _, s := range p.Skipped {
 		fmt.Fprintf(w, "  skip %-10s %6d  %-40s %s (budget)\n", s.Kind, s.ID, s.Path, size(s.Container))
 	}
+	fmt.Fprintf(w, "Dry run: nothing was changed (%d GitLab requests, all GET). Run again with -apply to move %d containers, %s.\n", p.Requests, len(p.Moves), bytesText(p.Bytes))
 }
 
 func printReport(w io.Writer, r *drain.Report) {

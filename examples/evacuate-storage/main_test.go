@@ -17,10 +17,11 @@ func TestDryRunChangesNothingAndWarnsAboutWeights(t *testing.T) {
 		t.Fatalf("run() = %d; want %d\n%s%s", code, exitEmpty, out.String(), errs.String())
 	}
 	for _, want := range []string{
-		"Plan: move 33 containers (25.9 GiB) off default to the storage GitLab picks by weight, id order, at most 4 running. Dry run",
+		"Plan: move 33 containers (25.9 GiB) off default to the storage GitLab picks by weight, id order, at most 4 running:",
 		"warning: no destination: GitLab picks one by weight, and default has weight 100",
 		"    1  group_wiki      9  platform ",
 		"   30  project        25  platform/legacy-monolith ",
+		"Dry run: nothing was changed (4 GitLab requests, all GET). Run again with -apply to move 33 containers, 25.9 GiB.",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
