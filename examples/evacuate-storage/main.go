@@ -1,201 +1,415 @@
-// Command evacuate-storage moves the repositories of a list of projects off
-// one Gitaly storage, a few at a time, follows every move until it finishes
-// or fails with a live progress line, and prints a summary of outcomes and
-// durations. It exits with status 1 when it cannot run, and with -strict
-// with status 3 when a move failed or could not be scheduled.
+// Command evacuate-storage empties a Gitaly repository storage of a GitLab
+// instance with package drain: it lists the group wikis, snippets and
+// projects on the storage, and prints the plan (a dry run, the default), or
+// with -apply moves them with a bound on the moves running at once, verifies
+// each move, retries failed ones, reports stuck ones, and lists the storage
+// again at the end.
 //
-// GitLab's storage moves API does not list the projects of a shard, so pass
-// their ids with -projects (or "-projects -" to read one id per line from
-// standard input). Against the embedded fake GitLab (GITLAB_URL unset) it
-// takes every demo project on -from:
+//	go run ./examples/evacuate-storage                         # dry run against the embedded demo GitLab
+//	go run ./examples/evacuate-storage -to storage2 -apply     # drain it
+//	GITLAB_URL=https://gitlab.example.com GITLAB_TOKEN=glpat-… \
+//	  go run ./examples/evacuate-storage -from gitaly-old -to gitaly-new -max-running 4 -journal drain.jsonl -apply
 //
-//	go run ./examples/evacuate-storage
-//	GITLAB_URL=https://gitlab.example.com GITLAB_TOKEN=glpat-… go run ./examples/evacuate-storage -from default -to storage2 -projects 12,13,14
+// Run with -h for every flag and the exit codes.
 package main
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/drain"
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
 )
 
+// Exit codes.
+const (
+	exitEmpty     = 0 // the storage is empty (or the dry run worked)
+	exitCannotRun = 1 // bad flags, no GitLab, a fatal error
+	exitRemaining = 3 // something remains on the storage
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	var failed movesFailed
-	switch {
-	case errors.As(err, &failed):
-		fmt.Fprintln(os.Stderr, "evacuate-storage:", err)
-		os.Exit(3)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "evacuate-storage:", err)
-		os.Exit(1)
-	}
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends the program at once
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("evacuate-storage", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	from := flags.String("from", "default", "storage to empty")
-	to := flags.String("to", "", "destination storage (default: GitLab chooses by storage weights)")
-	list := flags.String("projects", "", `project ids on the -from storage, comma-separated, or "-" for standard input`)
-	concurrency := flags.Int("concurrency", 4, "schedule calls in flight at once")
-	strict := flags.Bool("strict", false, "exit with status 3 when a move failed or could not be scheduled")
-	if err := flags.Parse(args); err != nil {
-		return err
-	}
+const usage = `Usage: evacuate-storage [flags]
 
-	// The fake advances its moves on a clock, so the example has something
-	// to follow; against it, poll often.
-	env, err := exampleenv.Connect(stdout, []gitlabtest.ServerOption{gitlabtest.WithStepInterval(150 * time.Millisecond)},
+Empties a Gitaly repository storage: lists the group wikis, snippets and
+projects on -from (GET /groups, /snippets/all and /projects with
+repository_storage=, as an administrator), and prints the plan: what would
+move, in what order, how many bytes, to where. Nothing changes unless -apply
+is given. With -apply it schedules the moves with at most -max-running of
+them running at once, follows each until it ends, reads each container again
+(a move that "finished" without leaving -from is reported as not moved),
+retries failed moves (-retries), reports moves stuck longer than -stuck-after,
+and lists the storage again at the end to say what remains and why.
+
+With -journal FILE every decision and outcome is appended to FILE as JSON
+lines; a run on an existing journal resumes it, never scheduling a container
+twice nor forgetting a move in flight. Ctrl-C stops scheduling, keeps the
+journal consistent and prints the summary (moves in flight keep running in
+GitLab; rerun with the same -journal to follow them).
+
+Environment:
+  GITLAB_URL    GitLab's URL, such as https://gitlab.example.com. When unset,
+                the tool starts an embedded fake GitLab (package gitlabtest)
+                with demo data: 25 projects, 4 snippets and 4 group wikis
+                on "default" (weight 100; "storage2" has 50, "storage3" 0),
+                and project 25 (platform/legacy-monolith), whose moves
+                always fail.
+  GITLAB_TOKEN  an administrator's personal access token (api scope, admin
+                mode where enabled).
+
+Exit status: 0 the storage is empty (or the dry run worked), 3 something
+remains on it (failed, stuck, not moved, skipped by a budget, or unknown),
+1 it cannot run.
+
+Flags:
+`
+
+type config struct {
+	from, to, kinds, order, journal string
+	maxRunning, maxMoves, maxFail   int
+	retries                         int
+	maxBytes                        int64
+	stuckAfter, poll                time.Duration
+	apply, json, releaseStuck       bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg config
+	fs := flag.NewFlagSet("evacuate-storage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.from, "from", "default", "storage to empty")
+	fs.StringVar(&cfg.to, "to", "", "destination storage (default: GitLab picks by weight; give -from weight 0 first)")
+	fs.StringVar(&cfg.kinds, "kinds", "group_wiki,snippet,project", "kinds to move, in this order")
+	fs.StringVar(&cfg.order, "order", "id", "order within a kind: id, smallest or largest")
+	fs.IntVar(&cfg.maxRunning, "max-running", 4, "most moves running at once (scheduled, not yet finished or failed)")
+	fs.IntVar(&cfg.maxMoves, "max-moves", 0, "stop scheduling after this many containers (0: no limit)")
+	fs.Int64Var(&cfg.maxBytes, "max-bytes", 0, "skip containers that would bring the bytes scheduled above this (0: no limit)")
+	fs.IntVar(&cfg.maxFail, "max-failures", 0, "stop scheduling after this many failed moves (0: no limit)")
+	fs.IntVar(&cfg.retries, "retries", 2, "times a failed move is scheduled again")
+	fs.DurationVar(&cfg.stuckAfter, "stuck-after", time.Hour, "report a move in initial, scheduled or started for longer than this as stuck")
+	fs.BoolVar(&cfg.releaseStuck, "release-stuck", false, "let a stuck move stop holding a -max-running slot")
+	fs.StringVar(&cfg.journal, "journal", "", "append every decision to this JSON-lines file, and resume from it")
+	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves (default 1s; 100ms against the embedded fake)")
+	fs.BoolVar(&cfg.apply, "apply", false, "move for real (default: a dry run that changes nothing)")
+	fs.BoolVar(&cfg.json, "json", false, "print a final JSON object on standard output (messages go to standard error)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitEmpty
+		}
+		return exitCannotRun
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "evacuate-storage: unexpected arguments %q (see -h)\n", fs.Args())
+		return exitCannotRun
+	}
+	code, err := evacuate(ctx, cfg, stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "evacuate-storage:", err)
+	}
+	return code
+}
+
+func evacuate(ctx context.Context, cfg config, stdout, stderr io.Writer) (int, error) {
+	out := stdout // human-readable lines
+	if cfg.json {
+		out = stderr
+	}
+	env, err := exampleenv.Connect(out, []gitlabtest.ServerOption{gitlabtest.WithStepInterval(50 * time.Millisecond), gitlabtest.WithSeed(7)},
 		gitlabdata.WithUserAgent("evacuate-storage"))
 	if err != nil {
-		return err
+		return exitCannotRun, err
 	}
 	defer env.Close()
-	wait := gitlabdata.WaitOptions{} // defaults: 1s, doubling to 30s
-	if env.Fake != nil {
-		wait = gitlabdata.WaitOptions{MinDelay: 100 * time.Millisecond, MaxDelay: 500 * time.Millisecond}
+
+	opts := drain.Options{
+		From: cfg.from, Order: drain.Order(cfg.order), MaxRunning: cfg.maxRunning, MaxMoves: cfg.maxMoves,
+		MaxBytes: cfg.maxBytes, MaxFailures: cfg.maxFail, Retries: cfg.retries, StuckAfter: cfg.stuckAfter,
+		ReleaseStuck: cfg.releaseStuck, PollInterval: cfg.poll,
+	}
+	if cfg.to != "" {
+		opts.To = &cfg.to
+	}
+	for k := range strings.SplitSeq(cfg.kinds, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			opts.Kinds = append(opts.Kinds, drain.Kind(k))
+		}
+	}
+	if cfg.poll > 0 {
+		opts.MaxPollInterval = max(8*cfg.poll, time.Second)
+	}
+	if env.Fake != nil && opts.PollInterval == 0 {
+		opts.PollInterval, opts.MaxPollInterval, opts.ScheduleInterval = 100*time.Millisecond, 500*time.Millisecond, 10*time.Millisecond
+	}
+	if cfg.journal != "" {
+		j, err := drain.OpenJournal(cfg.journal)
+		if err != nil {
+			return exitCannotRun, err
+		}
+		defer j.Close()
+		if n := len(j.Events()); n > 0 {
+			verb := "resuming it"
+			if !cfg.apply {
+				verb = "-apply resumes it"
+			}
+			fmt.Fprintf(out, "Journal %s holds %d events of an earlier run: %s.\n", cfg.journal, n, verb)
+		}
+		if cfg.apply {
+			opts.Journal = j
+		}
+	}
+	dest := "the storage GitLab picks by weight"
+	if opts.To != nil {
+		dest = *opts.To
 	}
 
-	ids, err := projectIDs(*list, stdin, env.Fake, *from)
-	if err != nil {
-		return err
-	}
-	dest := "the storage GitLab picks"
-	var destination *string
-	if *to != "" {
-		dest, destination = *to, to
-	}
-	fmt.Fprintf(stdout, "Moving %d projects from %s to %s, %d at a time.\n", len(ids), *from, dest, *concurrency)
-
-	tally := newTally(len(ids), stdout, stderr)
-	sum, err := env.Client.ProjectRepositoryStorageMoves.Evacuate(ctx, slices.Values(ids), &gitlabdata.EvacuateOptions{
-		DestinationStorageName: destination,
-		Concurrency:            *concurrency,
-		Wait:                   wait,
-		OnEvent:                tally.record,
-	})
-	tally.finish()
-	printSummary(stdout, sum, tally)
-	if err != nil {
-		return err
-	}
-	if *strict && sum.Failed+sum.ScheduleFailed > 0 {
-		return movesFailed(sum)
-	}
-	return nil
-}
-
-// movesFailed is the -strict error: the evacuation ran, but not every move
-// succeeded.
-type movesFailed gitlabdata.EvacuationSummary
-
-func (m movesFailed) Error() string {
-	return fmt.Sprintf("%d moves failed and %d could not be scheduled", m.Failed, m.ScheduleFailed)
-}
-
-// projectIDs reads the -projects flag, or lists the fake's projects on from.
-func projectIDs(list string, stdin io.Reader, fake *gitlabtest.Server, from string) ([]int64, error) {
-	var fields []string
-	switch {
-	case list == "-":
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
-			if f := strings.TrimSpace(sc.Text()); f != "" {
-				fields = append(fields, f)
+	if !cfg.apply {
+		d, err := drain.New(env.Client, opts)
+		if err != nil {
+			return exitCannotRun, err
+		}
+		plan, err := d.Plan(ctx)
+		if err != nil {
+			return exitCannotRun, err
+		}
+		printPlan(out, plan, dest, opts)
+		if cfg.json {
+			if err := json.NewEncoder(stdout).Encode(plan); err != nil {
+				return exitCannotRun, err
 			}
 		}
-		if err := sc.Err(); err != nil {
-			return nil, err
-		}
-	case list != "":
-		fields = strings.Split(list, ",")
-	case fake != nil:
-		return fake.ProjectsOnStorage(from), nil
-	default:
-		return nil, errors.New("give the ids of the projects on the storage with -projects (GitLab's storage moves API cannot list them); to move a whole shard in one call, use ScheduleAll")
+		return exitEmpty, nil
 	}
-	ids := make([]int64, 0, len(fields))
-	for _, f := range fields {
-		id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-		if err != nil || id <= 0 {
-			return nil, fmt.Errorf("project id %q is not a positive integer", f)
-		}
-		ids = append(ids, id)
+
+	prog := newProgress(out, stderr)
+	opts.OnEvent = prog.event
+	d, err := drain.New(env.Client, opts)
+	if err != nil {
+		return exitCannotRun, err
 	}
-	return ids, nil
-}
-
-// tally prints each outcome as a line and keeps a progress line up to date
-// on a terminal. Evacuate calls record one event at a time.
-type tally struct {
-	total     int
-	out, prog io.Writer
-	terminal  bool
-	counts    map[gitlabdata.EvacuationOutcome]int
-	durations []time.Duration // of finished moves
-}
-
-func newTally(total int, out, prog io.Writer) *tally {
-	t := &tally{total: total, out: out, prog: prog, counts: map[gitlabdata.EvacuationOutcome]int{}}
-	if f, ok := prog.(*os.File); ok {
-		if st, err := f.Stat(); err == nil {
-			t.terminal = st.Mode()&os.ModeCharDevice != 0
+	fmt.Fprintf(out, "Draining %s to %s, at most %d moves running.\n", cfg.from, dest, opts.MaxRunning)
+	rep, err := d.Run(ctx)
+	prog.clear()
+	if rep == nil {
+		return exitCannotRun, err
+	}
+	printReport(out, rep)
+	if cfg.json {
+		if jerr := writeJSON(stdout, rep); jerr != nil {
+			return exitCannotRun, jerr
 		}
 	}
-	return t
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return exitCannotRun, err
+	}
+	if !rep.Empty() {
+		return exitRemaining, nil
+	}
+	return exitEmpty, nil
 }
 
-func (t *tally) record(ev gitlabdata.EvacuationEvent) {
-	t.counts[ev.Outcome]++
-	if t.terminal {
-		fmt.Fprint(t.prog, "\r\033[K") // clear the progress line before printing above it
+func size(c drain.Container) string {
+	if !c.HasSize {
+		return "size unknown"
 	}
-	switch ev.Outcome {
-	case gitlabdata.EvacuationScheduled:
-		fmt.Fprintf(t.out, "project %-5d scheduled  move %d: %s -> %s\n", ev.ContainerID, ev.Move.ID, ev.Move.SourceStorageName, ev.Move.DestinationStorageName)
-	case gitlabdata.EvacuationFinished:
-		t.durations = append(t.durations, ev.Duration)
-		fmt.Fprintf(t.out, "project %-5d finished   in %s\n", ev.ContainerID, ev.Duration.Round(time.Millisecond))
-	default:
-		fmt.Fprintf(t.out, "project %-5d %-10s %v\n", ev.ContainerID, ev.Outcome, ev.Err)
-	}
-	if t.terminal {
-		fmt.Fprintf(t.prog, "%d/%d scheduled, %d finished, %d failed, %d skipped",
-			t.counts[gitlabdata.EvacuationScheduled], t.total, t.counts[gitlabdata.EvacuationFinished],
-			t.counts[gitlabdata.EvacuationFailed]+t.counts[gitlabdata.EvacuationScheduleFailed], t.counts[gitlabdata.EvacuationSkipped])
-	}
+	return bytesText(c.Size)
 }
 
-func (t *tally) finish() {
-	if t.terminal {
-		fmt.Fprint(t.prog, "\r\033[K")
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
 	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func printSummary(w io.Writer, sum gitlabdata.EvacuationSummary, t *tally) {
-	fmt.Fprintf(w, "\nSummary: %d scheduled, %d finished, %d failed, %d skipped (already moving), %d not scheduled, %d duplicate ids\n",
-		sum.Scheduled, sum.Finished, sum.Failed, sum.Skipped, sum.ScheduleFailed, sum.Duplicates)
-	if len(t.durations) == 0 {
+func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
+	fmt.Fprintf(w, "Plan: move %d containers (%s) off %s to %s, %s order, at most %d running:\n",
+		len(p.Moves), bytesText(p.Bytes), p.From, dest, o.Order, max(o.MaxRunning, 1))
+	for _, warn := range p.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	for _, le := range p.ListingErrors {
+		fmt.Fprintf(w, "listing error: %s %s\n", le.Kind, le.Error)
+	}
+	const show = 40
+	for i, c := range p.Moves {
+		if i == show {
+			fmt.Fprintf(w, "  ... and %d more\n", len(p.Moves)-show)
+			break
+		}
+		fmt.Fprintf(w, "  %3d  %-10s %6d  %-40s %s\n", i+1, c.Kind, c.ID, c.Path, size(c))
+	}
+	for _, s := range p.Skipped {
+		fmt.Fprintf(w, "  skip %-10s %6d  %-40s %s (budget)\n", s.Kind, s.ID, s.Path, size(s.Container))
+	}
+	fmt.Fprintf(w, "Dry run: nothing was changed (%d GitLab requests, all GET). Run again with -apply to move %d containers, %s.\n", p.Requests, len(p.Moves), bytesText(p.Bytes))
+}
+
+func printReport(w io.Writer, r *drain.Report) {
+	fmt.Fprintf(w, "\n%-10s %6s %6s %6s %6s %9s %7s %10s %9s %11s\n", "kind", "found", "moved", "failed", "stuck", "not-moved", "skipped", "reattached", "remaining", "bytes moved")
+	for _, k := range append(r.Kinds, &r.Totals) {
+		fmt.Fprintf(w, "%-10s %6d %6d %6d %6d %9d %7d %10d %9d %11s\n", k.Kind, k.Found, k.Moved, k.Failed, k.Stuck, k.NotMoved, k.Skipped, k.Reattached, k.Remaining, bytesText(k.Bytes))
+	}
+	if r.Totals.Moved > 0 {
+		fmt.Fprintf(w, "Move durations: fastest %s, median %s, slowest %s; %d GitLab requests in %s.\n",
+			r.Totals.Fastest.Round(time.Millisecond), r.Totals.Median.Round(time.Millisecond), r.Totals.Slowest.Round(time.Millisecond), r.Requests, r.Elapsed.Round(time.Millisecond))
+	}
+	for _, s := range r.Stuck {
+		fmt.Fprintf(w, "stuck: %s %d (%s) move %d in %q since %s: it needs an administrator (Rails console)\n", s.Kind, s.ID, s.Path, s.Move, s.State, s.Since.Format(time.RFC3339))
+	}
+	if r.Empty() {
+		fmt.Fprintf(w, "Storage %s is empty.\n", r.From)
 		return
 	}
-	d := slices.Clone(t.durations)
-	slices.Sort(d)
-	round := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
-	fmt.Fprintf(w, "Move durations: fastest %s, median %s, slowest %s\n", round(d[0]), round(d[len(d)/2]), round(d[len(d)-1]))
+	fmt.Fprintf(w, "Remaining on %s: %d\n", r.From, len(r.Remaining))
+	for _, rem := range r.Remaining {
+		detail := ""
+		if n := len(rem.Errors); n > 0 {
+			detail = fmt.Sprintf(" (%d failed attempts, last: %s)", n, rem.Errors[n-1])
+		}
+		fmt.Fprintf(w, "  %-10s %6d  %-32s %s%s\n", rem.Kind, rem.ID, rem.Path, rem.Reason, detail)
+	}
+	for _, le := range r.ListingErrors {
+		fmt.Fprintf(w, "  listing error: %s after id %d (id %d): %s\n", le.Kind, le.AfterID, le.ID, le.Error)
+	}
+	if r.Interrupted {
+		fmt.Fprintln(w, "Interrupted: rerun with the same -journal to resume.")
+	}
+}
+
+// writeJSON prints the final object: totals at the top, per kind below.
+func writeJSON(w io.Writer, r *drain.Report) error {
+	kinds := map[drain.Kind]*drain.KindReport{}
+	for _, k := range r.Kinds {
+		kinds[k.Kind] = k
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Moved         int                              `json:"moved"`
+		Failed        int                              `json:"failed"`
+		Stuck         int                              `json:"stuck"`
+		NotMoved      int                              `json:"not_moved"`
+		Skipped       int                              `json:"skipped"`
+		Remaining     int                              `json:"remaining"`
+		Bytes         int64                            `json:"bytes"`
+		Empty         bool                             `json:"empty"`
+		Kinds         map[drain.Kind]*drain.KindReport `json:"kinds"`
+		Containers    []drain.Remaining                `json:"remaining_containers"`
+		StuckMoves    []drain.StuckMove                `json:"stuck_moves"`
+		ListingErrors []drain.ListingError             `json:"listing_errors"`
+		Interrupted   bool                             `json:"interrupted"`
+		Requests      int                              `json:"requests"`
+	}{r.Totals.Moved, r.Totals.Failed, r.Totals.Stuck, r.Totals.NotMoved, r.Totals.Skipped, len(r.Remaining), r.Totals.Bytes,
+		r.Empty(), kinds, r.Remaining, r.Stuck, r.ListingErrors, r.Interrupted, r.Requests})
+}
+
+// progress prints one line per outcome and, on a terminal, a live
+// progress line with rates and an ETA.
+type progress struct {
+	out, tty      io.Writer
+	terminal      bool
+	start         time.Time
+	planned, done int
+	plannedBytes  int64
+	doneBytes     int64
+	running       int
+}
+
+func newProgress(out, errw io.Writer) *progress {
+	p := &progress{out: out, tty: errw, start: time.Now()}
+	if f, ok := errw.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			p.terminal = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return p
+}
+
+func (p *progress) clear() {
+	if p.terminal {
+		fmt.Fprint(p.tty, "\r\033[K")
+	}
+}
+
+func (p *progress) event(ev drain.Event) {
+	var line string
+	name := fmt.Sprintf("%-10s %6d %-32s", ev.Kind, ev.ID, ev.Path)
+	switch ev.Type {
+	case drain.EventPlanned:
+		p.planned++
+		if ev.Size != nil {
+			p.plannedBytes += *ev.Size
+		}
+	case drain.EventScheduled, drain.EventReattached:
+		p.running++
+		if ev.Type == drain.EventReattached || ev.Attempt > 1 || ev.Reason != "" {
+			line = fmt.Sprintf("%s %s move %d (attempt %d) %s", name, ev.Type, ev.Move, ev.Attempt, ev.Reason)
+		}
+	case drain.EventFinished:
+		p.running--
+	case drain.EventMoved:
+		p.done++
+		if ev.Size != nil {
+			p.doneBytes += *ev.Size
+		}
+		line = fmt.Sprintf("%s moved     in %s", name, ev.Duration.Round(time.Millisecond))
+	case drain.EventFailed:
+		p.running--
+		verb := "failed, will retry:"
+		if ev.Final {
+			verb = "failed:"
+		}
+		line = fmt.Sprintf("%s move %d %s %s", name, ev.Move, verb, ev.Error)
+	case drain.EventNotMoved, drain.EventStuck, drain.EventSkipped, drain.EventReleased:
+		line = fmt.Sprintf("%s %s %s %s", name, ev.Type, ev.Reason, ev.Error)
+	case drain.EventWarning:
+		line = "warning: " + ev.Reason
+	case drain.EventListingError:
+		line = fmt.Sprintf("listing error: %s %d: %s", ev.Kind, ev.ID, ev.Error)
+	case drain.EventRound:
+		if ev.Attempt > 1 {
+			line = fmt.Sprintf("Round %d: listing %s again", ev.Attempt, "the storage")
+		}
+	}
+	if line != "" {
+		p.clear()
+		fmt.Fprintln(p.out, strings.TrimRight(line, " "))
+	}
+	if p.terminal {
+		el := time.Since(p.start).Seconds()
+		rate, brate := float64(p.done)/el, float64(p.doneBytes)/el
+		eta := "?"
+		if rate > 0 {
+			eta = (time.Duration(float64(p.planned-p.done)/rate) * time.Second).Round(time.Second).String()
+		}
+		fmt.Fprintf(p.tty, "\r\033[K%d/%d moved, %d running, %.1f moves/s, %s/s, ETA %s", p.done, p.planned, p.running, rate, bytesText(int64(brate)), eta)
+	}
 }

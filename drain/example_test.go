@@ -1,0 +1,55 @@
+package drain_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/drain"
+	"github.com/gitlabdata/gitlabdata/gitlabtest"
+)
+
+func ExampleDrain_Run() {
+	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
+	defer srv.Close()
+	srv.AddStorage("gitaly-new", 100)
+	srv.AddProjects(5, "default")
+	srv.UpdateProject(3, func(p *gitlabtest.Project) { p.MoveFailure = "14:connection refused" })
+
+	// The fake's moves advance when it is stepped: a simulated clock steps
+	// it at every pause instead of waiting.
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	d, err := drain.New(srv.Client(), drain.Options{
+		From: "default", To: gitlabdata.String("gitaly-new"), MaxRunning: 2, Retries: 1,
+		Now: func() time.Time { return now },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			now = now.Add(d)
+			srv.Step()
+			return ctx.Err()
+		},
+		OnEvent: func(ev drain.Event) {
+			if ev.Type == drain.EventFailed {
+				fmt.Printf("%s %d failed (final %v): %s\n", ev.Kind, ev.ID, ev.Final, ev.Error)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, err := d.Run(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("moved %d, failed %d, remaining %d\n", rep.Totals.Moved, rep.Totals.Failed, rep.Totals.Remaining)
+	for _, r := range rep.Remaining {
+		fmt.Printf("%s %d: %s after %d attempts\n", r.Kind, r.ID, r.Reason, len(r.Errors))
+	}
+	// Output:
+	// project 3 failed (final false): 14:connection refused
+	// project 3 failed (final true): 14:connection refused
+	// moved 4, failed 1, remaining 1
+	// project 3: failed after 2 attempts
+}
