@@ -121,6 +121,14 @@
 // Client; query values that look secret are redacted in errors and logs.
 // Error bodies are read up to 64 KiB.
 //
+// # Emptying a storage
+//
+// Package drain (github.com/gitlabdata/gitlabdata/drain) empties a Gitaly
+// storage end to end on top of this package: discovery, a plan and dry run,
+// a bound on running moves, budgets, re-attaching to moves under way,
+// retries, a watchdog, verification, rounds until empty, and a journal to
+// resume from.
+//
 // # Testing with gitlabtest
 //
 // Package gitlabtest starts an in-process fake GitLab that serves both APIs

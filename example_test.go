@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"slices"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -103,38 +102,6 @@ func ExampleProjectRepositoryStorageMovesService_Wait() {
 	// Output:
 	// acme/website scheduled
 	// finished on storage2
-}
-
-// Move every project off a storage, four schedule calls at a time.
-func ExampleProjectRepositoryStorageMovesService_Evacuate() {
-	srv := gitlabtest.NewServer(gitlabtest.WithStepInterval(10 * time.Millisecond))
-	defer srv.Close()
-	srv.AddStorage("default", 100)
-	srv.AddStorage("storage2", 50)
-	projectIDs := srv.AddProjects(6, "default")
-	client := srv.Client()
-	ctx := context.Background()
-	finished := 0
-
-	sum, err := client.ProjectRepositoryStorageMoves.Evacuate(ctx, slices.Values(projectIDs),
-		&gitlabdata.EvacuateOptions{
-			DestinationStorageName: gitlabdata.String("storage2"),
-			Concurrency:            4, // schedule calls in flight
-			Wait:                   gitlabdata.WaitOptions{MinDelay: 10 * time.Millisecond},
-			OnEvent: func(ev gitlabdata.EvacuationEvent) {
-				if ev.Outcome == gitlabdata.EvacuationFinished {
-					finished++ // calls never overlap
-				}
-			},
-		})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("%d finished, %d failed, %d skipped\n", sum.Finished, sum.Failed, sum.Skipped)
-	fmt.Println(len(srv.ProjectsOnStorage("default")), "left on default;", finished, "finished events")
-	// Output:
-	// 6 finished, 0 failed, 0 skipped
-	// 0 left on default; 6 finished events
 }
 
 // Tell GitLab's answers apart with errors.Is and read their details with

@@ -3,7 +3,6 @@ package gitlabdata
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 )
 
@@ -25,10 +24,6 @@ func TestNilContextIsRefused(t *testing.T) {
 		},
 		"Get storage move": func() error { _, _, err := c.ProjectRepositoryStorageMoves.Get(nilCtx, 1); return err },
 		"Wait":             func() error { _, err := c.ProjectRepositoryStorageMoves.Wait(nilCtx, 1, nil); return err },
-		"Evacuate": func() error {
-			_, err := c.ProjectRepositoryStorageMoves.Evacuate(nilCtx, slices.Values([]int64{1}), nil)
-			return err
-		},
 	}
 	for _, call := range sdkCalls {
 		checks[call.name] = func() error { return call.do(nilCtx, c) }

@@ -11,8 +11,8 @@ import (
 )
 
 // TestReadmeSnippetsComeFromExamples keeps the README's code honest: every
-// Go block marked "copied from ExampleX" must appear, line by line and in
-// order, in the body of ExampleX in example_test.go, which go test runs and
+// Go block marked "copied from ExampleX in FILE" must appear, line by line
+// and in order, in the body of ExampleX in FILE, which go test runs and
 // checks against its // Output.
 func TestReadmeSnippetsComeFromExamples(t *testing.T) {
 	t.Parallel()
@@ -20,17 +20,16 @@ func TestReadmeSnippetsComeFromExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bodies := exampleBodies(t, "example_test.go")
-	marked := regexp.MustCompile("(?s)<!-- copied from (\\w+) in example_test.go -->\n```go\n(.*?)```")
+	marked := regexp.MustCompile("(?s)<!-- copied from (\\w+) in ([\\w/]+_test\\.go) -->\n```go\n(.*?)```")
 	matches := marked.FindAllStringSubmatch(string(readme), -1)
 	if len(matches) < 2 {
-		t.Fatalf("README.md has %d marked snippets; want the quick start and the evacuation snippet", len(matches))
+		t.Fatalf("README.md has %d marked snippets; want the quick start and the drain snippet", len(matches))
 	}
 	for _, m := range matches {
-		name, snippet := m[1], m[2]
-		body, ok := bodies[name]
+		name, file, snippet := m[1], m[2], m[3]
+		body, ok := exampleBodies(t, file)[name]
 		if !ok {
-			t.Errorf("README.md snippet is marked as copied from %s, which example_test.go does not define", name)
+			t.Errorf("README.md snippet is marked as copied from %s, which %s does not define", name, file)
 			continue
 		}
 		source := normalizedLines(body)

@@ -278,15 +278,6 @@ func (s *ProjectRepositoryStorageMovesService) Wait(ctx context.Context, id int6
 	return s.moves.wait(ctx, id, opts)
 }
 
-// Evacuate schedules a move for every project id that ids yields and
-// follows the moves until each ends; see [EvacuateOptions] for the bounds
-// and events.
-//
-// GitLab API docs: https://docs.gitlab.com/api/project_repository_storage_moves/#schedule-a-repository-storage-move-for-a-project
-func (s *ProjectRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
-	return s.moves.evacuate(ctx, ids, opts)
-}
-
 // List returns one page of the group repository storage moves of every
 // group, newest first (offset pagination). opts may be nil.
 //
@@ -367,15 +358,6 @@ func (s *GroupRepositoryStorageMovesService) Wait(ctx context.Context, id int64,
 	return s.moves.wait(ctx, id, opts)
 }
 
-// Evacuate schedules a move for every group id that ids yields and
-// follows the moves until each ends; see [EvacuateOptions] for the bounds
-// and events.
-//
-// GitLab API docs: https://docs.gitlab.com/api/group_repository_storage_moves/#schedule-a-repository-storage-move-for-a-group
-func (s *GroupRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
-	return s.moves.evacuate(ctx, ids, opts)
-}
-
 // List returns one page of the snippet repository storage moves of every
 // snippet, newest first (offset pagination). opts may be nil.
 //
@@ -454,13 +436,4 @@ func (s *SnippetRepositoryStorageMovesService) ScheduleAll(ctx context.Context, 
 // GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#get-a-single-snippet-repository-storage-move
 func (s *SnippetRepositoryStorageMovesService) Wait(ctx context.Context, id int64, opts *WaitOptions) (*SnippetRepositoryStorageMove, error) {
 	return s.moves.wait(ctx, id, opts)
-}
-
-// Evacuate schedules a move for every snippet id that ids yields and
-// follows the moves until each ends; see [EvacuateOptions] for the bounds
-// and events.
-//
-// GitLab API docs: https://docs.gitlab.com/api/snippet_repository_storage_moves/#schedule-a-repository-storage-move-for-a-snippet
-func (s *SnippetRepositoryStorageMovesService) Evacuate(ctx context.Context, ids iter.Seq[int64], opts *EvacuateOptions) (EvacuationSummary, error) {
-	return s.moves.evacuate(ctx, ids, opts)
 }

@@ -32,7 +32,7 @@ func (e *MoveFailedError) Error() string {
 // Unwrap makes errors.Is(err, ErrMoveFailed) hold.
 func (e *MoveFailedError) Unwrap() error { return ErrMoveFailed }
 
-// WaitOptions bounds the polling of Wait and Evacuate. Zero fields take
+// WaitOptions bounds the polling of Wait. Zero fields take
 // their defaults.
 type WaitOptions struct {
 	// MinDelay is the first pause between polls. Default 1s.

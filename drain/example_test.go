@@ -20,7 +20,8 @@ func ExampleDrain_Run() {
 	// The fake's moves advance when it is stepped: a simulated clock steps
 	// it at every pause instead of waiting.
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	d, err := drain.New(srv.Client(), drain.Options{
+	client := srv.Client() // a *gitlabdata.Client for your instance
+	d, err := drain.New(client, drain.Options{
 		From: "default", To: gitlabdata.String("gitaly-new"), MaxRunning: 2, Retries: 1,
 		Now: func() time.Time { return now },
 		Sleep: func(ctx context.Context, d time.Duration) error {
