@@ -93,6 +93,20 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
+	// decodeEnabled reads {"enabled":true|false}, the body of every switch.
+	decodeEnabled := func() (enabled, ok bool) {
+		var in struct {
+			Enabled *bool `json:"enabled"`
+		}
+		if !decode(&in) {
+			return false, false
+		}
+		if in.Enabled == nil {
+			controlError(w, http.StatusBadRequest, `body must be {"enabled":true} or {"enabled":false}`)
+			return false, false
+		}
+		return *in.Enabled, true
+	}
 	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.EscapedPath(), controlPrefix), "/")
 	rest = strings.TrimSuffix(rest, "/")
 	name, sub, _ := strings.Cut(rest, "/")
@@ -202,34 +216,22 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.AddToken(Token{Token: in.Token, Admin: in.Admin, Granular: in.Granular, Permissions: in.Permissions})
 		controlJSON(w, http.StatusCreated, map[string]any{"token": in.Token, "admin": in.Admin, "granular": in.Granular})
 	case "PUT feature_flags/:name":
-		var in struct {
-			Enabled *bool `json:"enabled"`
-		}
-		if !decode(&in) {
+		enabled, ok := decodeEnabled()
+		if !ok {
 			return
 		}
-		if in.Enabled == nil {
-			controlError(w, http.StatusBadRequest, `body must be {"enabled":true} or {"enabled":false}`)
-			return
-		}
-		if !s.SetFeatureFlag(sub, *in.Enabled) {
+		if !s.SetFeatureFlag(sub, enabled) {
 			controlError(w, http.StatusNotFound, fmt.Sprintf("GitLab %s has no feature flag %q", s.cfg.version, sub))
 			return
 		}
-		controlJSON(w, http.StatusOK, map[string]any{"name": sub, "enabled": *in.Enabled})
+		controlJSON(w, http.StatusOK, map[string]any{"name": sub, "enabled": enabled})
 	case "PUT geo":
-		var in struct {
-			Enabled *bool `json:"enabled"`
-		}
-		if !decode(&in) {
+		enabled, ok := decodeEnabled()
+		if !ok {
 			return
 		}
-		if in.Enabled == nil {
-			controlError(w, http.StatusBadRequest, `body must be {"enabled":true} or {"enabled":false}`)
-			return
-		}
-		s.SetGeo(*in.Enabled)
-		controlJSON(w, http.StatusOK, map[string]bool{"enabled": *in.Enabled})
+		s.SetGeo(enabled)
+		controlJSON(w, http.StatusOK, map[string]bool{"enabled": enabled})
 	case "PUT storages/:name":
 		var in struct {
 			Weight *int `json:"weight"`

@@ -68,6 +68,12 @@ type offsetPage struct {
 
 // newOffsetPage computes the page metadata. total is the number of matches
 // (counted) or ignored; hasNext says whether an item follows the page.
+// bounds is the slice [start:end] of total items that page p shows.
+func (p paging) bounds(total int) (start, end int) {
+	start = min((p.page-1)*p.perPage, total)
+	return start, min(start+p.perPage, total)
+}
+
 func newOffsetPage(p paging, counted bool, total int, pageLen int, hasNext bool) offsetPage {
 	op := offsetPage{paging: p, counted: counted, total: total, hasNext: hasNext, empty: pageLen == 0}
 	if counted {

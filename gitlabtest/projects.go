@@ -294,8 +294,7 @@ func (s *Server) listProjects(c *call) {
 		hasNext = len(list) > p.perPage
 	} else {
 		total := len(list)
-		start := min((p.page-1)*p.perPage, total)
-		end := min(start+p.perPage, total)
+		start, end := p.bounds(total)
 		page = list[start:end]
 		op = newOffsetPage(p, total <= countLimit, total, len(page), end < total)
 	}
@@ -434,8 +433,7 @@ func (s *Server) listGroups(c *call) {
 		return r
 	})
 	total := len(list)
-	start := min((p.page-1)*p.perPage, total)
-	end := min(start+p.perPage, total)
+	start, end := p.bounds(total)
 	out := make([]wireFullGroup, 0, end-start)
 	for _, g := range list[start:end] {
 		wg := wireFullGroup{
@@ -480,8 +478,7 @@ func (s *Server) listAllSnippets(c *call) {
 	}
 	slices.SortFunc(list, func(a, b *Snippet) int { return cmp.Compare(b.ID, a.ID) })
 	total := len(list)
-	start := min((p.page-1)*p.perPage, total)
-	end := min(start+p.perPage, total)
+	start, end := p.bounds(total)
 	out := make([]wireFullSnippet, 0, end-start)
 	for _, sn := range list[start:end] {
 		ws := wireFullSnippet{wireSnippet: s.wireSnippetLocked(web, sn), ImportedFrom: "none"}

@@ -880,8 +880,7 @@ func (s *Server) listMoves(c *call, k kind, containerParam string) {
 	s.mu.Lock()
 	all := s.sortedMovesLocked(k, containerID)
 	total := len(all)
-	start := min((p.page-1)*p.perPage, total)
-	end := min(start+p.perPage, total)
+	start, end := p.bounds(total)
 	page := make([]any, 0, end-start)
 	for _, m := range all[start:end] {
 		page = append(page, s.wireLocked(c.origin(), k, m))

@@ -121,7 +121,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitCannotRun
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "evacuate-storage: unexpected arguments %q (see -h)\n", fs.Args())
+		// Not echoed: the words after a misplaced one may be a token.
+		fmt.Fprintf(stderr, "evacuate-storage: unexpected argument at position %d: flags come before any other word (see -h)\n", len(args)-fs.NArg()+1)
+		return exitCannotRun
+	}
+	if cfg.maxRunning < 1 {
+		fmt.Fprintf(stderr, "evacuate-storage: -max-running %d: want at least 1\n", cfg.maxRunning)
 		return exitCannotRun
 	}
 	code, err := evacuate(ctx, cfg, stdout, stderr)

@@ -63,10 +63,16 @@ func TestApplyJSONReportsTheDemoFailure(t *testing.T) {
 
 func TestBadFlagsCannotRun(t *testing.T) {
 	t.Setenv("GITLAB_URL", "")
-	for _, args := range [][]string{{"-order", "random"}, {"-kinds", "wiki"}, {"-from", "default", "-to", "default"}, {"-nope"}, {"extra"}} {
+	for _, args := range [][]string{
+		{"-order", "random"}, {"-kinds", "wiki"}, {"-from", "default", "-to", "default"}, {"-nope"}, {"extra"},
+		{"-max-running", "0"}, {"-apply", "extra", "-journal", "glpat-secret"},
+	} {
 		var out, errs bytes.Buffer
 		if code := run(t.Context(), args, &out, &errs); code != exitCannotRun {
 			t.Errorf("run(%q) = %d; want %d", args, code, exitCannotRun)
+		}
+		if strings.Contains(out.String()+errs.String(), "glpat-secret") {
+			t.Errorf("run(%q) echoed the words after a stray argument:\n%s", args, errs.String())
 		}
 	}
 }
