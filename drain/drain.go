@@ -24,6 +24,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -95,7 +98,7 @@ type Options struct {
 	// Default 100ms.
 	ScheduleInterval time.Duration
 	// PollInterval is the first pause between two polls of the running
-	// moves; it doubles while nothing changes, up to MaxPollInterval.
+	// moves; it doubles while no move ends, up to MaxPollInterval.
 	// Defaults 1s and 30s.
 	PollInterval, MaxPollInterval time.Duration
 
@@ -104,14 +107,20 @@ type Options struct {
 	// containers scheduled by earlier runs on the same journal.
 	MaxMoves int
 	// MaxBytes skips a container whose size would bring the bytes
-	// scheduled above it (0: no limit).
+	// scheduled above it (0: no limit). A container whose size GitLab
+	// does not give (group wikis, snippets) counts as 0 bytes.
 	MaxBytes int64
-	// MaxFailures stops scheduling after this many failed moves, every
-	// attempt counted (0: no limit).
+	// MaxFailures stops scheduling after this many failed attempts in a
+	// run (0: no limit); a container that failed and is due for a retry
+	// then fails for good (ReasonBreaker).
 	MaxFailures int
-	// Retries is how many times a failed move is scheduled again
+	// Retries is how many times a failed move is scheduled again in a run
 	// (GitLab: most failures are temporary). Default 0; -1 is not valid.
 	Retries int
+	// ScheduleUntil, when set, closes a maintenance window: no move is
+	// scheduled from then on, and the moves running then are followed to
+	// their end (the containers left are skipped, ReasonWindow).
+	ScheduleUntil time.Time
 
 	// StuckAfter reports a move that stays in initial, scheduled or
 	// started longer than this as stuck. Default 1h.
@@ -124,6 +133,27 @@ type Options struct {
 	// MaxRounds bounds how many times the storage is listed and drained
 	// again while new containers appear. Default 3.
 	MaxRounds int
+	// RecheckAfter is how old the listing that showed a container on From
+	// may be when it is scheduled; an older one is read again first, so
+	// that a container moved meanwhile (by someone else) is not moved
+	// again. Default 5m.
+	RecheckAfter time.Duration
+
+	// MaxRequestFailures stops the drain (a *HaltError) after this many
+	// GitLab requests failed in a row; it also stops when more than half
+	// of one endpoint's last 20 requests failed. Default 5.
+	MaxRequestFailures int
+	// MaxRetryAfter is the longest wait a rate-limited (429) answer may
+	// ask for: a longer one stops the drain, saying when to run again.
+	// Default 60s.
+	MaxRetryAfter time.Duration
+	// ClockSkew is how far GitLab's clock (read from its Date header) may
+	// be off when a schedule call whose answer was lost is matched with
+	// the moves GitLab holds. Default 2m.
+	ClockSkew time.Duration
+	// HeartbeatEvery is how long a run may go without an event before it
+	// sends EventHeartbeat. Default 1m.
+	HeartbeatEvery time.Duration
 
 	// Journal, if set, receives every event and is read at the start of
 	// Run to resume an earlier run.
@@ -139,11 +169,12 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Drain empties one storage. Create it with New; a Drain runs once.
+// Drain empties one storage. Create it with New. Plan may be called any
+// number of times; Run once, after which Plan is refused.
 type Drain struct {
 	c    *gitlabdata.Client
 	opts Options
-	ops  map[Kind]*kindOps
+	ran  atomic.Bool
 }
 
 // ErrInvalidOptions wraps every error of New.
@@ -163,6 +194,7 @@ func New(client *gitlabdata.Client, opts Options) (*Drain, error) {
 	if len(opts.Kinds) == 0 {
 		opts.Kinds = Kinds()
 	}
+	opts.Kinds = slices.Clone(opts.Kinds)
 	seen := map[Kind]bool{}
 	for _, k := range opts.Kinds {
 		if k != KindGroupWiki && k != KindSnippet && k != KindProject {
@@ -180,17 +212,32 @@ func New(client *gitlabdata.Client, opts Options) (*Drain, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown order %q (want id, smallest or largest)", ErrInvalidOptions, opts.Order)
 	}
-	for name, v := range map[string]int64{"MaxRunning": int64(opts.MaxRunning), "MaxMoves": int64(opts.MaxMoves),
-		"MaxBytes": opts.MaxBytes, "MaxFailures": int64(opts.MaxFailures), "Retries": int64(opts.Retries), "MaxRounds": int64(opts.MaxRounds),
-		"ScheduleInterval": int64(opts.ScheduleInterval), "PollInterval": int64(opts.PollInterval),
-		"MaxPollInterval": int64(opts.MaxPollInterval), "StuckAfter": int64(opts.StuckAfter)} {
-		if v < 0 {
-			return nil, fmt.Errorf("%w: %s is negative", ErrInvalidOptions, name)
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxRunning", int64(opts.MaxRunning)}, {"MaxMoves", int64(opts.MaxMoves)}, {"MaxBytes", opts.MaxBytes},
+		{"MaxFailures", int64(opts.MaxFailures)}, {"Retries", int64(opts.Retries)}, {"MaxRounds", int64(opts.MaxRounds)},
+		{"ScheduleInterval", int64(opts.ScheduleInterval)}, {"PollInterval", int64(opts.PollInterval)},
+		{"MaxPollInterval", int64(opts.MaxPollInterval)}, {"StuckAfter", int64(opts.StuckAfter)},
+		{"RecheckAfter", int64(opts.RecheckAfter)}, {"MaxRequestFailures", int64(opts.MaxRequestFailures)},
+		{"MaxRetryAfter", int64(opts.MaxRetryAfter)}, {"ClockSkew", int64(opts.ClockSkew)}, {"HeartbeatEvery", int64(opts.HeartbeatEvery)},
+	} {
+		if f.v < 0 {
+			return nil, fmt.Errorf("%w: %s is negative", ErrInvalidOptions, f.name)
 		}
 	}
-	def := func(p *time.Duration, d time.Duration) {
-		if *p == 0 {
-			*p = d
+	defaults := []struct {
+		p *time.Duration
+		d time.Duration
+	}{
+		{&opts.ScheduleInterval, 100 * time.Millisecond}, {&opts.PollInterval, time.Second}, {&opts.MaxPollInterval, 30 * time.Second},
+		{&opts.StuckAfter, time.Hour}, {&opts.RecheckAfter, 5 * time.Minute}, {&opts.MaxRetryAfter, time.Minute},
+		{&opts.ClockSkew, 2 * time.Minute}, {&opts.HeartbeatEvery, time.Minute},
+	}
+	for _, d := range defaults {
+		if *d.p == 0 {
+			*d.p = d.d
 		}
 	}
 	if opts.MaxRunning == 0 {
@@ -199,20 +246,17 @@ func New(client *gitlabdata.Client, opts Options) (*Drain, error) {
 	if opts.MaxRounds == 0 {
 		opts.MaxRounds = 3
 	}
-	def(&opts.ScheduleInterval, 100*time.Millisecond)
-	def(&opts.PollInterval, time.Second)
-	def(&opts.MaxPollInterval, 30*time.Second)
-	def(&opts.StuckAfter, time.Hour)
-	if opts.MaxPollInterval < opts.PollInterval {
-		opts.MaxPollInterval = opts.PollInterval
+	if opts.MaxRequestFailures == 0 {
+		opts.MaxRequestFailures = 5
 	}
+	opts.MaxPollInterval = max(opts.MaxPollInterval, opts.PollInterval)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	return &Drain{c: client, opts: opts, ops: newKindOps(client)}, nil
+	return &Drain{c: client, opts: opts}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -227,4 +271,65 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Plan lists the storage and says what Run would move, in which order,
+// how many bytes and to where, applying the budgets. It sends GET requests
+// only and writes nothing to the journal. It first makes sure it talks to
+// GitLab with an administrator's token (a *HaltError otherwise).
+func (d *Drain) Plan(ctx context.Context) (*Plan, error) {
+	if ctx == nil {
+		return nil, errors.New("drain: Plan needs a context, not nil")
+	}
+	if d.ran.Load() {
+		return nil, errors.New("drain: Plan after Run: a Drain plans before it runs")
+	}
+	return d.newRunner(true).plan(ctx)
+}
+
+// Run drains the storage: it resumes the journal's run if there is one,
+// then lists, schedules, follows and verifies in rounds until the storage
+// is empty or only known failures remain. It runs once per Drain, and one
+// Run per instance and storage may be in progress in a process.
+//
+// When ctx ends it stops at once, keeping the journal consistent (moves in
+// flight stay recorded for the next run), and returns the report with an
+// error wrapping ctx.Err(). When GitLab cannot be used it returns the
+// report so far with a *HaltError.
+func (d *Drain) Run(ctx context.Context) (*Report, error) {
+	if ctx == nil {
+		return nil, errors.New("drain: Run needs a context, not nil")
+	}
+	if !d.ran.CompareAndSwap(false, true) {
+		return nil, errors.New("drain: this Drain has run: a Drain runs once; create another with New")
+	}
+	release, err := claim(d.c.BaseURL(), d.opts.From)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return d.newRunner(false).run(ctx)
+}
+
+// active holds the instance and storage of every Run in progress in the
+// process: two drains of one storage would schedule a container twice
+// (GitLab accepts a second move once the first has replicated).
+var active = struct {
+	sync.Mutex
+	runs map[string]bool
+}{runs: map[string]bool{}}
+
+func claim(instance, from string) (release func(), err error) {
+	k := instance + "\x00" + from
+	active.Lock()
+	defer active.Unlock()
+	if active.runs[k] {
+		return nil, fmt.Errorf("drain: a drain of %q on %s is already running in this process: one run per storage", from, instance)
+	}
+	active.runs[k] = true
+	return func() {
+		active.Lock()
+		defer active.Unlock()
+		delete(active.runs, k)
+	}, nil
 }

@@ -9,90 +9,56 @@ import (
 	"io"
 	"os"
 	"sync"
-	"time"
-
-	"github.com/gitlabdata/gitlabdata"
 )
 
-// EventType names what an Event reports.
-type EventType string
+// ErrJournalLocked matches the error of OpenJournal for a journal another
+// drain holds.
+var ErrJournalLocked = errors.New("drain: journal is in use by another run")
 
-// Event types, as written in the journal's "event" field.
-const (
-	EventRunStarted   EventType = "run_started"   // a run began (From, To, DryRun)
-	EventRound        EventType = "round"         // the storage is listed again (Attempt is the round)
-	EventListingError EventType = "listing_error" // a listing page kept failing and was skipped
-	EventWarning      EventType = "warning"       // Reason says what to look at
-	EventPlanned      EventType = "planned"       // a container on From was found
-	EventScheduling   EventType = "scheduling"    // a schedule call is about to be sent (written before it)
-	EventScheduled    EventType = "scheduled"     // GitLab accepted a move (Move, Attempt)
-	EventReattached   EventType = "reattached"    // the container was already moving: its move is followed
-	EventFinished     EventType = "finished"      // the move finished; verification follows
-	EventMoved        EventType = "moved"         // verified: the container left From
-	EventNotMoved     EventType = "not_moved"     // the move finished but the container is still on From
-	EventFailed       EventType = "failed"        // the move failed (Error); Final when no retry is left
-	EventStuck        EventType = "stuck"         // the move stayed in State since Since for longer than StuckAfter
-	EventReleased     EventType = "released"      // a stuck move stopped holding a running slot
-	EventSkipped      EventType = "skipped"       // not scheduled: Reason (budget, breaker, read-only, error)
-	EventInterrupted  EventType = "interrupted"   // the run was stopped; moves in flight are kept
-	EventRunEnded     EventType = "run_ended"     // the run ended
-)
-
-// Event is one decision or outcome. It is also the journal's line format.
-type Event struct {
-	Time time.Time `json:"t"`
-	Type EventType `json:"event"`
-	Kind Kind      `json:"kind,omitempty"`
-	// ID is the container's id; Path its full path (title for snippets).
-	ID   int64  `json:"id,omitempty"`
-	Path string `json:"path,omitempty"`
-	// Size is the container's repository size, when known.
-	Size *int64 `json:"size,omitempty"`
-	// Move is the storage move's id, State its state.
-	Move  int64                       `json:"move,omitempty"`
-	State gitlabdata.StorageMoveState `json:"state,omitempty"`
-	// From and To are the storages (To of a move: its destination).
-	From string `json:"from,omitempty"`
-	To   string `json:"to,omitempty"`
-	// Attempt counts the moves scheduled for the container (1 for the
-	// first); for EventRound it is the round.
-	Attempt int `json:"attempt,omitempty"`
-	// Final marks the last failure of a container (no retry left).
-	Final bool `json:"final,omitempty"`
-	// Since is when a stuck move was first seen in State.
-	Since *time.Time `json:"since,omitempty"`
-	// Duration is the time from scheduling to the outcome (to the move's
-	// end for moved and not_moved).
-	Duration time.Duration `json:"duration_ns,omitempty"`
-	Reason   string        `json:"reason,omitempty"`
-	Error    string        `json:"error,omitempty"`
-	DryRun   bool          `json:"dry_run,omitempty"`
-}
-
-// Journal is an append-only file of events, one JSON object per line,
-// written as they happen. Open it with OpenJournal and pass it in
+// Journal is an append-only file of events, one JSON object per line (see
+// Event), written as they happen. Open it with OpenJournal and pass it in
 // Options.Journal: a run on a journal that already holds events resumes
-// the run that wrote them.
+// the run that wrote them. Its first line is a header (EventHeader) naming
+// the instance and the storage, so that a journal is never resumed against
+// another drain.
+//
+// OpenJournal holds an exclusive lock on the file until Close, so that two
+// drains (two processes, or two runs in one) never write one journal. The
+// lock is flock(2) on Unix systems; elsewhere it is not enforced.
 type Journal struct {
-	mu     sync.Mutex
-	f      *os.File
-	w      io.Writer
+	mu   sync.Mutex
+	name string
+	f    *os.File
+	w    io.Writer
+	// events are those read by NewJournal; OpenJournal's are read again
+	// from the file's first good bytes when needed.
 	events []Event
+	good   int64
+	n      int
 	err    error
 }
 
-// OpenJournal opens (or creates) the journal at path and reads the events
-// it holds. A last line cut short by a crash is ignored (and overwritten
-// on the next write).
+// OpenJournal opens (or creates) the journal at path, locks it and checks
+// the events it holds. A last line cut short by a crash is dropped (and
+// overwritten by the next write); a damaged line before the end is an
+// error that says how to recover. The path must be a regular file (or not
+// exist yet).
 func OpenJournal(path string) (*Journal, error) {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("drain: journal %s is not a regular file (%s): give a file path", path, fi.Mode().Type())
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("drain: opening journal: %w", err)
 	}
-	events, good, err := readJournal(f)
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is locked by another drain; wait for that run to end, or give this one its own journal (%v)", ErrJournalLocked, path, err)
+	}
+	n, good, err := scanJournal(f, path, nil)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("drain: reading journal %s: %w", path, err)
+		return nil, err
 	}
 	if err := f.Truncate(good); err != nil {
 		f.Close()
@@ -102,52 +68,102 @@ func OpenJournal(path string) (*Journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("drain: journal %s: %w", path, err)
 	}
-	return &Journal{f: f, w: f, events: events}, nil
+	return &Journal{name: path, f: f, w: f, good: good, n: n}, nil
+}
+
+// ReadJournal reads the events of the journal at path without locking or
+// changing it, as a dry run does.
+func ReadJournal(path string) ([]Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("drain: reading journal: %w", err)
+	}
+	defer f.Close()
+	var events []Event
+	if _, _, err := scanJournal(f, path, func(ev Event) { events = append(events, ev) }); err != nil {
+		return nil, err
+	}
+	return events, nil
 }
 
 // NewJournal returns a journal that writes to w and resumes from the
-// events already read from r (nil: none).
+// events already read from r (nil: none). It takes no lock: the caller
+// makes sure no one else writes to w.
 func NewJournal(r io.Reader, w io.Writer) (*Journal, error) {
-	j := &Journal{w: w}
+	j := &Journal{name: "journal", w: w}
 	if r != nil {
-		events, _, err := readJournal(r)
+		n, _, err := scanJournal(r, "journal", func(ev Event) { j.events = append(j.events, ev) })
 		if err != nil {
-			return nil, fmt.Errorf("drain: reading journal: %w", err)
+			return nil, err
 		}
-		j.events = events
+		j.n = n
 	}
 	return j, nil
 }
 
-// readJournal decodes complete lines and returns the offset after the
-// last one.
-func readJournal(r io.Reader) ([]Event, int64, error) {
-	br := bufio.NewReader(r)
-	var events []Event
-	var off int64
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
+// scanJournal decodes r's complete lines, calling each (when not nil) for
+// every event. It returns how many events there are and the offset after
+// the last complete line.
+func scanJournal(r io.Reader, name string, each func(Event)) (n int, good int64, err error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	for line := 1; ; line++ {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			var long []byte
+			long = append(long, b...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
 		if errors.Is(err, io.EOF) {
-			return events, off, nil // a line without its newline was cut short
+			return n, good, nil // a line without its newline was cut short
 		}
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, fmt.Errorf("drain: reading journal %s: %w", name, err)
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
+		if len(bytes.TrimSpace(b)) > 0 {
 			var ev Event
-			if err := json.Unmarshal(line, &ev); err != nil {
-				return nil, 0, fmt.Errorf("line %d: %w", n, err)
+			if err := json.Unmarshal(b, &ev); err != nil || ev.Type == "" {
+				if err == nil {
+					err = errors.New(`no "event" field`)
+				}
+				return 0, 0, fmt.Errorf("drain: journal %s: line %d is damaged (%v); the journal was not written by one drain alone, or was edited. "+
+					"Keep the lines before it (head -n %d %s > %s.repaired) and run on that file: moves recorded after it are found again as moves under way",
+					name, line, err, line-1, name, name)
 			}
-			events = append(events, ev)
+			if each != nil {
+				each(ev)
+			}
+			n++
 		}
-		off += int64(len(line))
+		good += int64(len(b))
 	}
 }
 
-// Events returns the events read when the journal was opened.
-func (j *Journal) Events() []Event { return append([]Event(nil), j.events...) }
+// Events returns the events the journal held when it was opened.
+func (j *Journal) Events() []Event {
+	var out []Event
+	_ = j.replay(func(ev Event) { out = append(out, ev) })
+	return out
+}
 
-// write appends ev as one line; sync forces it to disk.
+// replay calls each for every event the journal held when it was opened,
+// in order, without keeping them all in memory for a file journal.
+func (j *Journal) replay(each func(Event)) error {
+	if j.f == nil {
+		for _, ev := range j.events {
+			each(ev)
+		}
+		return nil
+	}
+	_, _, err := scanJournal(io.NewSectionReader(j.f, 0, j.good), j.name, each)
+	return err
+}
+
+// write appends ev as one line; sync forces it to disk. After a failed
+// write every later one fails too.
 func (j *Journal) write(ev Event, sync bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -160,19 +176,19 @@ func (j *Journal) write(ev Event, sync bool) error {
 	}
 	b = append(b, '\n')
 	if _, err := j.w.Write(b); err != nil {
-		j.err = fmt.Errorf("drain: writing journal: %w", err)
+		j.err = fmt.Errorf("drain: writing journal %s: %w", j.name, err)
 		return j.err
 	}
 	if sync && j.f != nil {
 		if err := j.f.Sync(); err != nil {
-			j.err = fmt.Errorf("drain: syncing journal: %w", err)
+			j.err = fmt.Errorf("drain: syncing journal %s: %w", j.name, err)
 			return j.err
 		}
 	}
 	return nil
 }
 
-// Close closes the journal's file.
+// Close unlocks and closes the journal's file.
 func (j *Journal) Close() error {
 	if j.f == nil {
 		return nil

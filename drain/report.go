@@ -5,30 +5,83 @@ import (
 	"time"
 )
 
-// Reason says why a container remains on the storage.
-type Reason string
+// Outcome is how a container ended in a run. Every container found ends
+// in exactly one, and a report's Found equals the sum of its outcome
+// counts.
+type Outcome string
 
-// Reasons a container remains.
+// The outcomes, as named in reports and JSON.
 const (
-	ReasonFailed   Reason = "failed"    // its moves failed, retries used up
-	ReasonStuck    Reason = "stuck"     // its move is stuck
-	ReasonNotMoved Reason = "not moved" // its move finished but it is still on the storage
-	ReasonBudget   Reason = "budget"    // skipped by MaxMoves or MaxBytes
-	ReasonBreaker  Reason = "breaker"   // scheduling stopped after MaxFailures
-	ReasonReadOnly Reason = "read-only" // GitLab refused: read-only with no move in flight
-	ReasonInFlight Reason = "in flight" // the run was interrupted while its move ran
-	ReasonUnknown  Reason = "unknown"   // never attempted: appeared late, or a listing failed on it
-	ReasonGone     Reason = "gone"      // it left the storage before it was scheduled (not a remaining reason)
+	OutcomeMoved        Outcome = "moved"         // verified off the storage
+	OutcomeFailed       Outcome = "failed"        // its attempts failed: retries used up, read-only, cleanup failed, or not retried because of MaxFailures (Reason says which)
+	OutcomeStuck        Outcome = "stuck"         // its move is stuck (a human must look at it)
+	OutcomeNotMoved     Outcome = "not_moved"     // its move finished, but it is still on the storage
+	OutcomeSkipped      Outcome = "skipped"       // not scheduled because a limit was reached (Reason names it)
+	OutcomeNotAttempted Outcome = "not_attempted" // the run ended first (interrupted or halted): never scheduled, or its move still running or unverified (Reason says which)
+	OutcomeGone         Outcome = "gone"          // it left the storage, or was deleted, before it was scheduled
+	OutcomeUnknown      Outcome = "unknown"       // a listing failed on it: GitLab could not show it
 )
 
-// Remaining is a container still on the storage at the end of a run.
+// Reason says why a container ended in its outcome.
+type Reason string
+
+// Reasons. The first group names the limits behind OutcomeSkipped.
+const (
+	ReasonMaxMoves    Reason = "max_moves"    // MaxMoves containers were scheduled
+	ReasonMaxBytes    Reason = "max_bytes"    // it would bring the bytes scheduled above MaxBytes
+	ReasonMaxFailures Reason = "max_failures" // MaxFailures moves failed: scheduling stopped
+	ReasonWindow      Reason = "window"       // the maintenance window (ScheduleUntil) closed
+	ReasonMaxRounds   Reason = "max_rounds"   // it appeared after the last round (MaxRounds)
+	ReasonMaxRunning  Reason = "max_running"  // stuck moves held every running slot
+
+	ReasonRetriesUsed   Reason = "retries_used"   // failed: its retries are used up
+	ReasonCleanupFailed Reason = "cleanup_failed" // failed: GitLab copied it but left the old copy behind
+	ReasonStillOnSource Reason = "still_on_source" // not moved: its move finished but it is still on From
+
+	ReasonInterrupted Reason = "interrupted" // not attempted: the run was stopped before its turn
+	ReasonHalted      Reason = "halted"      // not attempted: GitLab could not be used (see HaltError)
+	ReasonUnverified  Reason = "unverified"  // not attempted: its move finished, the run ended before it was read again
+	ReasonUnresolved  Reason = "unresolved"  // not attempted: its schedule call got no answer yet
+
+	ReasonListingError Reason = "listing_error" // unknown: the listing page that holds it keeps failing
+	ReasonLeftSource   Reason = "left_source"   // gone: a listing or a read shows it elsewhere, or no more
+
+	// ReasonBreaker is why a failed container was not retried: MaxFailures
+	// moves failed.
+	ReasonBreaker Reason = "breaker"
+	// ReasonReadOnly is why a container failed: GitLab refused to move it
+	// as read-only, with no move of it in flight.
+	ReasonReadOnly Reason = "read_only"
+	// ReasonInFlight is why a container was not attempted to the end: its
+	// move was still running when the run stopped (the next run on the
+	// journal follows it).
+	ReasonInFlight Reason = "in_flight"
+	// ReasonStuck is the reason of a stuck container.
+	ReasonStuck Reason = "stuck"
+
+	// Deprecated: every remaining container now has an Outcome; use
+	// OutcomeFailed.
+	ReasonFailed Reason = "failed"
+	// Deprecated: use OutcomeNotMoved (and ReasonStillOnSource).
+	ReasonNotMoved Reason = "not_moved"
+	// Deprecated: budgets are named: ReasonMaxMoves, ReasonMaxBytes.
+	ReasonBudget Reason = "budget"
+	// Deprecated: use OutcomeUnknown (and ReasonListingError).
+	ReasonUnknown Reason = "unknown"
+	// Deprecated: use OutcomeGone (and ReasonLeftSource).
+	ReasonGone Reason = "gone"
+)
+
+// Remaining is a container a run did not move off the storage (every
+// outcome but moved and gone).
 type Remaining struct {
 	Container
-	Reason Reason `json:"reason"`
+	Outcome Outcome `json:"outcome"`
+	Reason  Reason  `json:"reason"`
 	// Move is the last move of it, if any; Errors the error messages of
-	// its failed moves, oldest first.
+	// its failed attempts, oldest first.
 	Move   int64    `json:"move,omitempty"`
-	Errors []string `json:"errors,omitempty"`
+	Errors []string `json:"errors"`
 }
 
 // StuckMove is a move reported by the watchdog.
@@ -39,62 +92,165 @@ type StuckMove struct {
 	Since time.Time `json:"since"`
 }
 
-// KindReport counts one kind's outcomes.
+// KindReport counts one kind's containers by outcome: Found is the sum of
+// the eight outcome counts.
 type KindReport struct {
-	Kind Kind `json:"kind"`
-	// Found is how many containers were found on the storage.
-	Found int `json:"found"`
-	// Moved: verified off the storage. Failed: retries used up. Stuck:
-	// stuck at the end. NotMoved: finished but still on the storage.
-	// Skipped: not scheduled (budget, breaker, read-only). Reattached:
-	// followed a move already in flight. Retried: moves scheduled again.
-	Moved      int `json:"moved"`
-	Failed     int `json:"failed"`
-	Stuck      int `json:"stuck"`
-	NotMoved   int `json:"not_moved"`
-	Skipped    int `json:"skipped"`
+	Kind  Kind `json:"kind"`
+	Found int  `json:"found"`
+
+	Moved        int `json:"moved"`
+	Failed       int `json:"failed"`
+	Stuck        int `json:"stuck"`
+	NotMoved     int `json:"not_moved"`
+	Skipped      int `json:"skipped"`
+	NotAttempted int `json:"not_attempted"`
+	Gone         int `json:"gone"`
+	Unknown      int `json:"unknown"`
+
+	// Reattached counts the moves already under way that were followed,
+	// Retried the moves scheduled again after a failure (not outcomes).
 	Reattached int `json:"reattached"`
 	Retried    int `json:"retried"`
-	// Remaining is how many are still on the storage by the final listing.
-	Remaining int `json:"remaining"`
-	// Bytes is the size of the moved containers (where known), Planned
-	// that of all found.
+
+	// Bytes is the size of the moved containers, PlannedBytes that of all
+	// found, both where known; UnknownSize counts the containers whose
+	// size GitLab does not give (group wikis, snippets).
 	Bytes        int64 `json:"bytes"`
 	PlannedBytes int64 `json:"planned_bytes"`
-	// Durations of the moved containers, from scheduling to verification.
-	Fastest   time.Duration `json:"fastest_ns"`
-	Median    time.Duration `json:"median_ns"`
-	Slowest   time.Duration `json:"slowest_ns"`
+	UnknownSize  int   `json:"unknown_size"`
+	// Durations of the moved containers, from scheduling to the end of
+	// their move.
+	Fastest time.Duration `json:"fastest_ns"`
+	Median  time.Duration `json:"median_ns"`
+	Slowest time.Duration `json:"slowest_ns"`
+
+	// Deprecated: Remaining is Found minus Moved and Gone; it is no longer
+	// in the JSON (Report.Remaining lists those containers).
+	Remaining int `json:"-"`
+
 	durations []time.Duration
 }
 
-// Report is the outcome of a run.
+// Report is the outcome of a run: cumulative over the journal's runs when
+// it resumed one.
 type Report struct {
 	From string  `json:"from"`
 	To   *string `json:"to"`
 	// Totals sums Kinds.
 	Totals KindReport    `json:"totals"`
 	Kinds  []*KindReport `json:"kinds"`
-	// Remaining lists what is still on the storage, with the reason.
+	// Remaining lists every container not moved off the storage (nor gone),
+	// with its outcome and why.
 	Remaining     []Remaining    `json:"remaining"`
 	Stuck         []StuckMove    `json:"stuck"`
 	ListingErrors []ListingError `json:"listing_errors"`
 	Warnings      []string       `json:"warnings"`
 	Rounds        int            `json:"rounds"`
 	Interrupted   bool           `json:"interrupted"`
+	// Halted is the one-line reason when GitLab could not be used (see
+	// HaltError); empty otherwise.
+	Halted string `json:"halted"`
 	// Resumed is true when the journal held an earlier run.
 	Resumed bool `json:"resumed"`
-	// Requests is how many GitLab requests the run sent.
+	// Requests is how many GitLab calls the run made (each may be several
+	// HTTP attempts under the client's RetryPolicy).
 	Requests int           `json:"requests"`
 	Started  time.Time     `json:"started"`
 	Elapsed  time.Duration `json:"elapsed_ns"`
 }
 
-// Empty reports whether the final listing found nothing on the storage
-// and no listing failed.
+// Empty reports whether nothing remains on the storage and no listing
+// failed.
 func (r *Report) Empty() bool { return len(r.Remaining) == 0 && len(r.ListingErrors) == 0 }
 
+// Plan is what a run would do, from a dry run.
+type Plan struct {
+	From string  `json:"from"`
+	To   *string `json:"to"`
+	// Moves are the containers a run would schedule, in order.
+	Moves []Container `json:"moves"`
+	// Skipped are those the budgets leave out.
+	Skipped []Remaining `json:"skipped"`
+	// Bytes is the size of Moves where known; UnknownSize counts the
+	// containers of Moves whose size GitLab does not give (they count as
+	// 0 bytes against MaxBytes).
+	Bytes         int64          `json:"bytes"`
+	UnknownSize   int            `json:"unknown_size"`
+	Warnings      []string       `json:"warnings"`
+	ListingErrors []ListingError `json:"listing_errors"`
+	Requests      int            `json:"requests"`
+}
+
+// ListingError is a listing page that kept failing and was skipped.
+type ListingError struct {
+	Kind Kind `json:"kind"`
+	// AfterID is the last id listed before the failing page (projects),
+	// Page the failing offset page (group wikis, snippets).
+	AfterID int64 `json:"after_id,omitempty"`
+	Page    int   `json:"page,omitempty"`
+	// ID is the container that breaks the page, when the drain could
+	// narrow it down (projects); its outcome is unknown.
+	ID    int64  `json:"id,omitempty"`
+	Error string `json:"error"`
+}
+
+// outcome is where a container in phase p ends when the run ends.
+func outcome(it *item, end Reason) (Outcome, Reason) {
+	switch it.phase {
+	case phaseMoved:
+		return OutcomeMoved, ""
+	case phaseFailed:
+		return OutcomeFailed, it.reason
+	case phaseNotMoved:
+		return OutcomeNotMoved, it.reason
+	case phaseSkipped:
+		return OutcomeSkipped, it.reason
+	case phaseGone:
+		return OutcomeGone, it.reason
+	case phaseUnknown:
+		return OutcomeUnknown, it.reason
+	case phaseStuck:
+		return OutcomeStuck, ReasonStuck
+	case phaseRunning:
+		return OutcomeNotAttempted, ReasonInFlight
+	case phaseFinished:
+		return OutcomeNotAttempted, ReasonUnverified
+	case phaseScheduling:
+		return OutcomeNotAttempted, ReasonUnresolved
+	}
+	return OutcomeNotAttempted, end
+}
+
+// count adds one container of outcome o.
+func (k *KindReport) count(o Outcome) {
+	k.Found++
+	switch o {
+	case OutcomeMoved:
+		k.Moved++
+	case OutcomeFailed:
+		k.Failed++
+	case OutcomeStuck:
+		k.Stuck++
+	case OutcomeNotMoved:
+		k.NotMoved++
+	case OutcomeSkipped:
+		k.Skipped++
+	case OutcomeNotAttempted:
+		k.NotAttempted++
+	case OutcomeGone:
+		k.Gone++
+	case OutcomeUnknown:
+		k.Unknown++
+	}
+}
+
+// Sum is the sum of the eight outcome counts, which equals Found.
+func (k *KindReport) Sum() int {
+	return k.Moved + k.Failed + k.Stuck + k.NotMoved + k.Skipped + k.NotAttempted + k.Gone + k.Unknown
+}
+
 func (k *KindReport) finish() {
+	k.Remaining = k.Found - k.Moved - k.Gone
 	if len(k.durations) == 0 {
 		return
 	}
@@ -110,10 +266,71 @@ func (k *KindReport) add(o *KindReport) {
 	k.Stuck += o.Stuck
 	k.NotMoved += o.NotMoved
 	k.Skipped += o.Skipped
+	k.NotAttempted += o.NotAttempted
+	k.Gone += o.Gone
+	k.Unknown += o.Unknown
 	k.Reattached += o.Reattached
 	k.Retried += o.Retried
-	k.Remaining += o.Remaining
 	k.Bytes += o.Bytes
 	k.PlannedBytes += o.PlannedBytes
+	k.UnknownSize += o.UnknownSize
 	k.durations = append(k.durations, o.durations...)
+}
+
+// report builds the report from the state: every container in exactly
+// one outcome. end is the reason of the containers still waiting (the run
+// was interrupted or halted first).
+func (r *runner) report(end Reason, rounds int, started time.Time) *Report {
+	o := r.o
+	rep := &Report{From: o.From, To: o.To, Rounds: rounds, Resumed: r.st.run > 1, Started: started.UTC(),
+		Remaining: []Remaining{}, Stuck: []StuckMove{}, ListingErrors: nonNil(r.listingErrors), Warnings: nonNil(r.warnings),
+		Kinds: []*KindReport{}}
+	kinds := map[Kind]*KindReport{}
+	for _, k := range o.Kinds {
+		kr := &KindReport{Kind: k}
+		if t := r.st.tallies[k]; t != nil {
+			kr.Reattached, kr.Retried, kr.durations = t.reattached, t.retried, t.durations
+		}
+		kinds[k] = kr
+		rep.Kinds = append(rep.Kinds, kr)
+	}
+	for _, it := range r.st.sorted(o.Kinds) {
+		kr := kinds[it.c.Kind]
+		if kr == nil {
+			continue // a kind of an earlier run that this one does not drain
+		}
+		out, why := outcome(it, end)
+		kr.count(out)
+		kr.PlannedBytes += it.c.Size
+		if !it.c.HasSize {
+			kr.UnknownSize++
+		}
+		switch out {
+		case OutcomeMoved:
+			kr.Bytes += it.c.Size
+			continue
+		case OutcomeGone:
+			continue
+		case OutcomeStuck:
+			rep.Stuck = append(rep.Stuck, StuckMove{Container: it.c, Move: it.move, State: string(it.watch.state), Since: it.watch.since.UTC()})
+		}
+		rep.Remaining = append(rep.Remaining, Remaining{Container: it.c, Outcome: out, Reason: why, Move: it.move, Errors: nonNil(slices.Clone(it.errors))})
+	}
+	rep.Totals.Kind = "all"
+	for _, kr := range rep.Kinds {
+		kr.finish()
+		rep.Totals.add(kr)
+	}
+	rep.Totals.finish()
+	rep.Requests = r.gl.requests
+	rep.Elapsed = o.Now().Sub(started)
+	return rep
+}
+
+// nonNil returns s, or an empty slice for nil, so that JSON shows [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

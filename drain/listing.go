@@ -1,0 +1,309 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gitlabdata/gitlabdata"
+)
+
+// This file lists the containers on a storage and reads them one by one,
+// through the GitLab endpoints the SDK does not wrap (Client.Do).
+
+type wireProject struct {
+	ID                int64  `json:"id"`
+	PathWithNamespace string `json:"path_with_namespace"`
+	RepositoryStorage string `json:"repository_storage"`
+	Statistics        *struct {
+		RepositorySize int64 `json:"repository_size"`
+	} `json:"statistics"`
+}
+
+func (p wireProject) container() Container {
+	c := Container{Kind: KindProject, ID: p.ID, Path: p.PathWithNamespace, Storage: p.RepositoryStorage}
+	if p.Statistics != nil {
+		c.Size, c.HasSize = p.Statistics.RepositorySize, true
+	}
+	return c
+}
+
+// wireOther is a group or a snippet: GitLab gives the size of neither
+// (statistics.wiki_size of a group is the sum of its projects' wikis,
+// corrections #20), and repository_storage is null for a group without a
+// wiki repository.
+type wireOther struct {
+	ID                int64   `json:"id"`
+	FullPath          string  `json:"full_path"` // groups
+	Title             string  `json:"title"`     // snippets
+	RepositoryStorage *string `json:"repository_storage"`
+}
+
+func (w wireOther) container(k Kind) Container {
+	c := Container{Kind: k, ID: w.ID, Path: w.FullPath}
+	if k == KindSnippet {
+		c.Path = w.Title
+	}
+	if w.RepositoryStorage != nil {
+		c.Storage = *w.RepositoryStorage
+	}
+	return c
+}
+
+// perPage is the page size of the container listings (GitLab's maximum).
+const perPage = 100
+
+// projectPage asks for one keyset page of the projects on From with ids
+// in (after, before); before 0 means no upper bound. Pending-delete
+// projects are included: they stay on the storage otherwise unseen
+// (corrections #19). It returns the projects on From, how many rows the
+// page had and the last row's id.
+func (r *runner) projectPage(ctx context.Context, after, before int64, stats, counted bool) (found []Container, rows int, last int64, err error) {
+	q := url.Values{
+		"repository_storage": {r.o.From}, "pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"},
+		"per_page": {strconv.Itoa(perPage)}, "include_pending_delete": {"true"},
+	}
+	if stats {
+		q.Set("statistics", "true")
+	}
+	if after > 0 {
+		q.Set("id_after", strconv.FormatInt(after, 10))
+	}
+	if before > 0 {
+		q.Set("id_before", strconv.FormatInt(before, 10))
+	}
+	var page []wireProject
+	f := func() (*gitlabdata.Response, error) {
+		page = nil
+		return r.gl.c.Do(ctx, http.MethodGet, "projects", q, nil, &page)
+	}
+	if counted {
+		err = r.gl.call(ctx, "GET projects", f)
+	} else {
+		err = r.gl.probe(ctx, "GET projects", f)
+	}
+	if err != nil || len(page) == 0 {
+		return nil, 0, 0, err
+	}
+	found = make([]Container, 0, len(page))
+	for _, p := range page {
+		if p.RepositoryStorage == r.o.From {
+			found = append(found, p.container())
+		}
+	}
+	return found, len(page), page[len(page)-1].ID, nil
+}
+
+// listing is what a listing of one kind found.
+type listing struct {
+	found []Container
+	errs  []ListingError
+}
+
+// listProjects lists the projects on From with ids in (after, before) by
+// keyset on id, so that projects leaving the storage meanwhile make it
+// skip nothing. A page that keeps failing with GitLab's 500 is narrowed
+// down to the projects that break it, which are reported and stepped
+// over; other failures are tried again until the breaker stops the drain.
+func (r *runner) listProjects(ctx context.Context, after, before int64, stats bool) (listing, error) {
+	var l listing
+	bugs := 0
+	for {
+		page, rows, last, err := r.projectPage(ctx, after, before, stats, true)
+		if err != nil {
+			var h *HaltError
+			switch {
+			case errors.As(err, &h), ctx.Err() != nil:
+				return l, err
+			case classify(err, nil) == answered:
+				return l, err
+			case classify(err, nil) == transient:
+				continue // call paused and counted it; the breaker bounds this
+			}
+			if bugs++; bugs < 2 {
+				continue
+			}
+			found, broken, next, nerr := r.narrow(ctx, after, before, stats, err)
+			l.found = append(l.found, found...)
+			if nerr != nil {
+				return l, nerr
+			}
+			for _, id := range broken {
+				l.errs = append(l.errs, ListingError{Kind: KindProject, AfterID: after, ID: id, Error: err.Error()})
+			}
+			after, bugs = next, 0
+			if before > 0 && after >= before-1 {
+				return l, nil
+			}
+			continue
+		}
+		bugs = 0
+		l.found = append(l.found, page...)
+		if rows < perPage {
+			return l, nil
+		}
+		after = last
+	}
+}
+
+// maxProbes bounds the requests that narrow down one failing page.
+const maxProbes = 40
+
+// narrow finds the projects that break the keyset page after "after": it
+// lists id windows from there, doubling them while they answer and halving
+// them when they fail, until a window of one id fails; that project is
+// broken once a later window answers. It returns the projects listed on
+// the way, the broken ids, and the id to go on after. When windows of one
+// id keep failing the whole listing fails, not a project: a *HaltError.
+func (r *runner) narrow(ctx context.Context, after, before int64, stats bool, pageErr error) (found []Container, broken []int64, next int64, err error) {
+	span := int64(1)
+	listed := 0
+	var suspects []int64
+	for range maxProbes {
+		hi := after + span + 1
+		if before > 0 && hi > before {
+			hi = before
+		}
+		if hi <= after+1 {
+			return found, suspects, after, nil // the window up to before is listed
+		}
+		page, rows, last, perr := r.projectPage(ctx, after, hi, stats, false)
+		switch {
+		case perr == nil:
+			found = append(found, page...)
+			listed += rows
+			if len(suspects) > 0 {
+				return found, suspects, after, nil // they are broken: the next window answers
+			}
+			if rows == perPage {
+				after = last
+			} else {
+				after = hi - 1
+			}
+			if listed >= perPage || before > 0 && after >= before-1 {
+				return found, nil, after, nil // the failure went away
+			}
+			span = min(span*2, 1<<40)
+		case classify(perr, nil) != serverBug:
+			var h *HaltError
+			if errors.As(perr, &h) || ctx.Err() != nil {
+				return found, nil, after, perr
+			}
+		case span > 1:
+			span /= 2
+		default:
+			suspects = append(suspects, after+1)
+			if len(suspects) == 3 {
+				return found, nil, after, &HaltError{What: "GitLab keeps failing: every window of the listing fails, not one project",
+					Endpoint: label("GET projects"), Status: status(perr), Advice: "check GitLab's health (its logs), then run again", Err: perr}
+			}
+			after++
+		}
+	}
+	return found, nil, after, &HaltError{What: fmt.Sprintf("GitLab keeps failing: a listing page fails and %d narrowing requests did not find why", maxProbes),
+		Endpoint: label("GET projects"), Status: status(pageErr), Advice: "check GitLab's logs for the failing request, then run again", Err: pageErr}
+}
+
+// projectsAmong lists the projects on From whose ids are among ids
+// (sorted), by keyset windows over runs of nearby ids. It returns the ids
+// on From, and those a listing error names.
+func (r *runner) projectsAmong(ctx context.Context, ids []int64) (on, unknown map[int64]bool, err error) {
+	on, unknown = map[int64]bool{}, map[int64]bool{}
+	// A window spans ids at most this far apart: a page answers a window
+	// whose ids are dense, and a sparse batch does not list everything
+	// between its ids.
+	const gap = 1000
+	for start := 0; start < len(ids); {
+		end := start + 1
+		for end < len(ids) && ids[end]-ids[end-1] <= gap {
+			end++
+		}
+		l, err := r.listProjects(ctx, ids[start]-1, ids[end-1]+1, false)
+		for _, c := range l.found {
+			on[c.ID] = true
+		}
+		for _, le := range l.errs {
+			unknown[le.ID] = true
+		}
+		r.listingErrors = append(r.listingErrors, l.errs...)
+		if err != nil {
+			return on, unknown, err
+		}
+		start = end
+	}
+	return on, unknown, nil
+}
+
+// listOther lists the group wikis or snippets on From, page by page (GitLab
+// pages them by offset only: corrections #21). A page that keeps failing is
+// reported and skipped. Rows shift while moves finish, so a container
+// missing from this listing may still be on From: only a read by id says
+// it left.
+func (r *runner) listOther(ctx context.Context, k Kind) (listing, error) {
+	path, ep := "groups", "GET groups"
+	if k == KindSnippet {
+		path, ep = "snippets/all", "GET snippets/all"
+	}
+	var l listing
+	for page, fails := 1, 0; ; {
+		q := url.Values{"repository_storage": {r.o.From}, "per_page": {strconv.Itoa(perPage)}, "page": {strconv.Itoa(page)}}
+		if k == KindGroupWiki {
+			q.Set("order_by", "id")
+			q.Set("sort", "asc")
+		}
+		var rows []wireOther
+		resp, err := r.gl.get(ctx, ep, path, q, &rows)
+		if err != nil {
+			var h *HaltError
+			switch {
+			case errors.As(err, &h), ctx.Err() != nil, classify(err, resp) == answered:
+				return l, err
+			}
+			if fails++; fails < 3 {
+				continue
+			}
+			l.errs = append(l.errs, ListingError{Kind: k, Page: page, Error: err.Error()})
+			page, fails = page+1, 0
+			continue
+		}
+		fails = 0
+		for _, w := range rows {
+			if c := w.container(k); c.Storage == r.o.From {
+				l.found = append(l.found, c)
+			}
+		}
+		if len(rows) < perPage || resp.NextPage == 0 && resp.Page != 0 {
+			return l, nil
+		}
+		page++
+	}
+}
+
+// list lists one kind on From.
+func (r *runner) list(ctx context.Context, k Kind) (listing, error) {
+	if k == KindProject {
+		return r.listProjects(ctx, 0, 0, true)
+	}
+	return r.listOther(ctx, k)
+}
+
+// readStorage reads a group wiki's or a snippet's storage by id (GitLab
+// shows it to administrators); exists is false on 404.
+func (r *runner) readStorage(ctx context.Context, k Kind, id int64) (storage string, exists bool, err error) {
+	path, ep := "groups/"+strconv.FormatInt(id, 10), "GET groups/:id"
+	q := url.Values{"with_projects": {"false"}}
+	if k == KindSnippet {
+		path, ep, q = "snippets/"+strconv.FormatInt(id, 10), "GET snippets/:id", nil
+	}
+	var w wireOther
+	if _, err := r.gl.get(ctx, ep, path, q, &w); err != nil {
+		if errors.Is(err, gitlabdata.ErrNotFound) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return w.container(k).Storage, true, nil
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package drain
+
+import "os"
+
+// lockFile does nothing where flock(2) is not available: the journal's
+// lock is not enforced there (see Journal).
+func lockFile(*os.File) error { return nil }
