@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = usage(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
-	version := fs.String("version", gitlabtest.NewestVersion.String(), "GitLab version to emulate, such as 18.5 (18.3-18.7: singular names, integer states), 18.9 (plural names, feature flag) or 18.11 (the newest: 44 names, granular tokens)")
+	version := fs.String("version", gitlabtest.NewestVersion.String(), "GitLab version to emulate, such as 18.5 (18.3-18.7: singular names, integer states), 18.9 (plural names, feature flag), 18.10 to 19.1 (more names each release, no flag) or 19.2 (the newest: 44 names, granular tokens)")
 	legacy := fs.Bool("legacy", false, "the same as -version 18.7")
 	externalURL := fs.String("external-url", "", "GitLab's external URL, used in Link headers and web_url (default: the request's host)")
 	noGeo := fs.Bool("no-geo", false, "an instance without Geo: no checksum_information, checksum recalculation refused")
