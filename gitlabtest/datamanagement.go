@@ -184,7 +184,6 @@ var modelClasses = map[gitlabdata.ModelName]string{
 	"terraform_state_versions":                "Terraform::StateVersion",
 	"uploads":                                 "Upload",
 	"packages_helm_metadata_caches":           "Packages::Helm::MetadataCache",
-	"virtual_registries_cache_entries":        "VirtualRegistries::Packages::Maven::Cache::Entry",
 }
 
 // noCreatedAt are the models whose tables have no created_at column: the
@@ -208,7 +207,6 @@ var sizedModels = map[gitlabdata.ModelName]bool{
 	"ci_job_artifacts": true, "ci_pipeline_artifacts": true, "dependency_proxy_blobs": true,
 	"dependency_proxy_manifests": true, "lfs_objects": true, "packages_debian_project_component_files": true,
 	"packages_nuget_symbols": true, "packages_package_files": true, "pages_deployments": true, "uploads": true,
-	"virtual_registries_cache_entries": true,
 }
 
 // className is the class of model: known; Geo::<Owner>Upload for the

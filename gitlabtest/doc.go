@@ -192,10 +192,11 @@
 //     does when both storages share a filesystem.
 //   - Snippets without a repository can be moved; HasRepository only
 //     controls ssh_url_to_repo and http_url_to_repo.
-//   - Composite primary keys exist on no released GitLab model; the fake
-//     serves them for models added with [Server.AddCompositeRecords] (the
-//     demo's virtual_registries_cache_entries). Their keyset cursor holds
-//     the whole base64 record identifier under "id".
+//   - Composite primary keys exist on no released GitLab model, and the
+//     demo data has none; the fake serves them for models added with
+//     [Server.AddCompositeRecords], which accepts the model as
+//     [Server.AcceptModel] does. Their keyset cursor holds the whole
+//     base64 record identifier under "id".
 //   - On 18.3 to 18.9 the feature flag is on by default (GitLab 18.3
 //     shipped it off; 18.8 turned it on).
 //   - The insufficient_granular_scope body's error_description is the

@@ -53,15 +53,14 @@ func main() {
 
 // demoNotes describes the demo instance's deliberate failures.
 const demoNotes = `Demo data (-demo, the default): storages default (weight 100), storage2 (50) and
-storage3 (0); 30 projects (25 on default), 5 groups, 5 snippets; about 350 Data
-management records in eleven models. Deliberate failures:
+storage3 (0); 30 projects (25 on default), 5 groups, 5 snippets; about 330 Data
+management records in ten models that every version serves (by their singular
+names on 18.3-18.7). Deliberate failures:
   - moves of project 25 (platform/legacy-monolith) end "failed" with a Gitaly error;
   - moves of project 30 (data-science/large-datasets) end "cleanup failed";
   - seeded moves include failed and "cleanup failed" ones, with error_message;
   - failed records (with checksum_failure) fail again when re-verified;
-  - records in state started or pending advance with the clock (-step);
-  - virtual_registries_cache_entries has composite (base64) ids and no Geo
-    verification; no real GitLab serves such a model.`
+  - records in state started or pending advance with the clock (-step).`
 
 // usage prints the help: flags, endpoints, control plane, demo data.
 func usage(fs *flag.FlagSet) func() {
