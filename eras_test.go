@@ -59,6 +59,7 @@ func TestPluralNamesOnEveryEra(t *testing.T) {
 		}},
 		{"18.9", []string{"GET /api/v4/admin/data_management/uploads", "GET /api/v4/admin/data_management/uploads"}},
 		{"18.11", []string{"GET /api/v4/admin/data_management/uploads", "GET /api/v4/admin/data_management/uploads"}},
+		{"19.2", []string{"GET /api/v4/admin/data_management/uploads", "GET /api/v4/admin/data_management/uploads"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.version, func(t *testing.T) {
@@ -247,5 +248,40 @@ func TestRecalculateChecksumsSendsOnlyExistingIdentifiers(t *testing.T) {
 	}
 	if n := len(requestsTo(srv, "/api/v4/admin/data_management/uploads/checksum")); n != 1 {
 		t.Errorf("fake got %d bulk PUTs in all; want the 1 of the first call", n)
+	}
+}
+
+// The client sends every name a release accepts, and a name it has no
+// constant for (a model of a later GitLab) as it is: it refuses no name of
+// the right form.
+func TestClientSendsEveryReleaseName(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"18.7", "18.8", "18.11", "19.2"} {
+		srv, client := fakeAt(t, v, 0)
+		names := gitlabtest.ModelNamesOf(srv.Version())
+		for _, n := range names {
+			if _, _, err := client.DataManagement.List(t.Context(), n, nil); err != nil {
+				t.Errorf("%s: List(%s) error = %v", v, n, err)
+			}
+		}
+		const future = gitlabdata.ModelName("geo_future_thing_uploads")
+		srv.AcceptModel(future)
+		if _, _, err := client.DataManagement.List(t.Context(), future, nil); err != nil {
+			t.Errorf("%s: List(%s) error = %v", v, future, err)
+		}
+		var want []string
+		for _, n := range names {
+			want = append(want, "GET /api/v4/admin/data_management/"+string(n))
+		}
+		if v == "18.7" {
+			// Refused in plural form, then sent in singular form, which
+			// the server accepts for a model it was told to accept.
+			want = append(want, "GET /api/v4/admin/data_management/"+string(future), "GET /api/v4/admin/data_management/"+string(future.Singular()))
+		} else {
+			want = append(want, "GET /api/v4/admin/data_management/"+string(future))
+		}
+		if diff := cmp.Diff(want, requestsTo(srv, "/api/v4/admin/")); diff != "" {
+			t.Errorf("%s: requests mismatch (-want +got):\n%s", v, diff)
+		}
 	}
 }

@@ -40,7 +40,7 @@ func TestAuthOrder(t *testing.T) {
 		{"method no route serves, before auth", "DELETE", "/project_repository_storage_moves", "", 404, `{"error":"404 Not Found"}`},
 		{"PUT a GET-only route", "PUT", "/admin/data_management/projects/1", "", 404, `{"error":"404 Not Found"}`},
 		{"DELETE the bulk checksum route", "DELETE", "/admin/data_management/projects/checksum", "", 404, `{"error":"404 Not Found"}`},
-		{"version for any user", "GET", "/version", "user-token", 200, `{"version":"18.11.0-ee","revision":"9d0c2480717","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`},
+		{"version for any user", "GET", "/version", "user-token", 200, `{"version":"19.2.0-ee","revision":"a81c878f786","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`},
 		{"version needs a token", "GET", "/version", "", 401, `{"message":"401 Unauthorized"}`},
 	}
 	for _, tt := range tests {

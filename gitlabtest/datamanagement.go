@@ -184,7 +184,6 @@ var modelClasses = map[gitlabdata.ModelName]string{
 	"terraform_state_versions":                "Terraform::StateVersion",
 	"uploads":                                 "Upload",
 	"packages_helm_metadata_caches":           "Packages::Helm::MetadataCache",
-	"virtual_registries_cache_entries":        "VirtualRegistries::Packages::Maven::Cache::Entry",
 }
 
 // noCreatedAt are the models whose tables have no created_at column: the
@@ -208,7 +207,6 @@ var sizedModels = map[gitlabdata.ModelName]bool{
 	"ci_job_artifacts": true, "ci_pipeline_artifacts": true, "dependency_proxy_blobs": true,
 	"dependency_proxy_manifests": true, "lfs_objects": true, "packages_debian_project_component_files": true,
 	"packages_nuget_symbols": true, "packages_package_files": true, "pages_deployments": true, "uploads": true,
-	"virtual_registries_cache_entries": true,
 }
 
 // className is the class of model: known; Geo::<Owner>Upload for the
@@ -244,9 +242,10 @@ func (s *Server) modelLocked(model gitlabdata.ModelName) *modelStore {
 }
 
 // resolveModelLocked maps the :model_name of a request to a store name
-// (stores are named by the plural): exactly the names of the server's era
-// (the singular ones on 18.3 to 18.7) plus the extra models of
-// [Server.AcceptModel]. Names are case-sensitive, as in GitLab.
+// (stores are named by the plural): exactly the names of the server's
+// release ([ModelNamesOf]; the singular ones on 18.3 to 18.7) plus the
+// extra models of [Server.AcceptModel]. Names are case-sensitive, as in
+// GitLab.
 func (s *Server) resolveModelLocked(name string) (gitlabdata.ModelName, bool) {
 	if s.legacy() {
 		for _, sg := range singularModelNames {
@@ -268,14 +267,8 @@ func (s *Server) resolveModelLocked(name string) (gitlabdata.ModelName, bool) {
 		}
 		return "", false
 	}
-	names := pluralModelNames
-	if s.era() == EraGranular {
-		names = replicatorModelNames
-	}
-	for _, p := range names {
-		if p == name {
-			return gitlabdata.ModelName(p), true
-		}
+	if acceptsPluralName(s.cfg.version, name) {
+		return gitlabdata.ModelName(name), true
 	}
 	if s.extraModels[gitlabdata.ModelName(name)] {
 		return gitlabdata.ModelName(name), true
@@ -283,11 +276,11 @@ func (s *Server) resolveModelLocked(name string) (gitlabdata.ModelName, bool) {
 	return "", false
 }
 
-// AcceptModel makes the server accept model in requests although its era
-// does not list it: a model a future GitLab may add, or one with a
-// composite primary key, which no released GitLab serves (see
-// [Server.AddCompositeRecords], which calls it). Pass the plural name; on
-// 18.3 to 18.7 requests use its singular form.
+// AcceptModel makes the server accept model in requests although its
+// release does not list it ([ModelNamesOf]): a model a later GitLab
+// release adds, or one with a composite primary key, which no released
+// GitLab serves (see [Server.AddCompositeRecords], which calls it). Pass
+// the plural name; on 18.3 to 18.7 requests use its singular form.
 func (s *Server) AcceptModel(model gitlabdata.ModelName) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,10 +330,11 @@ func stateNumber(st gitlabdata.ChecksumState) int8 {
 
 // AddRecord adds a record to model (use the plural name; on 18.3 to 18.7
 // the singular name of a request finds the same records) and returns its
-// id. Requests reach the records only if the server's era has the model
-// (see [ModelNames]) or [Server.AcceptModel] accepted it; a record with a
-// composite identifier makes the model accepted. A zero RecordIdentifier gets the next integer id. A record with the
-// same id is replaced. ModelClass, when set, becomes the class of the whole
+// id. Requests reach the records only if the server's release has the
+// model (see [ModelNamesOf]) or [Server.AcceptModel] accepted it; a record
+// with a composite identifier makes the model accepted. A zero
+// RecordIdentifier gets the next integer id. A record with the same id is
+// replaced. ModelClass, when set, becomes the class of the whole
 // model. A nil ChecksumInformation leaves checksum_information out of the
 // record's JSON.
 //

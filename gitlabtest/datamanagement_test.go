@@ -202,7 +202,7 @@ func TestDataManagementListErrors(t *testing.T) {
 		{"mixed ids", "uploads?identifiers[]=1&identifiers[]=" + b64("1 2"), 400, `{"message":"400 Bad request - invalid base64"}`},
 		{"no space", "uploads?identifiers[]=" + b64("12"), 400, `{"message":"400 Bad request - Invalid composite key format"}`},
 		{"state filter on unverifiable model", "virtual_registries_cache_entries?checksum_state=failed", 400,
-			`{"message":"400 Bad request - VirtualRegistries::Packages::Maven::Cache::Entry is not a verifiable model."}`},
+			`{"message":"400 Bad request - VirtualRegistriesCacheEntry is not a verifiable model."}`},
 		{"bad cursor", "uploads?pagination=keyset&cursor=%21%21", 500, `{"message":"500 Internal Server Error"}`},
 		{"cursor without id", "uploads?pagination=keyset&cursor=" + b64(`{"_kd":"n"}`), 500, `{"message":"500 Internal Server Error"}`},
 		{"known model without records", "ci_secure_files", 200, `[]`},
@@ -272,7 +272,7 @@ func TestDataManagementGet(t *testing.T) {
 	}
 	stored, _ := srv.Record("virtual_registries_cache_entries", comp[1])
 	wantC := &gitlabdata.ModelRecord{
-		RecordIdentifier: gitlabdata.CompositeRecordID("2", "1", "2"), ModelClass: "VirtualRegistries::Packages::Maven::Cache::Entry",
+		RecordIdentifier: gitlabdata.CompositeRecordID("2", "1", "2"), ModelClass: "VirtualRegistriesCacheEntry",
 		CreatedAt: ptr(time.Date(2025, 1, 6, 9, 2, 0, 0, time.UTC)), FileSize: ptr(int64(2048 + 2*31)),
 		ChecksumInformation: &gitlabdata.ChecksumInformation{
 			Checksum:           stored.ChecksumInformation.Checksum,

@@ -46,7 +46,7 @@
 //
 // # Versions
 //
-// The fake answers like one GitLab version, [NewestVersion] unless
+// The fake answers like one GitLab version, [NewestVersion] (19.2) unless
 // [WithVersion] says otherwise ([WithLegacy] is WithVersion 18.7). The
 // versions fall into three eras ([Era]), read from GitLab's source:
 //
@@ -58,23 +58,48 @@
 //     checksum_state filters, and takes integer record ids only; its
 //     records are rendered like 18.4's, since GitLab's 18.3 entity was not
 //     recovered).
-//   - 18.8 and 18.9 ([EraPlural]): the 20 plural names of GitLab's OpenAPI
-//     enum (packages_helm_metadata_caches, not
-//     packages_debian_project_component_files), string checksum_state,
-//     totals, keyset pagination.
-//   - 18.10 and later ([EraGranular]): the 44 names built from Geo's
-//     replicators (the 21 models plus 23 geo_*_uploads partitions), no
-//     feature flag, and granular token permissions: a fine-grained token
-//     ([Token].Granular) without the route's permission gets 403
+//   - 18.8 and 18.9 ([EraPlural]): plural names, string checksum_state,
+//     totals, keyset pagination, behind the feature flag.
+//   - 18.10 and later ([EraGranular]): no feature flag, and granular token
+//     permissions: a fine-grained token ([Token].Granular) without the
+//     route's permission gets 403
 //     {"error":"insufficient_granular_scope","error_description":"…"}.
 //
-// [ModelNames] lists each era's names; any other name answers 400
+// Each release accepts its own set of model names ([ModelNamesOf]); any
+// other name, including a name of a later release, answers 400
 // {"error":"model_name does not have a valid value"}, unless accepted
-// with [Server.AcceptModel]. Until 18.9 every Data management route sits
-// behind the geo_primary_verification_view feature flag
-// ([Server.SetFeatureFlag]): off, it answers 404 {"message":"404 Not
-// Found"} after authentication. GET /api/v4/version answers the version,
-// such as {"version":"18.11.0-ee","revision":"<11 hex digits>",…}.
+// with [Server.AcceptModel]. The sets grow with Geo's replicators; only
+// 18.9's and 19.2's are confirmed by GitLab's source, the others are
+// inferred from the milestone of each replicator's metrics:
+//
+//   - 18.3 to 18.7: 17 singular names;
+//   - 18.8: 19 plural names, 18.9's without packages_helm_metadata_caches
+//     (inferred);
+//   - 18.9: the 20 plural names of GitLab's OpenAPI enum
+//     (packages_helm_metadata_caches, not
+//     packages_debian_project_component_files);
+//   - 18.10: 22, adding geo_abuse_report_uploads and geo_project_uploads
+//     (inferred);
+//   - 18.11: 26, adding the geo_*_uploads of achievements, design
+//     management actions, groups and users (inferred);
+//   - 19.0 and 19.1: 27, adding geo_bulk_import_export_upload_uploads
+//     (inferred);
+//   - 19.2 and later: all 44 names built from Geo's replicators (the 21
+//     models, packages_debian_project_component_files included, plus 23
+//     geo_*_uploads partitions).
+//
+// [ModelNames] gives the set of an era's newest release. Until 18.9 every
+// Data management route sits behind the geo_primary_verification_view
+// feature flag ([Server.SetFeatureFlag]): off, it answers 404
+// {"message":"404 Not Found"} after authentication. GET /api/v4/version
+// answers the version, such as {"version":"19.2.0-ee","revision":"<11 hex
+// digits>",…}.
+//
+// GitLab checks granular permissions on the Data management routes
+// (read_admin_data_management, update_admin_data_management) from 19.2
+// only; the fake checks them, like those of the storage moves routes, from
+// 18.10. Whether 18.10 still had the feature flag is not settled; the fake
+// has none from 18.10.
 //
 // # Behaviour
 //
@@ -167,10 +192,11 @@
 //     does when both storages share a filesystem.
 //   - Snippets without a repository can be moved; HasRepository only
 //     controls ssh_url_to_repo and http_url_to_repo.
-//   - Composite primary keys exist on no released GitLab model; the fake
-//     serves them for models added with [Server.AddCompositeRecords] (the
-//     demo's virtual_registries_cache_entries). Their keyset cursor holds
-//     the whole base64 record identifier under "id".
+//   - Composite primary keys exist on no released GitLab model, and the
+//     demo data has none; the fake serves them for models added with
+//     [Server.AddCompositeRecords], which accepts the model as
+//     [Server.AcceptModel] does. Their keyset cursor holds the whole
+//     base64 record identifier under "id".
 //   - On 18.3 to 18.9 the feature flag is on by default (GitLab 18.3
 //     shipped it off; 18.8 turned it on).
 //   - The insufficient_granular_scope body's error_description is the
@@ -193,8 +219,9 @@
 //   - Recalculating one record's checksum (PUT …/:id/checksum) accepts
 //     integer ids only, as GitLab's route declares; composite records can
 //     only be requeued in bulk.
-//   - Each era is emulated as one version: differences between the minor
-//     releases inside an era are not reproduced (for example, some
+//   - Apart from the model names, each era is emulated as one version:
+//     differences between the minor releases inside an era are not
+//     reproduced (for example, some
 //     singular-name versions of GitLab's doc page show a string
 //     checksum_state; the fake sends integers for all of 18.3 to 18.7).
 //   - Verification failures set checksum_retry_at to 2^retries minutes

@@ -19,10 +19,11 @@ type Version struct {
 var (
 	// OldestVersion is the first release with the Data management API.
 	OldestVersion = Version{18, 3, 0}
-	// NewestVersion is what the fake emulates by default: GitLab's master
-	// branch as of early 2026, numbered one release after the newest
-	// published documentation (18.10).
-	NewestVersion = Version{18, 11, 0}
+	// NewestVersion is what the fake emulates by default: GitLab 19.2, the
+	// first release known to accept all 44 model names of Geo's
+	// replicators and to check granular token permissions on the Data
+	// management routes (the project's corrections #1 to gitlab-server.md).
+	NewestVersion = Version{19, 2, 0}
 )
 
 // ParseVersion reads a version such as "18.5", "18.5.2", "18.5.2-ee" or
@@ -77,13 +78,13 @@ const (
 	// recalculation that ignores its filters, behind the
 	// geo_primary_verification_view feature flag.
 	EraSingular Era = iota + 1
-	// EraPlural is GitLab 18.8 and 18.9: the 20 plural model names of
-	// the OpenAPI enum, string checksum_state, totals, keyset pagination,
-	// still behind the feature flag.
+	// EraPlural is GitLab 18.8 and 18.9: plural model names (19 on 18.8,
+	// the 20 of the OpenAPI enum on 18.9), string checksum_state, totals,
+	// keyset pagination, still behind the feature flag.
 	EraPlural
-	// EraGranular is GitLab 18.10 and later (master): 44 model names
-	// built from Geo's replicators, no feature flag, and granular token
-	// permissions.
+	// EraGranular is GitLab 18.10 and later: no feature flag, granular
+	// token permissions, and the model names of Geo's replicators, a few
+	// more with each release up to the 44 of 19.2 (see [ModelNamesOf]).
 	EraGranular
 )
 
@@ -133,7 +134,7 @@ var (
 		"pages_deployment", "project", "projects_wiki_repository", "snippet_repository",
 		"terraform_state_version", "upload",
 	}
-	// pluralModelNames are the 20 names of the 18.8 and 18.9 OpenAPI enum:
+	// pluralModelNames are the 20 names of the 18.9 OpenAPI enum:
 	// packages_helm_metadata_caches is in, packages_debian_project_component_files
 	// is not.
 	pluralModelNames = []string{
@@ -154,8 +155,8 @@ var (
 		"project_topic", "project", "user_permission_export_upload", "user", "vulnerability_archive_export",
 		"vulnerability_export_part", "vulnerability_export", "vulnerability_remediation",
 	}
-	// replicatorModelNames are the 44 names of newer GitLab: the 21
-	// replicated models plus the 23 upload partitions, sorted.
+	// replicatorModelNames are the 44 names of GitLab 19.2 and later: the
+	// 21 replicated models plus the 23 upload partitions, sorted.
 	replicatorModelNames = func() []string {
 		names := []string{
 			"ci_job_artifacts", "ci_pipeline_artifacts", "ci_secure_files", "container_repositories",
@@ -171,7 +172,40 @@ var (
 		slices.Sort(names)
 		return names
 	}()
+	// pluralNamesAdded says which release of the plural era (18.8 on)
+	// brought which names, oldest first; a release accepts the names of
+	// every entry up to its own. Corrections #1 dates them from each
+	// replicator's metrics milestone: only 18.9's 20 names and 19.2's 44
+	// are confirmed, the steps between are inferred.
+	pluralNamesAdded = func() []pluralAddition {
+		steps := []pluralAddition{
+			// 18.9's enum without the helm cache, which came with 18.9.
+			{Version{18, 8, 0}, slices.DeleteFunc(slices.Clone(pluralModelNames), func(n string) bool {
+				return n == "packages_helm_metadata_caches"
+			})},
+			{Version{18, 9, 0}, []string{"packages_helm_metadata_caches"}},
+			{Version{18, 10, 0}, []string{"geo_abuse_report_uploads", "geo_project_uploads"}},
+			{Version{18, 11, 0}, []string{
+				"geo_achievement_uploads", "geo_design_management_action_uploads", "geo_group_uploads", "geo_user_uploads",
+			}},
+			{Version{19, 0, 0}, []string{"geo_bulk_import_export_upload_uploads"}},
+		}
+		// 19.2: the rest of the 44.
+		var rest []string
+		for _, n := range replicatorModelNames {
+			if !slices.ContainsFunc(steps, func(a pluralAddition) bool { return slices.Contains(a.names, n) }) {
+				rest = append(rest, n)
+			}
+		}
+		return append(steps, pluralAddition{Version{19, 2, 0}, rest})
+	}()
 )
+
+// pluralAddition is the model names a release added.
+type pluralAddition struct {
+	since Version
+	names []string
+}
 
 // singularize turns a plural model name into the singular form 18.3 to
 // 18.7 use: "ies" becomes "y", a final "s" goes. (It is right for the 17
@@ -186,12 +220,14 @@ func singularize(p string) string {
 	return p
 }
 
-// ModelNames returns the :model_name values GitLab accepts in era, in
-// alphabetical order: the 17 singular names of 18.3 to 18.7, the 20 plural
-// names of 18.8 and 18.9, or the 44 names of 18.10 and later. The slice is
-// new on every call. Seed records under the plural names (a singular-era
-// request finds them by the singular name); records seeded under a
-// singular name are found too.
+// ModelNames returns the :model_name values of the newest release of era,
+// in alphabetical order: the 17 singular names of 18.3 to 18.7, the 20
+// plural names of 18.9, or the 44 names of 19.2 and later. Releases inside
+// an era may accept fewer (18.8 has 19 names, 18.10 to 19.1 from 22 to 27):
+// [ModelNamesOf] gives the set of one release, which is what a server of
+// that version accepts. The slice is new on every call. Seed records under
+// the plural names (a singular-era request finds them by the singular
+// name); records seeded under a singular name are found too.
 func ModelNames(era Era) []gitlabdata.ModelName {
 	var src []string
 	switch era {
@@ -202,6 +238,61 @@ func ModelNames(era Era) []gitlabdata.ModelName {
 	case EraGranular:
 		src = replicatorModelNames
 	}
+	return toModelNames(src)
+}
+
+// ModelNamesOf returns the :model_name values GitLab release v accepts, in
+// alphabetical order; a server of version v ([WithVersion]) accepts exactly
+// these (plus the models of [Server.AcceptModel]) and answers 400 to any
+// other name. Only Major and Minor matter:
+//
+//   - 18.3 to 18.7: the 17 singular names, such as "lfs_object";
+//   - 18.8: 19 plural names, 18.9's without packages_helm_metadata_caches
+//     (inferred);
+//   - 18.9: the 20 plural names of GitLab's OpenAPI enum;
+//   - 18.10: 22, adding geo_abuse_report_uploads and geo_project_uploads
+//     (inferred);
+//   - 18.11: 26, adding geo_achievement_uploads,
+//     geo_design_management_action_uploads, geo_group_uploads and
+//     geo_user_uploads (inferred);
+//   - 19.0 and 19.1: 27, adding geo_bulk_import_export_upload_uploads
+//     (inferred);
+//   - 19.2 and later: the 44 names built from Geo's replicators (21 models,
+//     packages_debian_project_component_files included, plus 23
+//     geo_*_uploads partitions).
+//
+// It returns nil for a release older than [OldestVersion], which has no
+// Data management API. The slice is new on every call.
+func ModelNamesOf(v Version) []gitlabdata.ModelName {
+	switch {
+	case v.less(OldestVersion):
+		return nil
+	case v.Era() == EraSingular:
+		return toModelNames(singularModelNames)
+	}
+	var names []string
+	for _, a := range pluralNamesAdded {
+		if !v.less(a.since) {
+			names = append(names, a.names...)
+		}
+	}
+	slices.Sort(names)
+	return toModelNames(names)
+}
+
+// acceptsPluralName reports whether release v, of the plural eras (18.8
+// and later), accepts the model name n. It allocates nothing: the server
+// asks on every Data management request.
+func acceptsPluralName(v Version, n string) bool {
+	for _, a := range pluralNamesAdded {
+		if !v.less(a.since) && slices.Contains(a.names, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func toModelNames(src []string) []gitlabdata.ModelName {
 	out := make([]gitlabdata.ModelName, len(src))
 	for i, n := range src {
 		out[i] = gitlabdata.ModelName(n)

@@ -28,6 +28,7 @@ func TestParseVersion(t *testing.T) {
 		{"18.9.1", gitlabtest.Version{Major: 18, Minor: 9, Patch: 1}, gitlabtest.EraPlural, ""},
 		{"18.10", gitlabtest.Version{Major: 18, Minor: 10}, gitlabtest.EraGranular, ""},
 		{"19.0", gitlabtest.Version{Major: 19}, gitlabtest.EraGranular, ""},
+		{"19.2.0-ee", gitlabtest.Version{Major: 19, Minor: 2}, gitlabtest.EraGranular, ""},
 		{"18.2", gitlabtest.Version{}, 0, "gitlabtest: version 18.2.0-ee has no Data management API (it first shipped in 18.3)"},
 		{"18", gitlabtest.Version{}, 0, `gitlabtest: version "18": want MAJOR.MINOR or MAJOR.MINOR.PATCH`},
 		{"18.x", gitlabtest.Version{}, 0, `gitlabtest: version "18.x": "x" is not a number`},
@@ -81,56 +82,245 @@ func TestModelNamesPerEra(t *testing.T) {
 	}
 }
 
-// TestModelNamesAgreeWithSDK compares the fake's own list of the newest
-// model names with gitlabdata.ModelNames. Every SDK name must be one the
-// newest GitLab accepts. The SDK lists the 20 documented names today and
-// is to list all 44 (corrections #1); once it has as many names as the
-// fake, the two lists must be equal.
-func TestModelNamesAgreeWithSDK(t *testing.T) {
+// The model names each release accepts, written out from corrections #1
+// rather than derived from the fake's tables. Only 18.9's and 19.2's sets
+// are confirmed; 18.8 and 18.10 to 19.1 are the project's inference.
+var (
+	names18_7 = []string{
+		"ci_job_artifact", "ci_pipeline_artifact", "ci_secure_file", "container_repository",
+		"dependency_proxy_blob", "dependency_proxy_manifest", "design_management_repository",
+		"group_wiki_repository", "lfs_object", "merge_request_diff", "packages_package_file",
+		"pages_deployment", "project", "projects_wiki_repository", "snippet_repository",
+		"terraform_state_version", "upload",
+	}
+	names18_8 = []string{
+		"ci_job_artifacts", "ci_pipeline_artifacts", "ci_secure_files", "container_repositories",
+		"dependency_proxy_blobs", "dependency_proxy_manifests", "design_management_repositories",
+		"group_wiki_repositories", "lfs_objects", "merge_request_diffs",
+		"packages_nuget_symbols", "packages_package_files", "pages_deployments", "projects",
+		"projects_wiki_repositories", "snippet_repositories", "supply_chain_attestations",
+		"terraform_state_versions", "uploads",
+	}
+	names18_9  = sortedUnion(names18_8, "packages_helm_metadata_caches")
+	names18_10 = sortedUnion(names18_9, "geo_abuse_report_uploads", "geo_project_uploads")
+	names18_11 = sortedUnion(names18_10, "geo_group_uploads", "geo_user_uploads",
+		"geo_design_management_action_uploads", "geo_achievement_uploads")
+	names19_0 = sortedUnion(names18_11, "geo_bulk_import_export_upload_uploads")
+	names19_2 = []string{
+		"ci_job_artifacts", "ci_pipeline_artifacts", "ci_secure_files", "container_repositories",
+		"dependency_proxy_blobs", "dependency_proxy_manifests", "design_management_repositories",
+		"geo_abuse_report_uploads", "geo_achievement_uploads", "geo_ai_vectorizable_file_uploads",
+		"geo_alert_management_metric_image_uploads", "geo_appearance_uploads",
+		"geo_bulk_import_export_upload_uploads", "geo_dependency_list_export_part_uploads",
+		"geo_dependency_list_export_uploads", "geo_design_management_action_uploads", "geo_group_uploads",
+		"geo_import_export_upload_uploads", "geo_issuable_metric_image_uploads",
+		"geo_organization_detail_uploads", "geo_personal_snippet_uploads",
+		"geo_project_import_export_relation_export_upload_uploads", "geo_project_topic_uploads",
+		"geo_project_uploads", "geo_user_permission_export_upload_uploads", "geo_user_uploads",
+		"geo_vulnerability_archive_export_uploads", "geo_vulnerability_export_part_uploads",
+		"geo_vulnerability_export_uploads", "geo_vulnerability_remediation_uploads",
+		"group_wiki_repositories", "lfs_objects", "merge_request_diffs",
+		"packages_debian_project_component_files", "packages_helm_metadata_caches", "packages_nuget_symbols",
+		"packages_package_files", "pages_deployments", "projects", "projects_wiki_repositories",
+		"snippet_repositories", "supply_chain_attestations", "terraform_state_versions", "uploads",
+	}
+)
+
+// sortedUnion returns names plus more, sorted, in a new slice.
+func sortedUnion(names []string, more ...string) []string {
+	out := append(slices.Clone(names), more...)
+	slices.Sort(out)
+	return out
+}
+
+// namesPerRelease is the table of the tests below: a release and the names
+// it accepts.
+var namesPerRelease = []struct {
+	version string
+	want    []string
+}{
+	{"18.3", names18_7},
+	{"18.7", names18_7},
+	{"18.8", names18_8},
+	{"18.9.1", names18_9},
+	{"18.10", names18_10},
+	{"18.11.2", names18_11},
+	{"19.0", names19_0},
+	{"19.1", names19_0},
+	{"19.2", names19_2},
+	{"20.1", names19_2},
+}
+
+func TestModelNamesOf(t *testing.T) {
 	t.Parallel()
-	fake := gitlabtest.ModelNames(gitlabtest.EraGranular)
-	sdk := gitlabdata.ModelNames()
-	var unknown []gitlabdata.ModelName
-	for _, n := range sdk {
-		if !slices.Contains(fake, n) {
-			unknown = append(unknown, n)
+	counts := map[string]int{}
+	for _, tt := range namesPerRelease {
+		v, err := gitlabtest.ParseVersion(tt.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := gitlabtest.ModelNamesOf(v)
+		var gotStrings []string
+		for _, n := range got {
+			gotStrings = append(gotStrings, string(n))
+		}
+		if diff := cmp.Diff(tt.want, gotStrings); diff != "" {
+			t.Errorf("ModelNamesOf(%s) mismatch (-want +got):\n%s", v, diff)
+		}
+		counts[tt.version] = len(got)
+		if len(got) > 0 {
+			got[0] = "changed"
+			if again := gitlabtest.ModelNamesOf(v); again[0] == "changed" {
+				t.Errorf("ModelNamesOf(%s) shares its slice between calls", v)
+			}
 		}
 	}
-	if len(unknown) > 0 {
-		t.Errorf("gitlabdata.ModelNames() has names newest GitLab does not accept: %q", unknown)
+	// The sizes corrections #1 gives.
+	if diff := cmp.Diff(map[string]int{
+		"18.3": 17, "18.7": 17, "18.8": 19, "18.9.1": 20, "18.10": 22, "18.11.2": 26, "19.0": 27, "19.1": 27, "19.2": 44, "20.1": 44,
+	}, counts); diff != "" {
+		t.Errorf("ModelNamesOf sizes mismatch (-want +got):\n%s", diff)
 	}
-	if len(sdk) >= len(fake) {
-		slices.Sort(sdk)
-		if diff := cmp.Diff(fake, sdk); diff != "" {
-			t.Errorf("gitlabdata.ModelNames() vs the fake's newest names mismatch (-fake +sdk):\n%s", diff)
+	if got := gitlabtest.ModelNamesOf(gitlabtest.Version{Major: 18, Minor: 2}); got != nil {
+		t.Errorf("ModelNamesOf(18.2) = %q; want nil (no Data management API)", got)
+	}
+	// ModelNames(era) is the set of the era's newest release.
+	for era, v := range map[gitlabtest.Era]gitlabtest.Version{
+		gitlabtest.EraSingular: {Major: 18, Minor: 7},
+		gitlabtest.EraPlural:   {Major: 18, Minor: 9},
+		gitlabtest.EraGranular: gitlabtest.NewestVersion,
+	} {
+		if diff := cmp.Diff(gitlabtest.ModelNamesOf(v), gitlabtest.ModelNames(era)); diff != "" {
+			t.Errorf("ModelNames(%v) vs ModelNamesOf(%s) mismatch (-want +got):\n%s", era, v, diff)
 		}
 	}
 }
 
-func TestEraAcceptsExactlyItsModelNames(t *testing.T) {
+// TestModelNamesAgreeWithSDK compares the fake's own list of the newest
+// model names with gitlabdata.ModelNames: the SDK has a constant for each
+// of the 44 names of 19.2, and no other.
+func TestModelNamesAgreeWithSDK(t *testing.T) {
 	t.Parallel()
-	for _, v := range []string{"18.5", "18.9", "18.11"} {
-		ver, err := gitlabtest.ParseVersion(v)
+	fake := gitlabtest.ModelNamesOf(gitlabtest.NewestVersion)
+	sdk := gitlabdata.ModelNames()
+	slices.Sort(sdk)
+	if diff := cmp.Diff(fake, sdk); diff != "" {
+		t.Errorf("gitlabdata.ModelNames() vs the fake's newest names mismatch (-fake +sdk):\n%s", diff)
+	}
+	if diff := cmp.Diff(fake, gitlabtest.ModelNames(gitlabtest.EraGranular)); diff != "" {
+		t.Errorf("ModelNames(EraGranular) vs ModelNamesOf(NewestVersion) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReleaseAcceptsExactlyItsModelNames asks each release for every name
+// any release knows (and a few no release knows): exactly the release's
+// own names answer 200, every other one the 400 of Grape's values check,
+// so a name of a newer release is refused by an older one.
+func TestReleaseAcceptsExactlyItsModelNames(t *testing.T) {
+	t.Parallel()
+	universe := sortedUnion(names18_7, names19_2...)
+	universe = append(universe, "virtual_registries_cache_entries", "LFS_OBJECTS", "Lfs_object", "geo_uploads", "upload_s")
+	for _, tt := range namesPerRelease {
+		v, err := gitlabtest.ParseVersion(tt.version)
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := newFake(t, gitlabtest.WithVersion(ver))
-		accepted := gitlabtest.ModelNames(ver.Era())
-		for _, n := range accepted {
-			wantJSON(t, v+" GET "+string(n), adminDo(t, srv, "GET", "/admin/data_management/"+string(n), ""), 200, `[]`)
-		}
-		var outsiders []string
-		for _, era := range []gitlabtest.Era{gitlabtest.EraSingular, gitlabtest.EraPlural, gitlabtest.EraGranular} {
-			for _, n := range gitlabtest.ModelNames(era) {
-				if !slices.Contains(accepted, n) {
-					outsiders = append(outsiders, string(n))
-				}
+		srv := newFake(t, gitlabtest.WithVersion(v))
+		var accepted []string
+		for _, n := range universe {
+			got := adminDo(t, srv, "GET", "/admin/data_management/"+n, "")
+			switch {
+			case got.status == 200 && got.body == "[]":
+				accepted = append(accepted, n)
+			case got.status == 400 && got.body == `{"error":"model_name does not have a valid value"}`:
+			default:
+				t.Errorf("%s: GET %s = %d %s; want 200 [] or the model_name 400", v, n, got.status, got.body)
 			}
 		}
-		outsiders = append(outsiders, "virtual_registries_cache_entries", "LFS_OBJECTS", "Lfs_object")
-		for _, n := range outsiders {
-			wantJSON(t, v+" GET "+n, adminDo(t, srv, "GET", "/admin/data_management/"+n, ""), 400,
-				`{"error":"model_name does not have a valid value"}`)
+		if diff := cmp.Diff(tt.want, accepted); diff != "" {
+			t.Errorf("%s accepts model names mismatch (-want +got):\n%s", v, diff)
+		}
+	}
+}
+
+// A model the release does not have is reachable once AcceptModel widens
+// the set, on every era (by its singular form on 18.3 to 18.7), and the
+// SDK sends a name it has no constant for as it is.
+func TestAcceptModelWidensTheRelease(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		version     string
+		model, path string
+	}{
+		{"18.7", "geo_project_uploads", "geo_project_upload"},
+		{"18.8", "packages_helm_metadata_caches", "packages_helm_metadata_caches"},
+		{"18.10", "geo_user_uploads", "geo_user_uploads"},
+		{"19.1", "packages_debian_project_component_files", "packages_debian_project_component_files"},
+		{"19.2", "geo_future_thing_uploads", "geo_future_thing_uploads"},
+	} {
+		v, err := gitlabtest.ParseVersion(tt.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := newFake(t, gitlabtest.WithVersion(v))
+		srv.AddRecords(gitlabdata.ModelName(tt.model), 2, gitlabdata.ChecksumStateSucceeded)
+		wantJSON(t, tt.version+" GET "+tt.path+" before AcceptModel", adminDo(t, srv, "GET", "/admin/data_management/"+tt.path, ""),
+			400, `{"error":"model_name does not have a valid value"}`)
+		srv.AcceptModel(gitlabdata.ModelName(tt.model))
+		var ids []string
+		for r, err := range fakeClient(t, srv).DataManagement.All(t.Context(), gitlabdata.ModelName(tt.model), nil) {
+			if err != nil {
+				t.Fatalf("%s: All(%s) error = %v", tt.version, tt.model, err)
+			}
+			ids = append(ids, r.RecordIdentifier.String())
+		}
+		if diff := cmp.Diff([]string{"1", "2"}, ids); diff != "" {
+			t.Errorf("%s: All(%s) after AcceptModel mismatch (-want +got):\n%s", tt.version, tt.model, diff)
+		}
+	}
+}
+
+// Composite ids live only in models a test seeds with
+// AddCompositeRecords, which accepts the model on every era.
+func TestCompositeRecordsOnEveryEra(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		version, path string
+	}{
+		{"18.7", "virtual_registries_cache_entry"},
+		{"18.9", "virtual_registries_cache_entries"},
+		{"19.2", "virtual_registries_cache_entries"},
+	} {
+		v, err := gitlabtest.ParseVersion(tt.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := newFake(t, gitlabtest.WithVersion(v))
+		wantJSON(t, tt.version+" GET "+tt.path+" unseeded", adminDo(t, srv, "GET", "/admin/data_management/"+tt.path, ""),
+			400, `{"error":"model_name does not have a valid value"}`)
+		ids := srv.AddCompositeRecords("virtual_registries_cache_entries", 2, 2)
+		got := adminDo(t, srv, "GET", "/admin/data_management/"+tt.path, "")
+		var recs []gitlabdata.ModelRecord
+		if err := json.Unmarshal([]byte(got.body), &recs); err != nil || got.status != 200 {
+			t.Fatalf("%s: GET %s = %d %s, %v", tt.version, tt.path, got.status, got.body, err)
+		}
+		var gotIDs []gitlabdata.RecordID
+		for _, r := range recs {
+			gotIDs = append(gotIDs, r.RecordIdentifier)
+		}
+		if diff := cmp.Diff(ids, gotIDs); diff != "" || !gotIDs[0].IsComposite() {
+			t.Errorf("%s: GET %s ids mismatch (-want +got):\n%s", tt.version, tt.path, diff)
+		}
+		// A model accepted first and seeded afterwards works the same.
+		srv.AcceptModel("cache_entries")
+		srv.AddCompositeRecords("cache_entries", 1, 3)
+		path := "cache_entries"
+		if v.Era() == gitlabtest.EraSingular {
+			path = "cache_entry"
+		}
+		got = adminDo(t, srv, "GET", "/admin/data_management/"+path+"/"+gitlabdata.CompositeRecordID("1", "1", "2").String(), "")
+		if got.status != 200 || !strings.HasPrefix(got.body, `{"record_identifier":"MSAxIDI=","model_class":"CacheEntry",`) {
+			t.Errorf("%s: GET %s/<composite id> = %d %s; want the record", tt.version, path, got.status, got.body)
 		}
 	}
 }
@@ -141,7 +331,8 @@ func TestVersionEndpointPerEra(t *testing.T) {
 		opt  gitlabtest.ServerOption
 		want string
 	}{
-		{nil, "18.11.0-ee"},
+		{nil, "19.2.0-ee"},
+		{gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 11}), "18.11.0-ee"},
 		{gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 5, Patch: 2}), "18.5.2-ee"},
 		{gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 9}), "18.9.0-ee"},
 		{gitlabtest.WithLegacy(), "18.7.0-ee"},
@@ -254,10 +445,21 @@ func TestGranularPermissions(t *testing.T) {
 		}
 		wantJSON(t, tt.name, got, tt.status, tt.want)
 	}
-	// 18.9 has no granular check.
-	old := newFake(t, gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 9}))
-	old.AddToken(gitlabtest.Token{Token: "fine-none", Admin: true, Granular: true})
-	wantJSON(t, "18.9 fine-grained token", doRaw(t, old, "GET", "/admin/data_management/uploads", "fine-none", ""), 200, `[]`)
+	// 18.9 has no granular check; 19.2 and later check the Data management
+	// permissions. (18.10 to 19.1: see the package doc's Versions section.)
+	for _, tt := range []struct {
+		version gitlabtest.Version
+		status  int
+		want    string
+	}{
+		{gitlabtest.Version{Major: 18, Minor: 9}, 200, `[]`},
+		{gitlabtest.Version{Major: 19, Minor: 2}, 403, denied("read_admin_data_management")},
+		{gitlabtest.Version{Major: 20, Minor: 1}, 403, denied("read_admin_data_management")},
+	} {
+		srv := newFake(t, gitlabtest.WithVersion(tt.version))
+		srv.AddToken(gitlabtest.Token{Token: "fine-none", Admin: true, Granular: true})
+		wantJSON(t, tt.version.String()+" fine-grained token", doRaw(t, srv, "GET", "/admin/data_management/uploads", "fine-none", ""), tt.status, tt.want)
+	}
 }
 
 func TestBulkIdentifiersMatchingNothingQueueEverything(t *testing.T) {

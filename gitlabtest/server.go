@@ -89,11 +89,12 @@ type config struct {
 // WithDemoData seeds a realistic instance from data embedded in the package:
 // three storages ("default" weight 100, "storage2" weight 50, "storage3"
 // weight 0); 30 projects (25 on "default"), 5 groups and 5 snippets; a few
-// finished, failed and "cleanup failed" storage moves; and about 350 Data
-// management records across eleven models with a mix of checksum states,
-// including failed ones with their checksum_failure (which fail again when
-// re-verified), and the composite-key model
-// "virtual_registries_cache_entries" (base64 ids, no Geo verification).
+// finished, failed and "cleanup failed" storage moves; and about 330 Data
+// management records across ten models that every release from 18.8 on
+// serves (and 18.3 to 18.7 by their singular names), with a mix of
+// checksum states, including failed ones with their checksum_failure
+// (which fail again when re-verified). No GitLab model has composite
+// (base64) ids: seed those with [Server.AddCompositeRecords].
 // Moves of project 25 (platform/legacy-monolith) fail and moves of project
 // 30 (data-science/large-datasets) end "cleanup failed".
 func WithDemoData() ServerOption { return func(c *config) { c.demo = true } }

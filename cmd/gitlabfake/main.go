@@ -53,15 +53,14 @@ func main() {
 
 // demoNotes describes the demo instance's deliberate failures.
 const demoNotes = `Demo data (-demo, the default): storages default (weight 100), storage2 (50) and
-storage3 (0); 30 projects (25 on default), 5 groups, 5 snippets; about 350 Data
-management records in eleven models. Deliberate failures:
+storage3 (0); 30 projects (25 on default), 5 groups, 5 snippets; about 330 Data
+management records in ten models that every version serves (by their singular
+names on 18.3-18.7). Deliberate failures:
   - moves of project 25 (platform/legacy-monolith) end "failed" with a Gitaly error;
   - moves of project 30 (data-science/large-datasets) end "cleanup failed";
   - seeded moves include failed and "cleanup failed" ones, with error_message;
   - failed records (with checksum_failure) fail again when re-verified;
-  - records in state started or pending advance with the clock (-step);
-  - virtual_registries_cache_entries has composite (base64) ids and no Geo
-    verification; no real GitLab serves such a model.`
+  - records in state started or pending advance with the clock (-step).`
 
 // usage prints the help: flags, endpoints, control plane, demo data.
 func usage(fs *flag.FlagSet) func() {
@@ -87,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = usage(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
-	version := fs.String("version", gitlabtest.NewestVersion.String(), "GitLab version to emulate, such as 18.5 (18.3-18.7: singular names, integer states), 18.9 (plural names, feature flag) or 18.11 (the newest: 44 names, granular tokens)")
+	version := fs.String("version", gitlabtest.NewestVersion.String(), "GitLab version to emulate, such as 18.5 (18.3-18.7: singular names, integer states), 18.9 (plural names, feature flag), 18.10 to 19.1 (more names each release, no flag) or 19.2 (the newest: 44 names, granular tokens)")
 	legacy := fs.Bool("legacy", false, "the same as -version 18.7")
 	externalURL := fs.String("external-url", "", "GitLab's external URL, used in Link headers and web_url (default: the request's host)")
 	noGeo := fs.Bool("no-geo", false, "an instance without Geo: no checksum_information, checksum recalculation refused")

@@ -3,7 +3,9 @@
 // by checksum state, lists the failed ones with GitLab's failure text, and
 // with -fix queues recalculation of the failed ones. Models are audited
 // several at a time (-concurrency), each with read-ahead; the output keeps
-// the models' order.
+// the models' order. Models are those gitlabdata.ModelNamesFor lists for
+// the server's version; one the server refuses (GitLab adds models release
+// by release) is reported as not served.
 //
 // It talks to GITLAB_URL with GITLAB_TOKEN (an administrator's token) when
 // GITLAB_URL is set, and otherwise to the embedded fake GitLab with demo data:
@@ -73,6 +75,7 @@ type audit struct {
 	failedIDs []gitlabdata.RecordID // every failed record, for -fix one by one
 	duration  time.Duration
 	counts    *gitlabdata.RecordCounts // with -counts: the counts as GitLab gave them
+	notServed bool                     // the server refused the model's name
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -131,10 +134,19 @@ Flags:
 	progress := newProgress(stderr)
 	start := time.Now()
 	one := func(ctx context.Context, model gitlabdata.ModelName) (*audit, error) {
+		var a *audit
+		var err error
 		if *counts {
-			return countModel(ctx, client, model)
+			a, err = countModel(ctx, client, model)
+		} else {
+			a, err = auditModel(ctx, client, model, *show, progress)
 		}
-		return auditModel(ctx, client, model, *show, progress)
+		if *only == "" && unknownModel(err) {
+			// The SDK's list for this version has a model this server
+			// does not serve: GitLab adds models release by release.
+			return &audit{model: model, notServed: true}, nil
+		}
+		return a, err
 	}
 	audits, err := auditAll(ctx, models, *concurrency, one)
 	progress.done()
@@ -198,10 +210,17 @@ func explain(err error) error {
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Hint != "" && apiErr.StatusCode == 404:
 		return errors.New(apiErr.Hint)
-	case errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value"):
+	case unknownModel(err) && errors.As(err, &apiErr):
 		return fmt.Errorf("-models: %s", apiErr.Hint)
 	}
 	return err
+}
+
+// unknownModel reports whether err is GitLab's 400 for a model name the
+// server does not accept.
+func unknownModel(err error) bool {
+	var apiErr *gitlabdata.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == 400 && strings.Contains(apiErr.Message, "model_name does not have a valid value")
 }
 
 // auditAll audits models, at most concurrency at once, and returns the
@@ -291,16 +310,20 @@ func countRecords(ctx context.Context, client *gitlabdata.Client, a *audit, show
 }
 
 // printTable prints a row per model with records, the total (with the
-// audit's wall time), and the models without records.
+// audit's wall time), the models without records, and those the server
+// does not serve.
 func printTable(w io.Writer, audits []*audit, wall time.Duration) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL\tRECORDS\tPENDING\tSTARTED\tSUCCEEDED\tFAILED\tDISABLED\tNO CHECKSUM\tTIME\t")
 	var total audit
 	total.byState = map[gitlabdata.ChecksumState]int{}
-	var empty []string
+	var empty, notServed []string
 	for _, a := range audits {
 		switch {
+		case a.notServed:
+			notServed = append(notServed, string(a.model))
+			continue
 		case a.records == 0:
 			empty = append(empty, string(a.model))
 		default:
@@ -322,12 +345,20 @@ func printTable(w io.Writer, audits []*audit, wall time.Duration) {
 	printRow(tw, "TOTAL", &total)
 	tw.Flush()
 	if len(empty) > 0 {
-		names := strings.Join(empty[:min(len(empty), 4)], ", ")
-		if len(empty) > 4 {
-			names += ", …"
-		}
-		fmt.Fprintf(w, "No records in %d more models (%s)\n", len(empty), names)
+		fmt.Fprintf(w, "No records in %d more models (%s)\n", len(empty), fewNames(empty))
 	}
+	if len(notServed) > 0 {
+		fmt.Fprintf(w, "Not served by this server: %d models (%s)\n", len(notServed), fewNames(notServed))
+	}
+}
+
+// fewNames joins the first four names.
+func fewNames(names []string) string {
+	s := strings.Join(names[:min(len(names), 4)], ", ")
+	if len(names) > 4 {
+		s += ", …"
+	}
+	return s
 }
 
 func printRow(w io.Writer, name string, a *audit) {
