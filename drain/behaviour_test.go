@@ -1,93 +1,30 @@
 package drain_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/drain"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
 )
 
-// harness runs drains against srv on a clock that steps the fake's moves
-// at every poll pause and records every pause.
-type harness struct {
-	srv    *gitlabtest.Server
-	client *gitlabdata.Client
-	now    time.Time
-	sleeps []time.Duration
-	events []drain.Event
-}
-
-func newHarness(t *testing.T, srv *gitlabtest.Server) *harness {
-	t.Helper()
-	t.Cleanup(srv.Close)
-	c, err := srv.NewClient(gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &harness{srv: srv, client: c, now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (h *harness) options(o drain.Options) drain.Options {
-	o.Now = func() time.Time { return h.now }
-	o.Sleep = func(ctx context.Context, d time.Duration) error {
-		h.sleeps = append(h.sleeps, d)
-		h.now = h.now.Add(d)
-		if d >= time.Second {
-			h.srv.Step()
-		}
-		return ctx.Err()
-	}
-	o.OnEvent = func(ev drain.Event) { h.events = append(h.events, ev) }
-	return o
-}
-
-func (h *harness) run(t *testing.T, o drain.Options) *drain.Report {
-	t.Helper()
-	d, err := drain.New(h.client, h.options(o))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := d.Run(t.Context())
-	if err != nil {
-		t.Fatalf("Run() error = %v", err)
-	}
-	return rep
-}
-
-func remaining(rep *drain.Report) map[string]drain.Reason {
-	out := map[string]drain.Reason{}
-	for _, r := range rep.Remaining {
-		out[ref(r.Kind, r.ID)] = r.Reason
-	}
-	return out
-}
-
 func TestPlanIsADryRunInOrderWithBudgetsAndTheWeightWarning(t *testing.T) {
 	t.Parallel()
-	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-	srv.AddStorage("storage2", 50)
+	h := newHarness(t)
+	h.srv.AddStorage("storage2", 50)
 	for _, size := range []int64{300, 100, 200} {
-		srv.AddProject(gitlabtest.Project{Storage: "default", RepositorySize: size})
+		h.srv.AddProject(gitlabtest.Project{Storage: "default", RepositorySize: size})
 	}
-	srv.AddProject(gitlabtest.Project{Storage: "storage2"})
-	sn := srv.AddSnippet(gitlabtest.Snippet{Storage: "default"})
-	g := srv.AddGroup(gitlabtest.Group{Storage: "default", WikiSize: 50})
-	h := newHarness(t, srv)
-	d, err := drain.New(h.client, h.options(drain.Options{From: "default", Order: drain.OrderSmallestFirst, MaxMoves: 4}))
+	h.srv.AddProject(gitlabtest.Project{Storage: "storage2"})
+	sn := h.srv.AddSnippet(gitlabtest.Snippet{Storage: "default"})
+	g := h.srv.AddGroup(gitlabtest.Group{Storage: "default"})
+	d, err := drain.New(h.client, h.options(drain.Options{From: "default", Order: drain.OrderSmallestFirst, MaxMoves: 4, MaxBytes: 1000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,97 +34,100 @@ func TestPlanIsADryRunInOrderWithBudgetsAndTheWeightWarning(t *testing.T) {
 	}
 	var got []string
 	for _, c := range plan.Moves {
-		got = append(got, fmt.Sprintf("%s/%d:%d", c.Kind, c.ID, c.Size))
+		got = append(got, fmt.Sprintf("%s/%d:%d:%v", c.Kind, c.ID, c.Size, c.HasSize))
 	}
-	want := []string{fmt.Sprintf("group_wiki/%d:50", g), fmt.Sprintf("snippet/%d:0", sn), "project/2:100", "project/3:200"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Plan() moves mismatch (-want +got):\n%s", diff)
+	// GitLab gives no size for a group wiki nor a snippet (corrections #20).
+	want := []string{fmt.Sprintf("group_wiki/%d:0:false", g), fmt.Sprintf("snippet/%d:0:false", sn), "project/2:100:true", "project/3:200:true"}
+	diff(t, "Plan() moves", want, got)
+	if len(plan.Skipped) != 1 || plan.Skipped[0].ID != 1 || plan.Skipped[0].Outcome != drain.OutcomeSkipped || plan.Skipped[0].Reason != drain.ReasonMaxMoves {
+		t.Errorf("Plan() skipped = %+v; want project 1 (the largest) skipped by max_moves", plan.Skipped)
 	}
-	if len(plan.Skipped) != 1 || plan.Skipped[0].ID != 1 || plan.Skipped[0].Reason != drain.ReasonBudget {
-		t.Errorf("Plan() skipped = %+v; want project 1 (the largest) by budget", plan.Skipped)
+	if plan.Bytes != 300 || plan.UnknownSize != 2 {
+		t.Errorf("Plan() bytes %d, unknown size %d; want 300 and 2", plan.Bytes, plan.UnknownSize)
 	}
-	if plan.Bytes != 350 {
-		t.Errorf("Plan() bytes = %d; want 350", plan.Bytes)
-	}
-	if len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], "default has weight 100, so moves may land back on it") {
-		t.Errorf("Plan() warnings = %q; want the weight warning", plan.Warnings)
-	}
-	for _, r := range srv.Requests() {
+	diff(t, "Plan() warnings", []string{
+		"no destination: GitLab picks one by weight, and default has weight 100, so moves may land back on it (they are reported as not moved); set its weight to 0 first",
+		"2 containers have no size GitLab gives (group wikis, snippets): they count as 0 bytes against MaxBytes",
+	}, plan.Warnings)
+	var paths []string
+	for _, r := range h.srv.Requests() {
 		if r.Method != http.MethodGet {
 			t.Errorf("the dry run sent %s %s", r.Method, r.Path)
 		}
+		paths = append(paths, r.Path)
 	}
-	if srv.Requests()[0].Path != "/api/v4/application/settings" {
-		t.Errorf("first request %s; want the storage weights", srv.Requests()[0].Path)
-	}
+	diff(t, "the dry run's requests", []string{"/api/v4/user", "/api/v4/application/settings", "/api/v4/groups", "/api/v4/snippets/all", "/api/v4/projects"}, paths)
 }
 
 // GitLab's weighted pick may choose the source itself; such a move
 // finishes without moving (corrections #11) and must not count as moved.
 func TestFinishedButNotMoved(t *testing.T) {
 	t.Parallel()
-	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1)) // only "default", weight 100
-	srv.AddProjects(3, "default")
-	h := newHarness(t, srv)
-	rep := h.run(t, drain.Options{From: "default"})
-	want := map[string]drain.Reason{"project/1": drain.ReasonNotMoved, "project/2": drain.ReasonNotMoved, "project/3": drain.ReasonNotMoved}
-	if diff := cmp.Diff(want, remaining(rep)); diff != "" {
-		t.Errorf("Run() remaining mismatch (-want +got):\n%s", diff)
+	h := newHarness(t) // only "default", weight 100
+	h.srv.AddProjects(3, "default")
+	d, err := drain.New(h.client, h.options(drain.Options{From: "default"}))
+	if err != nil {
+		t.Fatal(err)
 	}
+	rep, err := d.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, rep)
+	want := map[string]string{"project/1": "not_moved/still_on_source", "project/2": "not_moved/still_on_source", "project/3": "not_moved/still_on_source"}
+	diff(t, "Run() remaining", want, remaining(rep))
 	if rep.Totals.Moved != 0 || rep.Totals.NotMoved != 3 || rep.Empty() {
 		t.Errorf("moved %d, not moved %d, empty %v; want 0, 3, false", rep.Totals.Moved, rep.Totals.NotMoved, rep.Empty())
 	}
 }
 
-func TestBudgetBreakerAndReadOnly(t *testing.T) {
+func TestLimitsGiveEachContainerOneOutcome(t *testing.T) {
 	t.Parallel()
 	t.Run("max moves", func(t *testing.T) {
 		t.Parallel()
-		srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-		srv.AddStorage("storage2", 100)
-		srv.AddProjects(5, "default")
-		h := newHarness(t, srv)
-		rep := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxMoves: 3})
-		want := map[string]drain.Reason{"project/4": drain.ReasonBudget, "project/5": drain.ReasonBudget}
-		if diff := cmp.Diff(want, remaining(rep)); diff != "" {
-			t.Errorf("Run() remaining mismatch (-want +got):\n%s", diff)
-		}
+		h := drainFleet(t)
+		h.srv.AddProjects(5, "default")
+		rep := h.run(drain.Options{MaxMoves: 3})
+		diff(t, "Run() remaining", map[string]string{"project/4": "skipped/max_moves", "project/5": "skipped/max_moves"}, remaining(rep))
 		if rep.Totals.Moved != 3 || rep.Totals.Skipped != 2 {
 			t.Errorf("moved %d, skipped %d; want 3 and 2", rep.Totals.Moved, rep.Totals.Skipped)
 		}
 	})
+	// The breaker stops scheduling; a container whose retry was due fails
+	// for good (it was promised no retry), the others are skipped.
 	t.Run("max failures", func(t *testing.T) {
 		t.Parallel()
-		srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-		srv.AddStorage("storage2", 100)
-		srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
-		srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
-		srv.AddProjects(4, "default")
-		h := newHarness(t, srv)
-		rep := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxRunning: 2, MaxFailures: 2})
-		got := remaining(rep)
-		if got["project/1"] != drain.ReasonFailed || got["project/2"] != drain.ReasonFailed {
-			t.Errorf("remaining = %v; want projects 1 and 2 failed", got)
+		h := drainFleet(t)
+		h.srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
+		h.srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
+		h.srv.AddProjects(4, "default")
+		rep := h.run(drain.Options{MaxRunning: 1, MaxFailures: 2, Retries: 3})
+		want := map[string]string{
+			"project/1": "failed/breaker", "project/2": "failed/breaker",
+			"project/3": "skipped/max_failures", "project/4": "skipped/max_failures", "project/5": "skipped/max_failures", "project/6": "skipped/max_failures",
 		}
-		for id := 3; id <= 6; id++ {
-			if r, ok := got[fmt.Sprintf("project/%d", id)]; ok && r != drain.ReasonBreaker {
-				t.Errorf("project %d remains for %q; want breaker", id, r)
-			}
-		}
-		if rep.Totals.Moved == 4 {
-			t.Errorf("all 4 healthy projects moved: the breaker did not stop scheduling")
-		}
+		diff(t, "Run() remaining", want, remaining(rep))
+		diff(t, "project 1's events", []drain.EventType{drain.EventPlanned, drain.EventScheduling, drain.EventScheduled, drain.EventFailed, drain.EventFailed}, h.eventsOf(drain.KindProject, 1))
+		diff(t, "schedule calls", []string{"/projects/1/repository_storage_moves", "/projects/2/repository_storage_moves"}, h.posts())
 	})
 	t.Run("read-only without a move", func(t *testing.T) {
 		t.Parallel()
-		srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-		srv.AddStorage("storage2", 100)
-		srv.AddProject(gitlabtest.Project{Storage: "default", ReadOnly: true})
-		srv.AddProjects(1, "default")
-		h := newHarness(t, srv)
-		rep := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2")})
-		if diff := cmp.Diff(map[string]drain.Reason{"project/1": drain.ReasonReadOnly}, remaining(rep)); diff != "" {
-			t.Errorf("Run() remaining mismatch (-want +got):\n%s", diff)
+		h := drainFleet(t)
+		h.srv.AddProject(gitlabtest.Project{Storage: "default", ReadOnly: true})
+		h.srv.AddProjects(1, "default")
+		rep := h.run(drain.Options{})
+		diff(t, "Run() remaining", map[string]string{"project/1": "failed/read_only"}, remaining(rep))
+	})
+	// A maintenance window: nothing is scheduled once it closes, and the
+	// moves running then are followed to their end.
+	t.Run("window", func(t *testing.T) {
+		t.Parallel()
+		h := drainFleet(t)
+		h.srv.AddProjects(6, "default")
+		rep := h.run(drain.Options{MaxRunning: 2, ScheduleUntil: t0.Add(2 * time.Second)})
+		diff(t, "Run() remaining", map[string]string{"project/3": "skipped/window", "project/4": "skipped/window", "project/5": "skipped/window", "project/6": "skipped/window"}, remaining(rep))
+		if rep.Totals.Moved != 2 {
+			t.Errorf("moved %d; want the 2 scheduled before the window closed", rep.Totals.Moved)
 		}
 	})
 }
@@ -199,19 +139,15 @@ func TestWatchdogReleasesAStuckMove(t *testing.T) {
 	for _, release := range []bool{false, true} {
 		t.Run(fmt.Sprint("release=", release), func(t *testing.T) {
 			t.Parallel()
-			srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-			srv.AddStorage("storage2", 100)
-			srv.AddProject(gitlabtest.Project{Storage: "default", StuckIn: "started"})
-			srv.AddProjects(2, "default")
-			h := newHarness(t, srv)
-			rep := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxRunning: 1, StuckAfter: 5 * time.Minute, ReleaseStuck: release})
-			want := map[string]drain.Reason{"project/1": drain.ReasonStuck}
+			h := drainFleet(t)
+			h.srv.AddProject(gitlabtest.Project{Storage: "default", StuckIn: "started"})
+			h.srv.AddProjects(2, "default")
+			rep := h.run(drain.Options{MaxRunning: 1, StuckAfter: 5 * time.Minute, ReleaseStuck: release})
+			want := map[string]string{"project/1": "stuck/stuck"}
 			if !release {
-				want["project/2"], want["project/3"] = drain.ReasonUnknown, drain.ReasonUnknown
+				want["project/2"], want["project/3"] = "skipped/max_running", "skipped/max_running"
 			}
-			if diff := cmp.Diff(want, remaining(rep)); diff != "" {
-				t.Errorf("Run() remaining mismatch (-want +got):\n%s", diff)
-			}
+			diff(t, "Run() remaining", want, remaining(rep))
 			if len(rep.Stuck) != 1 || rep.Stuck[0].ID != 1 || rep.Stuck[0].State != "started" || rep.Stuck[0].Move == 0 {
 				t.Errorf("stuck = %+v; want project 1's move in started", rep.Stuck)
 			}
@@ -219,106 +155,177 @@ func TestWatchdogReleasesAStuckMove(t *testing.T) {
 	}
 }
 
-// Retry-After of a 429 the client gave up on is waited out, then the
-// request is sent again.
-func TestRateLimitedListingWaitsRetryAfter(t *testing.T) {
+// A heartbeat says where the run is while nothing changes.
+func TestHeartbeatWhileNothingChanges(t *testing.T) {
 	t.Parallel()
-	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-	srv.AddStorage("storage2", 100)
-	srv.AddProjects(2, "default")
-	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, Count: 1, RetryAfter: gitlabtest.Seconds(7)})
-	h := newHarness(t, srv)
-	rep := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2")})
-	if !rep.Empty() || rep.Totals.Moved != 2 {
-		t.Fatalf("moved %d, remaining %v; want 2 and none", rep.Totals.Moved, rep.Remaining)
-	}
-	if h.sleeps[0] != 7*time.Second {
-		t.Errorf("first pause %v; want Retry-After 7s", h.sleeps[0])
-	}
-}
-
-// A crash between the schedule call and the journal line of its answer:
-// the next run finds the move in the container's move listing and follows
-// it instead of scheduling a second one.
-func TestResumeAdoptsTheMoveOfAnUnansweredSchedule(t *testing.T) {
-	t.Parallel()
-	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1), gitlabtest.WithClock(func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }))
-	srv.AddStorage("storage2", 100)
-	srv.AddProjects(2, "default")
-	// The move GitLab created before the crash; it finished without moving
-	// (a finished move leaves the project where the fake put it).
-	srv.AddProjectStorageMove(gitlabdata.ProjectRepositoryStorageMove{
-		RepositoryStorageMove: gitlabdata.RepositoryStorageMove{State: gitlabdata.StorageMoveStateFinished, DestinationStorageName: "storage2"},
-		Project:               &gitlabdata.ProjectIdentity{ID: 1},
-	})
-	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	var prev bytes.Buffer
-	for _, ev := range []drain.Event{
-		{Time: t0, Type: drain.EventRunStarted, From: "default", To: "storage2"},
-		{Time: t0, Type: drain.EventPlanned, Kind: drain.KindProject, ID: 1},
-		{Time: t0, Type: drain.EventScheduling, Kind: drain.KindProject, ID: 1},
-	} {
-		b, _ := json.Marshal(ev)
-		prev.Write(append(b, '\n'))
-	}
-	var out bytes.Buffer
-	j, err := drain.NewJournal(bytes.NewReader(prev.Bytes()), &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, srv)
-	rep := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2"), Journal: j})
-	// Project 1's adopted move "finished" without moving; project 2 moved.
-	if diff := cmp.Diff(map[string]drain.Reason{"project/1": drain.ReasonNotMoved}, remaining(rep)); diff != "" {
-		t.Errorf("Run() remaining mismatch (-want +got):\n%s", diff)
-	}
-	posts := 0
-	for _, r := range srv.Requests() {
-		if r.Method == http.MethodPost {
-			posts++
-			if r.Path != "/api/v4/projects/2/repository_storage_moves" {
-				t.Errorf("scheduled %s; want only project 2", r.Path)
+	h := drainFleet(t)
+	h.srv.AddProject(gitlabtest.Project{Storage: "default", StuckIn: "started"})
+	h.run(drain.Options{StuckAfter: 10 * time.Minute, HeartbeatEvery: 3 * time.Minute})
+	var beats []string
+	for _, ev := range h.events {
+		if ev.Type == drain.EventHeartbeat {
+			beats = append(beats, ev.Reason)
+			if ev.Progress == nil || ev.Progress.Running != 1 || ev.Progress.Found != 1 {
+				t.Errorf("heartbeat progress = %+v; want 1 found, 1 running", ev.Progress)
 			}
 		}
 	}
-	if posts != 1 || !rep.Resumed {
-		t.Errorf("%d schedule calls, resumed %v; want 1 and true", posts, rep.Resumed)
-	}
-	// The journal goes on with one JSON object per line.
-	var types []drain.EventType
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var ev drain.Event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("journal line %q: %v", line, err)
-		}
-		if ev.ID == 1 {
-			types = append(types, ev.Type)
-		}
-	}
-	wantTypes := []drain.EventType{drain.EventScheduled, drain.EventFinished, drain.EventNotMoved}
-	if diff := cmp.Diff(wantTypes, types); diff != "" {
-		t.Errorf("journal events of project 1 mismatch (-want +got):\n%s", diff)
+	if len(beats) < 2 || beats[0] != "1 moves running, 0 waiting, 0 moved of 1 found" {
+		t.Errorf("heartbeats = %q; want at least 2 in the 10 minutes before the move is stuck", beats)
 	}
 }
 
-func TestOpenJournalIgnoresALineCutShort(t *testing.T) {
+// A container that appears on the storage during the drain is found by
+// the next round's listing and moved.
+func TestRoundsUntilEmpty(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "j.jsonl")
-	if err := os.WriteFile(path, []byte(`{"t":"2026-12-01T00:00:00Z","event":"planned","kind":"project","id":4}`+"\n"+`{"t":"2026-12-01T00:00:01Z","ev`), 0o600); err != nil {
-		t.Fatal(err)
+	h := drainFleet(t)
+	h.srv.AddProjects(3, "default")
+	moved := 0
+	rep := h.run(drain.Options{OnEvent: func(ev drain.Event) {
+		if ev.Type == drain.EventMoved {
+			if moved++; moved == 3 {
+				h.srv.AddProject(gitlabtest.Project{Storage: "default"}) // created meanwhile
+			}
+		}
+	}})
+	if !rep.Empty() || rep.Rounds != 2 || rep.Totals.Moved != 4 {
+		t.Errorf("moved %d, remaining %+v after %d rounds; want 4, none after 2", rep.Totals.Moved, rep.Remaining, rep.Rounds)
 	}
-	j, err := drain.OpenJournal(path)
+}
+
+// A container that someone else moved while it waited is read again
+// before it is scheduled (its listing is older than RecheckAfter): it is
+// gone, and no move of it is scheduled.
+func TestAContainerMovedMeanwhileIsGoneNotMovedAgain(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	h.srv.AddStorage("storage3", 0)
+	h.srv.AddProjects(3, "default")
+	sn := h.srv.AddSnippet(gitlabtest.Snippet{Storage: "default"})
+	h.onPause = func() {
+		h.srv.UpdateProject(3, func(p *gitlabtest.Project) { p.Storage = "storage3" })
+		s, _ := h.srv.Snippet(sn)
+		s.Storage = "storage3"
+		h.srv.AddSnippet(s)
+	}
+	rep := h.run(drain.Options{MaxRunning: 1, RecheckAfter: time.Second, Kinds: []drain.Kind{drain.KindProject, drain.KindSnippet}})
+	diff(t, "Run() remaining", map[string]string{}, remaining(rep))
+	if rep.Totals.Gone != 2 || rep.Totals.Moved != 2 {
+		t.Errorf("gone %d, moved %d; want 2 and 2", rep.Totals.Gone, rep.Totals.Moved)
+	}
+	diff(t, "schedule calls", []string{"/projects/1/repository_storage_moves", "/projects/2/repository_storage_moves"}, h.posts())
+}
+
+// A move of a waiting container that someone else scheduled is followed,
+// not scheduled again.
+func TestFollowsAMoveSomeoneElseScheduled(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	h.srv.AddProjects(3, "default")
+	once := false
+	h.onPause = func() {
+		if !once {
+			once = true
+			h.srv.AddProjectStorageMove(gitlabdata.ProjectRepositoryStorageMove{
+				RepositoryStorageMove: gitlabdata.RepositoryStorageMove{State: gitlabdata.StorageMoveStateScheduled, DestinationStorageName: "storage2"},
+				Project:               &gitlabdata.ProjectIdentity{ID: 3},
+			})
+		}
+	}
+	rep := h.run(drain.Options{MaxRunning: 1})
+	if !rep.Empty() || rep.Totals.Moved != 3 || rep.Totals.Reattached != 1 {
+		t.Errorf("moved %d, reattached %d, remaining %v; want 3, 1, none", rep.Totals.Moved, rep.Totals.Reattached, remaining(rep))
+	}
+	diff(t, "schedule calls", []string{"/projects/1/repository_storage_moves", "/projects/2/repository_storage_moves"}, h.posts())
+	atMostOneMove(t, h.srv)
+}
+
+// GitLab's truth about what is on a storage (corrections #18-#21).
+func TestFaithfulToGitLab(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	pd := h.srv.AddProject(gitlabtest.Project{Storage: "default", PendingDelete: true})
+	h.srv.AddProject(gitlabtest.Project{Storage: "default", Namespace: "team", WikiSize: 5 << 20})
+	g := h.srv.AddGroup(gitlabtest.Group{Path: "team", Storage: "default"})
+	h.srv.AddGroup(gitlabtest.Group{NoWiki: true})
+	sn := h.srv.AddSnippet(gitlabtest.Snippet{Storage: "default"})
+	rep := h.run(drain.Options{})
+	if !rep.Empty() || rep.Totals.Found != 4 || rep.Totals.Moved != 4 {
+		t.Errorf("found %d, moved %d, remaining %v; want the pending-delete project, the other, the group wiki and the snippet moved", rep.Totals.Found, rep.Totals.Moved, remaining(rep))
+	}
+	if p, _ := h.srv.Project(pd); p.Storage != "storage2" {
+		t.Errorf("the pending-delete project is on %s; want storage2", p.Storage)
+	}
+	for _, k := range rep.Kinds {
+		if k.Kind == drain.KindGroupWiki && (k.UnknownSize != 1 || k.PlannedBytes != 0) {
+			t.Errorf("group wikis: unknown size %d, planned bytes %d; want 1 and 0 (statistics.wiki_size is the projects' wikis)", k.UnknownSize, k.PlannedBytes)
+		}
+	}
+	// Group wikis and snippets are verified by id, not by re-listing.
+	for _, ep := range []string{fmt.Sprintf("GET /groups/%d", g), fmt.Sprintf("GET /snippets/%d", sn)} {
+		if n := h.requests(ep); n != 1 {
+			t.Errorf("%s: %d requests; want 1 (the verification)", ep, n)
+		}
+	}
+}
+
+// Cancelling the context (Ctrl-C in the tool) stops at once: containers
+// never scheduled are not attempted, moves running are in flight; a run
+// on the same journal finishes the drain without scheduling anything
+// twice.
+func TestInterruptThenResume(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	h.srv.AddProjects(12, "default")
+	var journal strings.Builder
+	j, _ := drain.NewJournal(nil, &journal)
+	ctx, cancel := context.WithCancel(t.Context())
+	scheduled := 0
+	d := h.drain(drain.Options{MaxRunning: 3, Journal: j, OnEvent: func(ev drain.Event) {
+		if ev.Type == drain.EventScheduled {
+			if scheduled++; scheduled == 5 {
+				cancel()
+			}
+		}
+	}})
+	rep, err := d.Run(ctx)
+	if !errors.Is(err, context.Canceled) || !rep.Interrupted {
+		t.Fatalf("Run() = %v, interrupted %v; want an interruption", err, rep.Interrupted)
+	}
+	checkCounts(t, rep)
+	outcomes := map[string]int{}
+	for _, r := range rep.Remaining {
+		outcomes[string(r.Outcome)+"/"+string(r.Reason)]++
+	}
+	diff(t, "remaining outcomes", map[string]int{"not_attempted/in_flight": 3, "not_attempted/interrupted": 12 - 3 - rep.Totals.Moved}, outcomes)
+
+	j2, err := drain.NewJournal(strings.NewReader(journal.String()), &journal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []drain.Event{{Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Type: drain.EventPlanned, Kind: drain.KindProject, ID: 4}}
-	if diff := cmp.Diff(want, j.Events()); diff != "" {
-		t.Errorf("Events() mismatch (-want +got):\n%s", diff)
+	rep2 := h.run(drain.Options{MaxRunning: 3, Journal: j2})
+	if !rep2.Empty() || rep2.Totals.Moved != 12 || !rep2.Resumed {
+		t.Errorf("resumed run: moved %d, remaining %v, resumed %v; want 12, none, true", rep2.Totals.Moved, remaining(rep2), rep2.Resumed)
 	}
-	j.Close()
-	b, _ := os.ReadFile(path)
-	if bytes.Contains(b, []byte(`"ev`+"\n")) || !bytes.HasSuffix(b, []byte("}\n")) {
-		t.Errorf("the cut line was not dropped: %q", b)
+	atMostOneMove(t, h.srv)
+}
+
+// A later run on the journal tries again what an earlier run left on the
+// storage (here: a move that failed), with its own retries.
+func TestALaterRunRetriesWhatRemains(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	h.srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
+	var journal strings.Builder
+	j, _ := drain.NewJournal(nil, &journal)
+	rep := h.run(drain.Options{Journal: j})
+	diff(t, "first run remaining", map[string]string{"project/1": "failed/retries_used"}, remaining(rep))
+	h.srv.UpdateProject(1, func(p *gitlabtest.Project) { p.MoveFailure = "" })
+	j2, _ := drain.NewJournal(strings.NewReader(journal.String()), &journal)
+	rep2 := h.run(drain.Options{Journal: j2})
+	if !rep2.Empty() || rep2.Totals.Moved != 1 {
+		t.Errorf("second run: moved %d, remaining %v; want project 1 moved", rep2.Totals.Moved, remaining(rep2))
 	}
 }
 
@@ -335,141 +342,43 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{From: "a", Kinds: []drain.Kind{drain.KindProject, drain.KindProject}},
 		{From: "a", Order: "random"},
 		{From: "a", MaxRunning: -1},
+		{From: "a", RecheckAfter: -time.Second},
+		{From: "a", MaxRequestFailures: -1},
 	} {
-		if _, err := drain.New(c, o); err == nil {
-			t.Errorf("New(%+v) succeeded; want ErrInvalidOptions", o)
+		if _, err := drain.New(c, o); !errors.Is(err, drain.ErrInvalidOptions) {
+			t.Errorf("New(%+v) = %v; want ErrInvalidOptions", o, err)
 		}
 	}
 }
 
-// Cancelling the context (SIGINT in the tool) stops scheduling; the
-// report keeps the moves in flight, and a run on the same journal
-// finishes the drain without scheduling anything twice.
-func TestInterruptThenResume(t *testing.T) {
+// One run per storage in a process, and a Drain runs once.
+func TestOneRunPerStorage(t *testing.T) {
 	t.Parallel()
-	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-	srv.AddStorage("storage2", 100)
-	srv.AddProjects(12, "default")
-	h := newHarness(t, srv)
-	var journal bytes.Buffer
-	j, _ := drain.NewJournal(nil, &journal)
-	ctx, cancel := context.WithCancel(t.Context())
-	opts := h.options(drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxRunning: 3, Journal: j})
-	scheduled := 0
-	opts.OnEvent = func(ev drain.Event) {
-		if ev.Type == drain.EventScheduled {
-			if scheduled++; scheduled == 5 {
-				cancel()
-			}
+	h := drainFleet(t)
+	h.srv.AddProjects(4, "default")
+	second := h.drain(drain.Options{})
+	var secondErr error
+	first := h.drain(drain.Options{OnEvent: func(ev drain.Event) {
+		if ev.Type == drain.EventScheduled && secondErr == nil {
+			_, secondErr = second.Run(t.Context())
 		}
+	}})
+	rep, err := first.Run(t.Context())
+	if err != nil || !rep.Empty() {
+		t.Fatalf("first Run() = %v, remaining %v", err, remaining(rep))
 	}
-	d, _ := drain.New(h.client, opts)
-	rep, err := d.Run(ctx)
-	if err == nil || !rep.Interrupted {
-		t.Fatalf("Run() = %v, interrupted %v; want an interruption", err, rep.Interrupted)
+	if secondErr == nil || !strings.Contains(secondErr.Error(), "already running in this process") {
+		t.Errorf("a second Run of the storage while the first ran = %v; want it refused", secondErr)
 	}
-	inFlight := 0
-	for _, r := range rep.Remaining {
-		if r.Reason == drain.ReasonInFlight {
-			inFlight++
-		}
+	atMostOneMove(t, h.srv)
+	if _, err := first.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "runs once") {
+		t.Errorf("Run() again = %v; want it refused", err)
 	}
-	if inFlight == 0 || rep.Totals.Moved+len(rep.Remaining) != 12 {
-		t.Errorf("moved %d, remaining %+v; want some in flight and 12 in all", rep.Totals.Moved, rep.Remaining)
+	if _, err := first.Plan(t.Context()); err == nil {
+		t.Error("Plan() after Run() succeeded; want it refused")
 	}
-
-	j2, err := drain.NewJournal(bytes.NewReader(journal.Bytes()), &journal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep2 := h.run(t, drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxRunning: 3, Journal: j2})
-	if !rep2.Empty() || rep2.Totals.Moved != 12 || !rep2.Resumed {
-		t.Errorf("resumed run: moved %d, remaining %+v, resumed %v; want 12, none, true", rep2.Totals.Moved, rep2.Remaining, rep2.Resumed)
-	}
-	for c, n := range movesPerContainer(t, srv) {
-		if n != 1 {
-			t.Errorf("%s has %d moves; want 1", c, n)
-		}
-	}
-}
-
-// A container that appears on the storage during the drain is found by
-// the next round's listing and moved.
-func TestRoundsUntilEmpty(t *testing.T) {
-	t.Parallel()
-	srv := gitlabtest.NewServer(gitlabtest.WithSeed(1))
-	srv.AddStorage("storage2", 100)
-	srv.AddProjects(3, "default")
-	h := newHarness(t, srv)
-	opts := h.options(drain.Options{From: "default", To: gitlabdata.String("storage2")})
-	moved := 0
-	opts.OnEvent = func(ev drain.Event) {
-		if ev.Type == drain.EventMoved {
-			if moved++; moved == 3 {
-				srv.AddProject(gitlabtest.Project{Storage: "default"}) // created meanwhile
-			}
-		}
-	}
-	d, _ := drain.New(h.client, opts)
-	rep, err := d.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.Empty() || rep.Rounds != 2 || rep.Totals.Moved != 4 {
-		t.Errorf("moved %d, remaining %+v after %d rounds; want 4, none after 2", rep.Totals.Moved, rep.Remaining, rep.Rounds)
-	}
-	if p, _ := srv.Project(4); p.Storage != "storage2" {
-		t.Errorf("project 4 is on %s; want storage2", p.Storage)
-	}
-}
-
-// Few requests left in GitLab's window: the drain spreads the rest of the
-// window over them before its next request.
-func TestPacesOnRateLimitRemaining(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	var got []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = append(got, r.Method+" "+r.URL.Path)
-		mu.Unlock()
-		w.Header().Set("RateLimit-Limit", "100")
-		w.Header().Set("RateLimit-Remaining", "5")
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(now.Add(60*time.Second).Unix()))
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == "/api/v4/application/settings" {
-			fmt.Fprint(w, `{"repository_storages_weighted":{"default":0,"storage2":100}}`)
-			return
-		}
-		fmt.Fprint(w, `[{"id":1,"path_with_namespace":"a/b","repository_storage":"default","statistics":{"repository_size":10}}]`)
-	}))
-	defer srv.Close()
-	c, err := gitlabdata.NewClient(srv.URL, "t", gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sleeps []time.Duration
-	d, err := drain.New(c, drain.Options{From: "default", To: gitlabdata.String("storage2"), Kinds: []drain.Kind{drain.KindProject},
-		Now:   func() time.Time { return now },
-		Sleep: func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := d.Plan(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(plan.Moves) != 1 {
-		t.Errorf("plan moves %+v; want project 1", plan.Moves)
-	}
-	want := []time.Duration{10 * time.Second, 10 * time.Second} // 60 s left, 5 requests left: 60/(5+1)
-	if diff := cmp.Diff(want, sleeps); diff != "" {
-		t.Errorf("pauses mismatch (-want +got):\n%s", diff)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if diff := cmp.Diff([]string{"GET /api/v4/application/settings", "GET /api/v4/projects"}, got); diff != "" {
-		t.Errorf("requests mismatch (-want +got):\n%s", diff)
+	//lint:ignore SA1012 Run must refuse a nil context, not panic
+	if _, err := h.drain(drain.Options{}).Run(nil); err == nil { //nolint:staticcheck
+		t.Error("Run(nil) succeeded; want an error")
 	}
 }

@@ -44,13 +44,13 @@ func ExampleDrain_Run() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("moved %d, failed %d, remaining %d\n", rep.Totals.Moved, rep.Totals.Failed, rep.Totals.Remaining)
+	fmt.Printf("found %d: moved %d, failed %d\n", rep.Totals.Found, rep.Totals.Moved, rep.Totals.Failed)
 	for _, r := range rep.Remaining {
-		fmt.Printf("%s %d: %s after %d attempts\n", r.Kind, r.ID, r.Reason, len(r.Errors))
+		fmt.Printf("%s %d: %s (%s) after %d attempts\n", r.Kind, r.ID, r.Outcome, r.Reason, len(r.Errors))
 	}
 	// Output:
 	// project 3 failed (final false): 14:connection refused
 	// project 3 failed (final true): 14:connection refused
-	// moved 4, failed 1, remaining 1
-	// project 3: failed after 2 attempts
+	// found 5: moved 4, failed 1
+	// project 3: failed (retries_used) after 2 attempts
 }

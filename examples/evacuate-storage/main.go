@@ -215,6 +215,11 @@ func parseFlags(args []string, stderr io.Writer) (config, drain.Options, int) {
 	if len(opts.Kinds) == 0 {
 		return bad("-kinds: name at least one kind")
 	}
+	if cfg.journal != "" {
+		if fi, err := os.Stat(cfg.journal); err == nil && !fi.Mode().IsRegular() {
+			return bad("-journal %s: not a regular file; give the path of a file (created when missing)", cfg.journal)
+		}
+	}
 	now := time.Now()
 	if cfg.until != "" {
 		t, err := parseUntil(cfg.until, now)
@@ -317,9 +322,6 @@ func describeJournal(w io.Writer, path string) error {
 	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(w, "Journal %s does not exist yet: -apply creates it.\n", path)
 		return nil
-	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("-journal %s is not a regular file", path)
 	}
 	events, err := drain.ReadJournal(path)
 	if err != nil {
