@@ -26,6 +26,8 @@ type call struct {
 	// admin and user say who is calling: an administrator, a known user,
 	// or (neither) an anonymous client of a public route.
 	admin, user bool
+	// token is what the server knows of the caller's token.
+	token tokenInfo
 }
 
 // handler serves one route once authentication passed.
@@ -50,6 +52,7 @@ const (
 	permUpdateDM   = "update_admin_data_management"
 	permReadMoves  = "read_repository_storage_move"
 	permCreateMove = "create_repository_storage_move"
+	permReadUser   = "read_user"
 	permReadAPI    = "" // no granular permission needed
 )
 
@@ -81,7 +84,7 @@ func (s *Server) route(c *call, rest string) {
 		return
 	}
 	tok, known, sent := s.authenticate(c.r)
-	c.admin, c.user = tok.admin, known
+	c.admin, c.user, c.token = tok.admin, known, tok
 	switch {
 	case !known && h.public && !sent:
 		// anonymous
@@ -118,6 +121,8 @@ func (s *Server) match(c *call, segs []string) map[string]handler {
 	switch {
 	case n == 1 && segs[0] == "version":
 		return map[string]handler{http.MethodGet: {fn: s.handleVersion, anyUser: true}}
+	case n == 1 && segs[0] == "user":
+		return map[string]handler{http.MethodGet: {fn: s.handleUser, anyUser: true, perm: permReadUser}}
 	case n >= 3 && segs[0] == "admin" && segs[1] == "data_management":
 		c.pathParams = [][2]string{{"model_name", segs[2]}}
 		get := func(fn func(*call)) handler { return handler{fn: fn, perm: permReadDM, dm: true} }
@@ -180,6 +185,7 @@ type tokenInfo struct {
 	admin    bool
 	granular bool
 	perms    []string
+	username string // the token's user
 }
 
 // authenticate reads the token from PRIVATE-TOKEN or an Authorization
@@ -203,6 +209,65 @@ func (s *Server) authenticate(r *http.Request) (ti tokenInfo, known, sent bool) 
 func (s *Server) handleVersion(c *call) {
 	v := s.cfg.version
 	c.raw(http.StatusOK, []byte(`{"version":"`+v.String()+`","revision":"`+v.revision()+`","kas":{"enabled":false,"externalUrl":null,"version":null},"enterprise":true}`))
+}
+
+// Wire forms of GET /user: GitLab's UserPublic entity, and UserWithAdmin
+// for an administrator (a subset of their fields, in GitLab's order).
+type (
+	wireCurrentUser struct {
+		ID               int64    `json:"id"`
+		Username         string   `json:"username"`
+		PublicEmail      string   `json:"public_email"`
+		Name             string   `json:"name"`
+		State            string   `json:"state"`
+		Locked           bool     `json:"locked"`
+		AvatarURL        *string  `json:"avatar_url"`
+		WebURL           string   `json:"web_url"`
+		CreatedAt        jsonTime `json:"created_at"`
+		Bot              bool     `json:"bot"`
+		LastSignInAt     *string  `json:"last_sign_in_at"`
+		ConfirmedAt      jsonTime `json:"confirmed_at"`
+		LastActivityOn   *string  `json:"last_activity_on"`
+		Email            string   `json:"email"`
+		ProjectsLimit    int      `json:"projects_limit"`
+		CurrentSignInAt  *string  `json:"current_sign_in_at"`
+		Identities       []string `json:"identities"`
+		CanCreateGroup   bool     `json:"can_create_group"`
+		CanCreateProject bool     `json:"can_create_project"`
+		TwoFactorEnabled bool     `json:"two_factor_enabled"`
+		External         bool     `json:"external"`
+		PrivateProfile   bool     `json:"private_profile"`
+		CommitEmail      string   `json:"commit_email"`
+	}
+	wireCurrentAdmin struct {
+		wireCurrentUser
+		IsAdmin     bool    `json:"is_admin"`
+		Note        *string `json:"note"`
+		NamespaceID int64   `json:"namespace_id"`
+		CreatedBy   *string `json:"created_by"`
+	}
+)
+
+// handleUser serves GET /user: the token's user, with "is_admin": true
+// for an administrator and without the key for anyone else (corrections
+// #18).
+func (s *Server) handleUser(c *call) {
+	web := c.origin()
+	s.mu.Lock()
+	u := s.userLocked(c.token.username)
+	out := wireCurrentUser{
+		ID: u.id, Username: u.username, PublicEmail: u.publicEmail, Name: u.name, State: "active",
+		WebURL: web + "/" + u.username, CreatedAt: jsonTime(u.created), ConfirmedAt: jsonTime(u.created),
+		Email: u.email, ProjectsLimit: 100_000, Identities: []string{}, CanCreateGroup: true,
+		CanCreateProject: true, CommitEmail: u.email,
+	}
+	nsID := s.namespaceIDLocked(u.username)
+	s.mu.Unlock()
+	if c.admin {
+		c.json(http.StatusOK, wireCurrentAdmin{wireCurrentUser: out, IsAdmin: true, NamespaceID: nsID})
+		return
+	}
+	c.json(http.StatusOK, out)
 }
 
 // origin is GitLab's external URL (Link hrefs, web_url): the one of

@@ -20,22 +20,30 @@ const controlPrefix = "/-/fake"
 // ControlEndpoints documents the HTTP control plane, one line per endpoint
 // ("METHOD PATH  what it does"), as command gitlabfake prints it in -h.
 const ControlEndpoints = `GET    /-/fake/                          this list, as JSON
-POST   /-/fake/step                      advance moves and checksums n states, after moving the clock;
-                                         body {"n":3,"advance":"1h"} (default n 1, advance 0)
+POST   /-/fake/step                      advance moves and checksums n states, after moving the clock
+                                         forward; body {"n":3,"advance":"1h"} (default n 1, advance 0)
 GET    /-/fake/faults                    the scoped faults still active
 POST   /-/fake/faults                    add a fault; body {"method":"GET","path":"/api/v4/projects/**",
-                                         "status":429,"count":1,"latency":"250ms","retry_after":0}; add
-                                         "application_limit":true for GitLab's JSON application rate limit
+                                         "status":429,"count":1,"latency":"250ms","retry_after":0}; status
+                                         400-599, or 0 to answer normally after the latency; add
+                                         "application_limit":true (status 429) for GitLab's JSON application
+                                         rate limit, whose Retry-After is the route's interval by default
 DELETE /-/fake/faults                    remove every fault
 PUT    /-/fake/retry_after               default Retry-After of a 429; body {"seconds":0}
-POST   /-/fake/tokens                    add a token; body {"token":"t","admin":false,
-                                         "granular":true,"permissions":["read_admin_data_management"]}
+POST   /-/fake/tokens                    add a token; body {"token":"t","admin":false,"username":"alice",
+                                         "granular":true,"permissions":["read_admin_data_management"]};
+                                         409 if the token exists with other values (no change)
 PUT    /-/fake/feature_flags/NAME        body {"enabled":false} (geo_primary_verification_view, 18.3-18.9)
 PUT    /-/fake/geo                       body {"enabled":false}: an instance without Geo
-PUT    /-/fake/storages/NAME             add a storage or set its weight; body {"weight":0}
+PUT    /-/fake/storages/NAME             add a storage or set its weight; body {"weight":0} (0-100)
 PUT    /-/fake/projects/ID               change a project; body (each field optional) {"broken":true,
-                                         "no_repository":true,"stuck_in":"started","move_failure":"text",
-                                         "cleanup_failure":"text","repository_size":1048576,"storage":"default"}
+                                         "no_repository":true,"pending_delete":true,"stuck_in":"started",
+                                         "move_failure":"text","cleanup_failure":"text",
+                                         "repository_size":1048576,"wiki_size":4096,"storage":"default"}
+                                         (storage: a configured one)
+PUT    /-/fake/groups/ID                 change a group; body (each field optional) {"no_wiki":true,
+                                         "stuck_in":"started","move_failure":"text","cleanup_failure":"text",
+                                         "storage":"default"} (storage: a configured one, not with no_wiki)
 PUT    /-/fake/stuck/KIND/ID             hold or release moves of a project, group or snippet
                                          (KIND projects, groups, snippets); body {"state":"started"} or {"state":""}
 GET    /-/fake/requests                  the request log (GitLab API requests only), oldest first
@@ -138,6 +146,10 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				controlError(w, http.StatusBadRequest, fmt.Sprintf("advance %q is not a duration such as 1h", in.Advance))
 				return
 			}
+			if d < 0 {
+				controlError(w, http.StatusBadRequest, fmt.Sprintf("advance %q is negative: the clock only moves forward", in.Advance))
+				return
+			}
 			advance = d
 		}
 		n := 1
@@ -173,8 +185,12 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			}
 			f.Latency = d
 		}
-		if f.Status != 0 && (f.Status < 100 || f.Status > 599) || f.Count < 0 || (f.RetryAfter != nil && *f.RetryAfter < 0) {
-			controlError(w, http.StatusBadRequest, "status must be 100-599 (or 0), count and retry_after must not be negative")
+		if f.Status != 0 && (f.Status < 400 || f.Status > 599) || f.Count < 0 || (f.RetryAfter != nil && *f.RetryAfter < 0) {
+			controlError(w, http.StatusBadRequest, "status must be 400-599 (or 0 to answer normally after the latency), count and retry_after must not be negative")
+			return
+		}
+		if f.ApplicationLimit && f.Status != http.StatusTooManyRequests {
+			controlError(w, http.StatusBadRequest, "application_limit needs status 429")
 			return
 		}
 		if f.Path != "" && !strings.HasPrefix(f.Path, "/") {
@@ -205,6 +221,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			Admin       bool     `json:"admin"`
 			Granular    bool     `json:"granular"`
 			Permissions []string `json:"permissions"`
+			Username    string   `json:"username"`
 		}
 		if !decode(&in) {
 			return
@@ -213,8 +230,17 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusBadRequest, "token must not be empty")
 			return
 		}
-		s.AddToken(Token{Token: in.Token, Admin: in.Admin, Granular: in.Granular, Permissions: in.Permissions})
-		controlJSON(w, http.StatusCreated, map[string]any{"token": in.Token, "admin": in.Admin, "granular": in.Granular})
+		ti, created, ok := s.addTokenOnce(Token{Token: in.Token, Admin: in.Admin, Granular: in.Granular, Permissions: in.Permissions, Username: in.Username})
+		if !ok {
+			// The token is not echoed: it is a secret.
+			controlError(w, http.StatusConflict, "the token already exists with other values (admin, granular, permissions or username); tokens are never changed, add another one")
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		controlJSON(w, status, map[string]any{"token": in.Token, "admin": ti.admin, "granular": ti.granular, "username": ti.username})
 	case "PUT feature_flags/:name":
 		enabled, ok := decodeEnabled()
 		if !ok {
@@ -239,8 +265,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		if !decode(&in) {
 			return
 		}
-		if in.Weight == nil || *in.Weight < 0 {
-			controlError(w, http.StatusBadRequest, `body must be {"weight":N} with N >= 0`)
+		if in.Weight == nil || *in.Weight < 0 || *in.Weight > 100 {
+			controlError(w, http.StatusBadRequest, `body must be {"weight":N} with N from 0 to 100, as GitLab's setting takes`)
 			return
 		}
 		s.AddStorage(sub, *in.Weight)
@@ -249,39 +275,96 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Broken         *bool   `json:"broken"`
 			NoRepository   *bool   `json:"no_repository"`
+			PendingDelete  *bool   `json:"pending_delete"`
 			StuckIn        *string `json:"stuck_in"`
 			MoveFailure    *string `json:"move_failure"`
 			CleanupFailure *string `json:"cleanup_failure"`
 			RepositorySize *int64  `json:"repository_size"`
+			WikiSize       *int64  `json:"wiki_size"`
 			Storage        *string `json:"storage"`
 		}
 		if !decode(&in) {
 			return
 		}
 		id, err := strconv.ParseInt(sub, 10, 64)
-		if in.StuckIn != nil && !slices.Contains([]string{"", string(moveInitial), string(moveScheduled), string(moveStarted)}, *in.StuckIn) {
+		switch {
+		case !validStuckIn(in.StuckIn):
 			controlError(w, http.StatusBadRequest, `stuck_in must be "initial", "scheduled", "started" or ""`)
+			return
+		case in.RepositorySize != nil && *in.RepositorySize < 0 || in.WikiSize != nil && *in.WikiSize < 0:
+			controlError(w, http.StatusBadRequest, "repository_size and wiki_size must not be negative")
+			return
+		case in.Storage != nil && !s.storageKnown(*in.Storage):
+			controlError(w, http.StatusBadRequest, fmt.Sprintf("storage %q is not a configured storage (add it with PUT /-/fake/storages/NAME)", *in.Storage))
 			return
 		}
 		var out Project
 		found := err == nil && s.UpdateProject(id, func(p *Project) {
 			set(&p.Broken, in.Broken)
 			set(&p.NoRepository, in.NoRepository)
+			set(&p.PendingDelete, in.PendingDelete)
 			set(&p.StuckIn, in.StuckIn)
 			set(&p.MoveFailure, in.MoveFailure)
 			set(&p.CleanupFailure, in.CleanupFailure)
 			set(&p.RepositorySize, in.RepositorySize)
+			set(&p.WikiSize, in.WikiSize)
 			set(&p.Storage, in.Storage)
-			out = *p
 		})
+		if found {
+			out, _ = s.Project(id) // as UpdateProject left it
+		}
 		if !found {
 			controlError(w, http.StatusNotFound, "no project "+sub)
 			return
 		}
 		controlJSON(w, http.StatusOK, map[string]any{
-			"id": out.ID, "broken": out.Broken, "no_repository": out.NoRepository, "stuck_in": out.StuckIn,
-			"move_failure": out.MoveFailure, "cleanup_failure": out.CleanupFailure,
-			"repository_size": out.RepositorySize, "storage": out.Storage,
+			"id": out.ID, "broken": out.Broken, "no_repository": out.NoRepository, "pending_delete": out.PendingDelete,
+			"stuck_in": out.StuckIn, "move_failure": out.MoveFailure, "cleanup_failure": out.CleanupFailure,
+			"repository_size": out.RepositorySize, "wiki_size": out.WikiSize, "storage": out.Storage,
+		})
+	case "PUT groups/:name":
+		var in struct {
+			NoWiki         *bool   `json:"no_wiki"`
+			StuckIn        *string `json:"stuck_in"`
+			MoveFailure    *string `json:"move_failure"`
+			CleanupFailure *string `json:"cleanup_failure"`
+			Storage        *string `json:"storage"`
+		}
+		if !decode(&in) {
+			return
+		}
+		id, err := strconv.ParseInt(sub, 10, 64)
+		switch {
+		case !validStuckIn(in.StuckIn):
+			controlError(w, http.StatusBadRequest, `stuck_in must be "initial", "scheduled", "started" or ""`)
+			return
+		case in.Storage != nil && in.NoWiki != nil && *in.NoWiki:
+			controlError(w, http.StatusBadRequest, "a group without a wiki repository (no_wiki) has no storage")
+			return
+		case in.Storage != nil && !s.storageKnown(*in.Storage):
+			controlError(w, http.StatusBadRequest, fmt.Sprintf("storage %q is not a configured storage (add it with PUT /-/fake/storages/NAME)", *in.Storage))
+			return
+		}
+		var out Group
+		found := err == nil && s.UpdateGroup(id, func(g *Group) {
+			set(&g.NoWiki, in.NoWiki)
+			set(&g.StuckIn, in.StuckIn)
+			set(&g.MoveFailure, in.MoveFailure)
+			set(&g.CleanupFailure, in.CleanupFailure)
+			if in.Storage != nil {
+				g.Storage, g.NoWiki = *in.Storage, false
+			}
+		})
+		if found {
+			out, _ = s.Group(id) // as UpdateGroup left it
+		}
+		if !found {
+			controlError(w, http.StatusNotFound, "no group "+sub)
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string]any{
+			"id": out.ID, "no_wiki": out.NoWiki, "stuck_in": out.StuckIn, "move_failure": out.MoveFailure,
+			"cleanup_failure": out.CleanupFailure, "storage": out.Storage,
 		})
 	case "PUT stuck/:name":
 		var in struct {
@@ -314,6 +397,41 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// validStuckIn reports whether a stuck_in value, if given, is a state a
+// move can be held in.
+func validStuckIn(v *string) bool {
+	return v == nil || slices.Contains([]string{"", string(moveInitial), string(moveScheduled), string(moveStarted)}, *v)
+}
+
+// storageKnown reports whether name is a configured storage.
+func (s *Server) storageKnown(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.storageKnownLocked(name)
+}
+
+// addTokenOnce adds t unless a token with its secret exists. An existing
+// token with the same values is fine (created false); one with other
+// values is left alone (ok false): the control plane never demotes or
+// changes a token.
+func (s *Server) addTokenOnce(t Token) (ti tokenInfo, created, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev, exists := s.tokens[t.Token]
+	if !exists {
+		return s.addTokenLocked(t), true, true
+	}
+	same := prev.admin == t.Admin && prev.granular == t.Granular &&
+		(t.Username == "" || t.Username == prev.username)
+	if same {
+		a, b := slices.Clone(prev.perms), slices.Clone(t.Permissions)
+		slices.Sort(a)
+		slices.Sort(b)
+		same = slices.Equal(slices.Compact(a), slices.Compact(b))
+	}
+	return prev, false, same
+}
+
 // set copies *v into *dst when v is not nil.
 func set[T any](dst *T, v *T) {
 	if v != nil {
@@ -341,7 +459,7 @@ func controlError(w http.ResponseWriter, status int, msg string) {
 
 // APIEndpoints documents the GitLab routes the fake serves under /api/v4,
 // one line per route, as command gitlabfake prints it in -h.
-const APIEndpoints = `GET  /version                                        version of the emulated GitLab, e.g. {"version":"18.9.0-ee",...}
+const APIEndpoints = `GET  /version                                          version of the emulated GitLab, e.g. {"version":"18.9.0-ee",...}
 GET  /admin/data_management/:model_name                offset or keyset (pagination=keyset) listing
 GET  /admin/data_management/:model_name/:id            one record (integer or base64 composite id)
 PUT  /admin/data_management/:model_name/:id/checksum   recalculate one checksum (integer id)
@@ -350,10 +468,14 @@ GET  /project_repository_storage_moves[/:move_id]      and the same for group_ a
 POST /project_repository_storage_moves                 bulk schedule: {"source_storage_name","destination_storage_name"}
 GET  /projects/:id/repository_storage_moves[/:move_id] and /groups/:id/..., /snippets/:id/...
 POST /projects/:id/repository_storage_moves            schedule one move: {"destination_storage_name"} (optional)
-GET  /projects                                         repository_storage= (admins), statistics=true, order_by, sort,
-                                                       offset paging or pagination=keyset&order_by=id (id_after links)
+GET  /user                                             the token's user; "is_admin":true for an administrator only
+GET  /projects                                         repository_storage= and include_pending_delete=true (admins),
+                                                       statistics=true, order_by, sort, offset paging or
+                                                       pagination=keyset&order_by=id (id_after links)
 GET  /projects/:id                                     numeric id or URL-encoded full path; statistics=true
 GET  /groups                                           repository_storage= and statistics=true (admins); offset paging
+GET  /groups/:id                                       numeric id or URL-encoded full path; with_projects=false
 GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first
+GET  /snippets/:id                                     one snippet (numeric id)
 GET  /application/settings                             repository_storages_weighted (the only setting)
 PUT  /application/settings                             repository_storages_weighted[NAME]=0..100 (or a JSON object)`

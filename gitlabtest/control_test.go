@@ -115,7 +115,7 @@ func TestControlPlane(t *testing.T) {
 		{"bad fault", "POST", "/-/fake/faults", `{"status":429,"latency":"soon"}`, 400, `{"error":"latency \"soon\" is not a duration such as 250ms"}` + "\n"},
 		{"unknown field", "POST", "/-/fake/faults", `{"sttus":429}`, 400, `{"error":"invalid JSON body: json: unknown field \"sttus\""}` + "\n"},
 		{"retry after", "PUT", "/-/fake/retry_after", `{"seconds":0}`, 200, `{"seconds":0}` + "\n"},
-		{"add a token", "POST", "/-/fake/tokens", `{"token":"user-token"}`, 201, `{"admin":false,"granular":false,"token":"user-token"}` + "\n"},
+		{"add a token", "POST", "/-/fake/tokens", `{"token":"user-token"}`, 201, `{"admin":false,"granular":false,"token":"user-token","username":"user2"}` + "\n"},
 		{"flag off", "PUT", "/-/fake/feature_flags/geo_primary_verification_view", `{"enabled":false}`, 200, `{"enabled":false,"name":"geo_primary_verification_view"}` + "\n"},
 		{"unknown flag", "PUT", "/-/fake/feature_flags/nope", `{"enabled":false}`, 404, `{"error":"GitLab 18.9.0-ee has no feature flag \"nope\""}` + "\n"},
 		{"storage weight", "PUT", "/-/fake/storages/storage2", `{"weight":5}`, 200, `{"name":"storage2","weight":5}` + "\n"},

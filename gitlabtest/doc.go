@@ -115,6 +115,14 @@
 // or an Authorization: Bearer header (not from a private_token query
 // parameter). Every answer carries a unique X-Request-Id.
 //
+// GET /user answers the token's user ([Token].Username): for an
+// administrator's token GitLab's UserWithAdmin entity, with "is_admin":
+// true; for any other token the UserPublic entity, without an is_admin
+// key, so that a missing is_admin means "not an administrator"
+// (corrections #18); without a known token 401 {"message":"401
+// Unauthorized"}. An administrator's token belongs to root (id 1) unless
+// it names another user; any other token to a user of its own.
+//
 // Lists use offset pagination with X-Page, X-Per-Page, X-Next-Page,
 // X-Prev-Page, X-Total, X-Total-Pages and a Link header (prev, next, first,
 // last), whose hrefs carry the page size used (per_page=200 gives 100);
@@ -134,37 +142,86 @@
 //
 // # Projects, groups and snippets
 //
-// For tools that drain a storage, the fake also lists containers as
-// GitLab does for an administrator: GET /projects with
-// repository_storage=NAME, statistics=true (statistics.repository_size in
-// bytes), order_by and sort, offset pagination (405 past an offset of
-// 50,000, as GitLab) or keyset pagination with pagination=keyset&order_by=id
-// (Link rel="next" with id_after, or id_before when descending); GET
-// /projects/:id by numeric id or URL-encoded full path; GET /groups with
-// repository_storage and statistics (statistics.wiki_size); GET
-// /snippets/all with repository_storage, newest first. repository_storage
-// is sent to administrators only, and a non-administrator's
-// repository_storage filter is ignored. Seed projects with
-// [Server.AddProject] or [WithProjects], and change them with
-// [Server.UpdateProject]: Broken makes every listing page that holds the
-// project answer 500, NoRepository gives an empty repository, and StuckIn
-// holds its moves in a state until [Server.SetStuckIn] releases them.
-// Storage weights are read and set as GitLab's: GET and PUT
-// /application/settings with repository_storages_weighted (the only
-// setting the fake has; weights 0 to 100, configured storages only).
+// For tools that drain a storage, the fake also serves the containers as
+// GitLab does:
+//
+//   - GET /projects with repository_storage=NAME, include_pending_delete,
+//     statistics=true (statistics.repository_size and wiki_size in
+//     bytes), order_by and sort, offset pagination (405 past an offset of
+//     50,000, as GitLab) or keyset pagination with
+//     pagination=keyset&order_by=id: a Link rel="next" with id_after (or
+//     id_before when descending) follows every non-empty page, the last
+//     one included, and the page after the last is empty and carries none
+//     (corrections #22). Projects pending deletion ([Project].PendingDelete)
+//     are left out unless an administrator sends
+//     include_pending_delete=true (corrections #19).
+//   - GET /projects/:id by numeric id or URL-encoded full path; a project
+//     pending deletion answers 404 {"message":"404 Project Not Found"},
+//     to administrators too, while its storage moves work.
+//   - GET /groups with repository_storage and statistics. A group's
+//     statistics are the sums over its projects (those whose Namespace is
+//     its Path): statistics.wiki_size is the sum of the projects' wikis
+//     ([Project].WikiSize), not the group wiki, whose size GitLab shows
+//     nowhere over REST, so neither does the fake (corrections #20).
+//   - GET /groups/:id by numeric id or URL-encoded full path, as GitLab's
+//     GroupDetail: with_projects (a Boolean, true by default) adds
+//     "projects" (the group's projects the caller sees, newest id first,
+//     at most 100, none pending deletion) and "shared_projects" (always
+//     empty); 404 {"message":"404 Group Not Found"}.
+//   - GET /snippets/all with repository_storage, newest first, and GET
+//     /snippets/:id (numeric; 404 {"message":"404 Snippet Not Found"}).
+//
+// repository_storage is sent to administrators only; for a group it is
+// its wiki's storage, null for a group without a wiki repository
+// ([Group].NoWiki), which no repository_storage filter matches and whose
+// moves finish having moved nothing (corrections #23). A
+// non-administrator's repository_storage filter, and a blank one, are
+// ignored. Non-administrators see what their visibility allows, in
+// listings and by id alike.
+//
+// Seed projects with [Server.AddProject], [Server.AddProjects] or
+// [WithProjects], groups and snippets with [Server.AddGroup],
+// [Server.AddGroups], [Server.AddSnippet] and [Server.AddSnippets], and
+// change them with [Server.UpdateProject] and [Server.UpdateGroup]:
+// Broken makes every listing page that holds the project answer 500,
+// NoRepository gives an empty repository, and StuckIn holds its moves in a
+// state until [Server.SetStuckIn] releases them. Storage weights are read
+// and set as GitLab's: GET and PUT /application/settings with
+// repository_storages_weighted (the only setting the fake has; weights 0
+// to 100, configured storages only).
+//
+// The fake stays fast with 100,000 projects and as many moves: seeding
+// takes time linear in what is added; a page of GET /projects in id order
+// (keyset, or offset with order_by=id), of GET /groups with order_by=id
+// and of GET /snippets/all starts by binary search in an id index and
+// walks the page plus the rows a filter skips (an offset page also walks
+// the matching rows before it, unless no row is filtered out), with
+// X-Total from counts kept per storage and visibility; a container by id
+// or full path is a map lookup; a page of a storage move listing, a move
+// by id and a container's moves cost what they return; and Step visits
+// only the moves not yet in a terminal state. Other orders (GET /projects
+// by created_at, its default, name or path; GET /groups by name, its
+// default, or path) sort every matching container on each request.
 //
 // # Control plane
 //
 // Besides the Go methods, the server answers HTTP control requests under
 // /-/fake/, a path GitLab never uses, listed in [ControlEndpoints]: step
 // the clock, inject and clear faults, set the default Retry-After, add
-// tokens, switch the feature flag and Geo, set storage weights, read and
-// reset the request log. They need no GitLab token. They are served on
-// the fake's own listener only: a request that carries proxy headers
-// (Forwarded, X-Forwarded-For, X-Forwarded-Host, X-Real-Ip) gets 403, so
-// a reverse proxy in front of the fake does not expose them. Control
-// requests are not recorded in the request log, and faults and latency do
-// not apply to them.
+// tokens, switch the feature flag and Geo, set storage weights, change
+// projects and groups, read and reset the request log. It refuses (400
+// {"error":"…"}) what GitLab would not do or what cannot happen: a
+// weight outside 0 to 100, a project or group on a storage that is not
+// configured, a clock moved backwards, a fault whose status is not an
+// error (1 to 399); and it never changes an existing token: adding one
+// that exists with other values answers 409 (the Go methods keep taking
+// such values: [Server.AddStorage] keeps a weight above 100,
+// [Server.AdvanceClock] moves back, [Server.AddToken] replaces). They
+// need no GitLab token. They are served on the fake's own listener only:
+// a request that carries proxy headers (Forwarded, X-Forwarded-For,
+// X-Forwarded-Host, X-Real-Ip) gets 403, so a reverse proxy in front of
+// the fake does not expose them. Control requests are not recorded in the
+// request log, and faults and latency do not apply to them.
 //
 // # Differences from GitLab
 //
@@ -191,7 +248,12 @@
 //     finishes without moving (and without those failures), as GitLab's
 //     does when both storages share a filesystem.
 //   - Snippets without a repository can be moved; HasRepository only
-//     controls ssh_url_to_repo and http_url_to_repo.
+//     controls ssh_url_to_repo and http_url_to_repo. GitLab would show
+//     such a snippet's repository_storage as null and leave it out of a
+//     repository_storage listing, as it does for a group without a wiki.
+//   - A move of a group without a wiki repository takes a source picked
+//     by weight, as GitLab's group.repository_storage does, and cannot
+//     fail (MoveFailure and CleanupFailure do not apply to it).
 //   - Composite primary keys exist on no released GitLab model, and the
 //     demo data has none; the fake serves them for models added with
 //     [Server.AddCompositeRecords], which accepts the model as
@@ -228,7 +290,11 @@
 //     after the attempt (at most a week); GitLab adds jitter.
 //   - Rate limiting exists only through FailNext(n, 429) and faults.
 //     RateLimit-* headers are sent on those answers only; GitLab may send
-//     them on every answer when throttling is enabled.
+//     them on every answer when throttling is enabled. A fault with
+//     ApplicationLimit answers GitLab's application limit (corrections
+//     #24) on any path it matches, with the Retry-After of the route's
+//     limit where GitLab has one (600 s for GET /projects, 60 s for GET
+//     /projects/:id, /groups and /groups/:id).
 //   - The project, group and snippet objects carry a subset of GitLab's
 //     entity fields (in GitLab's order): the identity and URL fields, the
 //     namespace, empty_repo, archived, visibility, repository_storage and
@@ -238,15 +304,23 @@
 //     snippet fields plus imported, imported_from and repository_storage
 //     for snippets (no file_name or files). Only repository_size (and a
 //     commit_count derived from it) and wiki_size are non-zero in
-//     statistics. Whether GitLab's group entity shows repository_storage to
-//     administrators was inferred, not read.
+//     statistics. GET /groups/:id adds projects and shared_projects only
+//     (no shared_with_groups, runners_token and the like). GET /user
+//     carries the identity fields of UserPublic (and is_admin, note,
+//     namespace_id and created_by of UserWithAdmin), without the profile
+//     fields, sign-in times (null) or EE fields.
 //   - Visibility is the only access rule: an administrator sees
 //     everything, another user the public and internal projects, groups
 //     and snippets, an anonymous client the public ones. There are no
 //     memberships, forks, archived projects or object pools. order_by
 //     updated_at and last_activity_at sort by created_at.
-//   - Users exist only as tokens and as snippet authors ([Server.AddUser]);
-//     avatar_url is null. Projects, groups and snippets cannot be created,
-//     changed or deleted through the API, and project and group paths are
-//     flat ("namespace/project", "group").
+//   - Users exist only as tokens' owners and as snippet authors
+//     ([Server.AddUser]); avatar_url is null. Being an administrator is a
+//     property of the token ([Token].Admin), not of the user, and there is
+//     no Admin Mode: a token without Admin is a non-administrator's. A
+//     user's namespace_id is the id the fake gives the namespace of that
+//     name. Projects, groups and snippets cannot be created, changed or
+//     deleted through the API (deletion exists only as PendingDelete, set
+//     by the test), and project and group paths are flat
+//     ("namespace/project", "group").
 package gitlabtest

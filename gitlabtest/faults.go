@@ -27,7 +27,11 @@ type Fault struct {
 	// limits (such as the one on GET /projects) instead of Rack::Attack:
 	// JSON {"message":{"error":"This endpoint has been requested too many
 	// times. Try again later."}} with Retry-After and no RateLimit-*
-	// headers.
+	// headers. Without RetryAfter, Retry-After is the interval of the
+	// route's limit (corrections #24): 600 for GET /projects
+	// (projects_api, 10 minutes), 60 for GET /projects/:id (project_api),
+	// GET /groups (groups_api) and GET /groups/:id (group_api); other
+	// paths have no such limit in GitLab and get the server's default.
 	ApplicationLimit bool
 	// Count is how many matching requests the fault applies to; 0 means
 	// every one until [Server.ClearFaults].
@@ -36,8 +40,9 @@ type Fault struct {
 	Latency time.Duration
 	// RetryAfter, when set, is sent as Retry-After (in seconds, 0 allowed)
 	// with any Status; for 429 it also sets RateLimit-Reset. When nil a
-	// 429 carries the server's default (1 s, or [WithRetryAfter]) and
-	// other statuses carry no Retry-After.
+	// 429 carries the server's default (1 s, or [WithRetryAfter]), or
+	// the interval of the route's limit with ApplicationLimit, and other
+	// statuses carry no Retry-After.
 	RetryAfter *int
 }
 
@@ -65,6 +70,30 @@ func (f *Fault) matches(r *http.Request) bool {
 	}
 	ok, _ := path.Match(f.Path, p)
 	return ok
+}
+
+// applicationLimitInterval is the interval, in seconds, of GitLab's
+// application rate limit on the route of r, if it has one.
+func applicationLimitInterval(r *http.Request) (int, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/api/v4/")
+	if !ok {
+		return 0, false
+	}
+	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	switch {
+	case len(segs) == 1 && segs[0] == "projects":
+		return 600, true // projects_api: 10 minutes
+	case len(segs) == 2 && segs[0] == "projects" && segs[1] != "":
+		return 60, true // project_api
+	case len(segs) == 1 && segs[0] == "groups":
+		return 60, true // groups_api
+	case len(segs) == 2 && segs[0] == "groups" && segs[1] != "":
+		return 60, true // group_api
+	}
+	return 0, false
 }
 
 // InjectFault adds a scoped fault. Faults are tried in the order they were

@@ -32,6 +32,15 @@ func FuzzServeHTTP(f *testing.F) {
 		{"GET", "/api/v4/snippets/1/repository_storage_moves/x", "per_page=0", ""},
 		{"DELETE", "/api/v4/group_repository_storage_moves/1", "", ""},
 		{"GET", "/api/v4/projects/1/repository_storage_moves", "page=99999999999999999999&per_page=-5", ""},
+		{"GET", "/api/v4/user", "", ""},
+		{"GET", "/api/v4/groups/group", "with_projects=false", ""},
+		{"GET", "/api/v4/groups/1", "with_projects=x", ""},
+		{"GET", "/api/v4/snippets/1", "", ""},
+		{"GET", "/api/v4/snippets/x", "", ""},
+		{"GET", "/api/v4/projects", "pagination=keyset&order_by=id&id_after=1&id_before=3&include_pending_delete=true", ""},
+		{"GET", "/api/v4/projects", "order_by=id&sort=desc&page=2&per_page=1&id_before=-4&repository_storage=default", ""},
+		{"GET", "/api/v4/groups", "order_by=id&page=3&per_page=1&repository_storage=", ""},
+		{"POST", "/api/v4/groups/2/repository_storage_moves", "", ""},
 		{"GET", "/api/v4//", "", ""},
 		{"GET", "/elsewhere", "", ""},
 	}
@@ -43,6 +52,8 @@ func FuzzServeHTTP(f *testing.F) {
 	srv.AddStorage("storage2", 1)
 	srv.AddProjects(3, "default")
 	srv.AddGroup(Group{Path: "group"})
+	srv.AddGroup(Group{NoWiki: true})
+	srv.UpdateProject(2, func(p *Project) { p.PendingDelete = true; p.Namespace = "group" })
 	srv.AddSnippet(Snippet{})
 	srv.AddRecords(gitlabdata.ModelUploads, 30, gitlabdata.ChecksumStateFailed)
 	srv.AddCompositeRecords("virtual_registries_cache_entries", 3, 2)

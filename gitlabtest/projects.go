@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +11,10 @@ import (
 
 // maxProjectOffset is GitLab's offset limit for project listings.
 const maxProjectOffset = 50_000
+
+// groupProjectsLimit is how many projects GET /groups/:id shows
+// (GroupProjectsFinder::DEFAULT_PROJECTS_LIMIT).
+const groupProjectsLimit = 100
 
 // matchContainers routes the project, group and snippet listings and
 // lookups; nil means none matched.
@@ -23,8 +28,14 @@ func (s *Server) matchContainers(c *call, segs []string) map[string]handler {
 		return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getProject(c, segs[1]) }, public: true}}
 	case n == 1 && segs[0] == "groups":
 		return map[string]handler{http.MethodGet: {fn: s.listGroups, public: true}}
+	case n == 2 && segs[0] == "groups" && segs[1] != "":
+		c.pathParams = [][2]string{{"id", segs[1]}}
+		return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getGroup(c, segs[1]) }, public: true}}
 	case n == 2 && segs[0] == "snippets" && segs[1] == "all":
 		return map[string]handler{http.MethodGet: {fn: s.listAllSnippets, anyUser: true}}
+	case n == 2 && segs[0] == "snippets" && segs[1] != "":
+		c.pathParams = [][2]string{{"id", segs[1]}}
+		return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getSnippet(c, segs[1]) }, public: true}}
 	}
 	return nil
 }
@@ -42,12 +53,17 @@ func (c *call) visible(v string) bool {
 	return v == "public"
 }
 
-// boolParam reads a Grape Boolean, adding "<key> is invalid" for a value
-// that is not one.
+// boolParam reads a Grape Boolean (false when absent), adding "<key> is
+// invalid" for a value that is not one.
 func boolParam(q map[string][]string, key string, errs *paramErrors) bool {
+	return boolParamOr(q, key, false, errs)
+}
+
+// boolParamOr reads a Grape Boolean with a default.
+func boolParamOr(q map[string][]string, key string, def bool, errs *paramErrors) bool {
 	v, present := last(q, key)
 	if !present || v == "" {
-		return false
+		return def
 	}
 	switch strings.ToLower(v) {
 	case "true", "1", "yes", "t":
@@ -56,7 +72,25 @@ func boolParam(q map[string][]string, key string, errs *paramErrors) bool {
 		return false
 	}
 	errs.add(key + " is invalid")
-	return false
+	return def
+}
+
+// optString is a JSON string field that is left out (the zero value, with
+// the omitzero option), sent as null, or sent as a string.
+type optString struct {
+	set bool
+	val *string
+}
+
+func shown(v *string) optString { return optString{set: true, val: v} }
+
+func (o optString) IsZero() bool { return !o.set }
+
+func (o optString) MarshalJSON() ([]byte, error) {
+	if o.val == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(*o.val)
 }
 
 // Wire forms of the container entities, in GitLab's key order (a subset of
@@ -123,18 +157,26 @@ type (
 		UploadsSize           int64 `json:"uploads_size"`
 	}
 	wireFullGroup struct {
-		ID                int64           `json:"id"`
-		WebURL            string          `json:"web_url"`
-		Name              string          `json:"name"`
-		Path              string          `json:"path"`
-		Description       string          `json:"description"`
-		Visibility        string          `json:"visibility"`
-		FullName          string          `json:"full_name"`
-		FullPath          string          `json:"full_path"`
-		CreatedAt         jsonTime        `json:"created_at"`
-		ParentID          *int64          `json:"parent_id"`
-		RepositoryStorage string          `json:"repository_storage,omitempty"`
+		ID          int64    `json:"id"`
+		WebURL      string   `json:"web_url"`
+		Name        string   `json:"name"`
+		Path        string   `json:"path"`
+		Description string   `json:"description"`
+		Visibility  string   `json:"visibility"`
+		FullName    string   `json:"full_name"`
+		FullPath    string   `json:"full_path"`
+		CreatedAt   jsonTime `json:"created_at"`
+		ParentID    *int64   `json:"parent_id"`
+		// RepositoryStorage is the wiki's shard, shown to administrators
+		// only, null for a group without a wiki repository.
+		RepositoryStorage optString       `json:"repository_storage,omitzero"`
 		Statistics        *wireGroupStats `json:"statistics,omitempty"`
+	}
+	// wireGroupDetail is GET /groups/:id (GroupDetail).
+	wireGroupDetail struct {
+		wireFullGroup
+		Projects       *[]wireFullProject `json:"projects,omitempty"`
+		SharedProjects *[]wireFullProject `json:"shared_projects,omitempty"`
 	}
 	wireFullSnippet struct {
 		*wireSnippet
@@ -144,9 +186,9 @@ type (
 	}
 )
 
-// wireFullProjectLocked renders a project as GET /projects does.
-func (s *Server) wireFullProjectLocked(c *call, p *Project, stats bool) wireFullProject {
-	web := c.origin()
+// wireFullProjectLocked renders a project as GET /projects does; web is
+// the origin for URLs.
+func (s *Server) wireFullProjectLocked(c *call, web string, p *Project, stats bool) wireFullProject {
 	host := hostOf(web)
 	full := p.Namespace + "/" + p.Path
 	out := wireFullProject{
@@ -169,8 +211,30 @@ func (s *Server) wireFullProjectLocked(c *call, p *Project, stats bool) wireFull
 		out.RepositoryStorage = p.Storage
 		if stats {
 			out.Statistics = &wireProjectStats{
-				CommitCount: p.RepositorySize / (64 << 10), StorageSize: p.RepositorySize, RepositorySize: p.RepositorySize,
+				CommitCount: p.RepositorySize / (64 << 10), StorageSize: p.RepositorySize + p.WikiSize,
+				RepositorySize: p.RepositorySize, WikiSize: p.WikiSize,
 			}
+		}
+	}
+	return out
+}
+
+// wireFullGroupLocked renders a group as GET /groups does: its
+// repository_storage for administrators, and with stats its statistics,
+// the sums over its projects (GitLab's Namespace.with_statistics).
+func (s *Server) wireFullGroupLocked(c *call, web string, g *Group, stats bool) wireFullGroup {
+	out := wireFullGroup{
+		ID: g.ID, WebURL: web + "/groups/" + g.Path, Name: g.Name, Path: g.Path, Description: g.Description,
+		Visibility: g.Visibility, FullName: g.Name, FullPath: g.Path, CreatedAt: jsonTime(g.CreatedAt),
+	}
+	if c.admin {
+		out.RepositoryStorage = shown(nullable(g.Storage))
+		if stats {
+			var repo, wiki int64
+			if ns := s.namespaces[g.Path]; ns != nil {
+				repo, wiki = ns.repositorySize, ns.wikiSize
+			}
+			out.Statistics = &wireGroupStats{StorageSize: repo + wiki, RepositorySize: repo, WikiSize: wiki}
 		}
 	}
 	return out
@@ -179,10 +243,14 @@ func (s *Server) wireFullProjectLocked(c *call, p *Project, stats bool) wireFull
 // namespaceIDLocked is the id of the group with path ns, or a stable id
 // above the groups' for a namespace that is not a group.
 func (s *Server) namespaceIDLocked(ns string) int64 {
-	for id, g := range s.groups {
-		if g.Path == ns {
-			return id
+	var id int64
+	for _, gid := range s.groupPaths[strings.ToLower(ns)] {
+		if s.groups[gid].Path == ns && (id == 0 || gid < id) {
+			id = gid
 		}
+	}
+	if id != 0 {
+		return id
 	}
 	var h int64 = 1000
 	for _, c := range []byte(ns) {
@@ -201,14 +269,117 @@ func hostOf(web string) string {
 	return host
 }
 
+// idBounds are the id_after and id_before filters of GET /projects.
+type idBounds struct {
+	after, before       int64
+	hasAfter, hasBefore bool
+}
+
+// positions returns the range [lo, hi) of the ascending ids inside the
+// bounds, found by binary search.
+func (b idBounds) positions(ids []int64) (lo, hi int) {
+	hi = len(ids)
+	if b.hasAfter {
+		lo, _ = slices.BinarySearch(ids, b.after)
+		if lo < len(ids) && ids[lo] == b.after {
+			lo++
+		}
+	}
+	if b.hasBefore {
+		hi, _ = slices.BinarySearch(ids, b.before)
+	}
+	return lo, max(lo, hi)
+}
+
+// pageOfIDs returns the ids of one page: walking ids[lo:hi) upward (or
+// downward when desc), it skips the first skip ids that match and keeps
+// the next limit ones. With lookahead it also reports whether another
+// match follows. allMatch says that every id matches: the page is then
+// taken by position, without a walk. The cost is the page plus the ids
+// walked past: those skipped and those that do not match.
+func pageOfIDs(ids []int64, lo, hi int, desc bool, skip, limit int, allMatch, lookahead bool, match func(int64) bool) (page []int64, more bool) {
+	if allMatch {
+		n := hi - lo
+		start := min(skip, n)
+		end := min(start+limit, n)
+		page = make([]int64, 0, end-start)
+		for i := start; i < end; i++ {
+			if desc {
+				page = append(page, ids[hi-1-i])
+			} else {
+				page = append(page, ids[lo+i])
+			}
+		}
+		return page, end < n
+	}
+	i, step, stop := lo, 1, hi
+	if desc {
+		i, step, stop = hi-1, -1, lo-1
+	}
+	page = make([]int64, 0, limit)
+	for ; i != stop; i += step {
+		if !match(ids[i]) {
+			continue
+		}
+		switch {
+		case skip > 0:
+			skip--
+			continue
+		case len(page) == limit:
+			return page, true
+		}
+		page = append(page, ids[i])
+		if len(page) == limit && !lookahead {
+			return page, false
+		}
+	}
+	return page, false
+}
+
+// countUpTo counts the ids of ids[lo:hi) that match, stopping at limit.
+func countUpTo(ids []int64, lo, hi, limit int, match func(int64) bool) int {
+	n := 0
+	for _, id := range ids[lo:hi] {
+		if match(id) {
+			if n++; n == limit {
+				break
+			}
+		}
+	}
+	return n
+}
+
+// offsetByID serves an offset page of containers of kind k in id order:
+// keyMatch filters by the counted attributes, in the bounds of b. It
+// counts the matches from the index's counts when b does not narrow the
+// range (else by a walk that stops above countLimit) and walks only to
+// the page, or jumps to it when every container matches.
+func (s *Server) offsetByIDLocked(k kind, b idBounds, desc bool, p paging, keyMatch func(countKey) bool, match func(int64) bool) ([]int64, offsetPage) {
+	ix := &s.idx[k]
+	ids := ix.ids.sorted()
+	lo, hi := b.positions(ids)
+	var total int
+	if lo == 0 && hi == len(ids) {
+		total = ix.countMatching(keyMatch)
+	} else {
+		total = countUpTo(ids, lo, hi, countLimit+1, match)
+	}
+	counted := total <= countLimit
+	skip := (p.page - 1) * p.perPage
+	page, more := pageOfIDs(ids, lo, hi, desc, skip, p.perPage, total == hi-lo, !counted, match)
+	return page, newOffsetPage(p, counted, total, len(page), more)
+}
+
 // projectOrders are the order_by values of GET /projects the fake
 // supports (updated_at and last_activity_at sort by created_at).
 var projectOrders = []string{"id", "name", "path", "created_at", "updated_at", "last_activity_at"}
 
 // listProjects serves GET /projects: repository_storage (administrators
-// only), statistics, order_by/sort, offset pagination (at most 50,000
-// records deep) and keyset pagination with order_by=id (id_after /
-// id_before links).
+// only), statistics, include_pending_delete (administrators only),
+// order_by/sort, offset pagination (at most 50,000 records deep) and
+// keyset pagination with order_by=id (id_after / id_before links). Pages
+// in id order start by binary search in the id index; other orders sort
+// every matching project.
 func (s *Server) listProjects(c *call) {
 	var errs paramErrors
 	keyset := false
@@ -234,14 +405,19 @@ func (s *Server) listProjects(c *call) {
 		}
 	}
 	stats := boolParam(c.query, "statistics", &errs)
-	var idAfter, idBefore int64
-	for key, dst := range map[string]*int64{"id_after": &idAfter, "id_before": &idBefore} {
+	includePending := boolParam(c.query, "include_pending_delete", &errs)
+	var b idBounds
+	for _, key := range []string{"id_after", "id_before"} {
 		if v, ok := last(c.query, key); ok && v != "" {
 			n, ok := parseInt(v)
 			if !ok {
 				errs.add(key + " is invalid")
 			}
-			*dst = n
+			if key == "id_after" {
+				b.after, b.hasAfter = n, true
+			} else {
+				b.before, b.hasBefore = n, true
+			}
 		}
 	}
 	if errs.send(c) {
@@ -256,17 +432,67 @@ func (s *Server) listProjects(c *call) {
 		return
 	}
 	storage, byStorage := last(c.query, "repository_storage")
-	byStorage = byStorage && c.admin // GitLab ignores the filter for others
+	// GitLab drops the filter of a non-administrator, and a blank one.
+	byStorage = byStorage && storage != "" && c.admin
+	includePending = includePending && c.admin
+	keyMatch := func(k countKey) bool {
+		return c.visible(k.visibility) && (!byStorage || k.storage == storage) && (includePending || !k.pending)
+	}
+	web := c.origin()
 	s.mu.Lock()
+	match := func(id int64) bool { return keyMatch(projectKey(s.projects[id])) }
+	var pageIDs []int64
+	var op offsetPage
+	switch {
+	case keyset:
+		ids := s.idx[kindProject].ids.sorted()
+		lo, hi := b.positions(ids)
+		pageIDs, _ = pageOfIDs(ids, lo, hi, desc, 0, p.perPage, false, false, match)
+	case orderBy == "id":
+		pageIDs, op = s.offsetByIDLocked(kindProject, b, desc, p, keyMatch, match)
+	default:
+		pageIDs, op = s.sortedProjectPageLocked(b, orderBy, desc, p, match)
+	}
+	out := make([]wireFullProject, 0, len(pageIDs))
+	broken := false
+	for _, id := range pageIDs {
+		pr := s.projects[id]
+		broken = broken || pr.Broken
+		out = append(out, s.wireFullProjectLocked(c, web, pr, stats))
+	}
+	s.mu.Unlock()
+	if broken {
+		c.message(http.StatusInternalServerError, "500 Internal Server Error")
+		return
+	}
+	if keyset {
+		// GitLab sends a next link after every non-empty page, the last
+		// one included (corrections #22).
+		if n := len(pageIDs); n > 0 {
+			key := "id_after"
+			if desc {
+				key = "id_before"
+			}
+			q := map[string]string{key: strconv.FormatInt(pageIDs[n-1], 10), "per_page": strconv.Itoa(p.perPage)}
+			c.w.Header().Set("Link", "<"+c.linkURLWithout([]string{"id_after", "id_before"}, map[string]string{"order_by": "id", "sort": sortName(desc)}, q)+`>; rel="next"`)
+		}
+	} else {
+		c.setOffsetHeaders(op, map[string]string{"order_by": orderBy, "sort": sortName(desc)})
+	}
+	c.json(http.StatusOK, out)
+}
+
+// sortedProjectPageLocked serves an offset page of projects in an order
+// other than id: it collects and sorts every matching project, O(n log n)
+// in the number of projects.
+func (s *Server) sortedProjectPageLocked(b idBounds, orderBy string, desc bool, p paging, match func(int64) bool) ([]int64, offsetPage) {
+	ids := s.idx[kindProject].ids.sorted()
+	lo, hi := b.positions(ids)
 	var list []*Project
-	for _, pr := range s.projects {
-		if !c.visible(pr.Visibility) || (byStorage && pr.Storage != storage) {
-			continue
+	for _, id := range ids[lo:hi] {
+		if match(id) {
+			list = append(list, s.projects[id])
 		}
-		if idAfter != 0 && pr.ID <= idAfter || idBefore != 0 && pr.ID >= idBefore {
-			continue
-		}
-		list = append(list, pr)
 	}
 	slices.SortFunc(list, func(a, b *Project) int {
 		var r int
@@ -286,46 +512,13 @@ func (s *Server) listProjects(c *call) {
 		}
 		return r
 	})
-	var page []*Project
-	var op offsetPage
-	hasNext := false
-	if keyset {
-		page = list[:min(len(list), p.perPage)]
-		hasNext = len(list) > p.perPage
-	} else {
-		total := len(list)
-		start, end := p.bounds(total)
-		page = list[start:end]
-		op = newOffsetPage(p, total <= countLimit, total, len(page), end < total)
+	total := len(list)
+	start, end := p.bounds(total)
+	page := make([]int64, 0, end-start)
+	for _, pr := range list[start:end] {
+		page = append(page, pr.ID)
 	}
-	out := make([]wireFullProject, 0, len(page))
-	broken := false
-	for _, pr := range page {
-		broken = broken || pr.Broken
-		out = append(out, s.wireFullProjectLocked(c, pr, stats))
-	}
-	var lastID int64
-	if len(page) > 0 {
-		lastID = page[len(page)-1].ID
-	}
-	s.mu.Unlock()
-	if broken {
-		c.message(http.StatusInternalServerError, "500 Internal Server Error")
-		return
-	}
-	if keyset {
-		if hasNext {
-			key := "id_after"
-			if desc {
-				key = "id_before"
-			}
-			q := map[string]string{key: strconv.FormatInt(lastID, 10), "per_page": strconv.Itoa(p.perPage)}
-			c.w.Header().Set("Link", "<"+c.linkURLWithout([]string{"id_after", "id_before"}, map[string]string{"order_by": "id", "sort": sortName(desc)}, q)+`>; rel="next"`)
-		}
-	} else {
-		c.setOffsetHeaders(op, map[string]string{"order_by": orderBy, "sort": sortName(desc)})
-	}
-	c.json(http.StatusOK, out)
+	return page, newOffsetPage(p, total <= countLimit, total, len(page), end < total)
 }
 
 func sortName(desc bool) string {
@@ -350,26 +543,28 @@ func (c *call) linkURLWithout(drop []string, defaults, overrides map[string]stri
 }
 
 // getProject serves GET /projects/:id (numeric or URL-encoded full path),
-// with statistics=true.
+// with statistics=true. A pending-delete project is not found, by
+// administrators either (corrections #19).
 func (s *Server) getProject(c *call, param string) {
 	var errs paramErrors
 	stats := boolParam(c.query, "statistics", &errs)
 	if errs.send(c) {
 		return
 	}
+	web := c.origin()
 	s.mu.Lock()
 	id, ok := s.findContainerLocked(kindProject, param)
 	var pr *Project
 	if ok {
 		pr = s.projects[id]
-		ok = c.visible(pr.Visibility)
+		ok = c.visible(pr.Visibility) && !pr.PendingDelete
 	}
 	if !ok {
 		s.mu.Unlock()
 		c.message(http.StatusNotFound, "404 Project Not Found")
 		return
 	}
-	out := s.wireFullProjectLocked(c, pr, stats)
+	out := s.wireFullProjectLocked(c, web, pr, stats)
 	broken := pr.Broken
 	s.mu.Unlock()
 	if broken {
@@ -379,9 +574,11 @@ func (s *Server) getProject(c *call, param string) {
 	c.json(http.StatusOK, out)
 }
 
-// listGroups serves GET /groups: repository_storage (administrators only),
-// statistics (administrators only), ordered by name (or id, path) with
-// offset pagination.
+// listGroups serves GET /groups: repository_storage (administrators only;
+// groups without a wiki repository never match), statistics
+// (administrators only), ordered by name (or id, path) with offset
+// pagination. Pages in id order walk the id index; the other orders sort
+// every matching group.
 func (s *Server) listGroups(c *call) {
 	var errs paramErrors
 	p := parsePaging(c.query, &errs, true)
@@ -407,53 +604,97 @@ func (s *Server) listGroups(c *call) {
 		return
 	}
 	storage, byStorage := last(c.query, "repository_storage")
-	byStorage = byStorage && c.admin
+	byStorage = byStorage && storage != "" && c.admin
+	keyMatch := func(k countKey) bool {
+		return c.visible(k.visibility) && (!byStorage || k.storage == storage)
+	}
 	web := c.origin()
 	s.mu.Lock()
-	var list []*Group
-	for _, g := range s.groups {
-		if c.visible(g.Visibility) && (!byStorage || g.Storage == storage) {
-			list = append(list, g)
-		}
-	}
-	slices.SortFunc(list, func(a, b *Group) int {
-		var r int
-		switch orderBy {
-		case "name":
-			r = strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-		case "path":
-			r = strings.Compare(a.Path, b.Path)
-		}
-		if r == 0 {
-			r = cmp.Compare(a.ID, b.ID)
-		}
-		if desc {
-			r = -r
-		}
-		return r
-	})
-	total := len(list)
-	start, end := p.bounds(total)
-	out := make([]wireFullGroup, 0, end-start)
-	for _, g := range list[start:end] {
-		wg := wireFullGroup{
-			ID: g.ID, WebURL: web + "/groups/" + g.Path, Name: g.Name, Path: g.Path, Description: g.Description,
-			Visibility: g.Visibility, FullName: g.Name, FullPath: g.Path, CreatedAt: jsonTime(g.CreatedAt),
-		}
-		if c.admin {
-			wg.RepositoryStorage = g.Storage
-			if stats {
-				wiki := g.WikiSize
-				if wiki == 0 {
-					wiki = 64<<10 + (g.ID*104729%4096)<<10
-				}
-				wg.Statistics = &wireGroupStats{StorageSize: wiki, WikiSize: wiki}
+	match := func(id int64) bool { return keyMatch(groupKey(s.groups[id])) }
+	var pageIDs []int64
+	var op offsetPage
+	if orderBy == "id" {
+		pageIDs, op = s.offsetByIDLocked(kindGroup, idBounds{}, desc, p, keyMatch, match)
+	} else {
+		var list []*Group
+		for _, id := range s.idx[kindGroup].ids.sorted() {
+			if match(id) {
+				list = append(list, s.groups[id])
 			}
 		}
-		out = append(out, wg)
+		slices.SortFunc(list, func(a, b *Group) int {
+			var r int
+			switch orderBy {
+			case "name":
+				r = strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+			case "path":
+				r = strings.Compare(a.Path, b.Path)
+			}
+			if r == 0 {
+				r = cmp.Compare(a.ID, b.ID)
+			}
+			if desc {
+				r = -r
+			}
+			return r
+		})
+		total := len(list)
+		start, end := p.bounds(total)
+		for _, g := range list[start:end] {
+			pageIDs = append(pageIDs, g.ID)
+		}
+		op = newOffsetPage(p, total <= countLimit, total, len(pageIDs), end < total)
+	}
+	out := make([]wireFullGroup, 0, len(pageIDs))
+	for _, id := range pageIDs {
+		out = append(out, s.wireFullGroupLocked(c, web, s.groups[id], stats))
 	}
 	s.mu.Unlock()
-	c.setOffsetHeaders(newOffsetPage(p, total <= countLimit, total, len(out), end < total), nil)
+	c.setOffsetHeaders(op, nil)
+	c.json(http.StatusOK, out)
+}
+
+// getGroup serves GET /groups/:id (numeric or URL-encoded full path) as
+// GitLab's GroupDetail: with_projects (default true) adds the group's
+// projects (at most 100, newest id first, those the caller sees, without
+// pending-delete ones) and shared_projects (always empty: the fake has no
+// sharing).
+func (s *Server) getGroup(c *call, param string) {
+	var errs paramErrors
+	withProjects := boolParamOr(c.query, "with_projects", true, &errs)
+	if errs.send(c) {
+		return
+	}
+	web := c.origin()
+	s.mu.Lock()
+	id, ok := s.findContainerLocked(kindGroup, param)
+	var g *Group
+	if ok {
+		g = s.groups[id]
+		ok = c.visible(g.Visibility)
+	}
+	if !ok {
+		s.mu.Unlock()
+		c.message(http.StatusNotFound, "404 Group Not Found")
+		return
+	}
+	out := wireGroupDetail{wireFullGroup: s.wireFullGroupLocked(c, web, g, false)}
+	if withProjects {
+		projects := []wireFullProject{}
+		if ns := s.namespaces[g.Path]; ns != nil {
+			ids := ns.ids.sorted()
+			match := func(id int64) bool {
+				pr := s.projects[id]
+				return c.visible(pr.Visibility) && !pr.PendingDelete
+			}
+			page, _ := pageOfIDs(ids, 0, len(ids), true, 0, groupProjectsLimit, false, false, match)
+			for _, pid := range page {
+				projects = append(projects, s.wireFullProjectLocked(c, web, s.projects[pid], false))
+			}
+		}
+		out.Projects, out.SharedProjects = &projects, &[]wireFullProject{}
+	}
+	s.mu.Unlock()
 	c.json(http.StatusOK, out)
 }
 
@@ -467,28 +708,49 @@ func (s *Server) listAllSnippets(c *call) {
 		return
 	}
 	storage, byStorage := last(c.query, "repository_storage")
-	byStorage = byStorage && c.admin
+	byStorage = byStorage && storage != "" && c.admin
+	keyMatch := func(k countKey) bool {
+		return c.visible(k.visibility) && (!byStorage || k.storage == storage)
+	}
 	web := c.origin()
 	s.mu.Lock()
-	var list []*Snippet
-	for _, sn := range s.snippets {
-		if c.visible(sn.Visibility) && (!byStorage || sn.Storage == storage) {
-			list = append(list, sn)
-		}
-	}
-	slices.SortFunc(list, func(a, b *Snippet) int { return cmp.Compare(b.ID, a.ID) })
-	total := len(list)
-	start, end := p.bounds(total)
-	out := make([]wireFullSnippet, 0, end-start)
-	for _, sn := range list[start:end] {
-		ws := wireFullSnippet{wireSnippet: s.wireSnippetLocked(web, sn), ImportedFrom: "none"}
-		if c.admin {
-			ws.RepositoryStorage = sn.Storage
-		}
-		out = append(out, ws)
+	match := func(id int64) bool { return keyMatch(snippetKey(s.snippets[id])) }
+	pageIDs, op := s.offsetByIDLocked(kindSnippet, idBounds{}, true, p, keyMatch, match)
+	out := make([]wireFullSnippet, 0, len(pageIDs))
+	for _, id := range pageIDs {
+		out = append(out, s.wireFullSnippetLocked(c, web, s.snippets[id]))
 	}
 	s.mu.Unlock()
-	c.setOffsetHeaders(newOffsetPage(p, total <= countLimit, total, len(out), end < total), nil)
+	c.setOffsetHeaders(op, nil)
+	c.json(http.StatusOK, out)
+}
+
+func (s *Server) wireFullSnippetLocked(c *call, web string, sn *Snippet) wireFullSnippet {
+	ws := wireFullSnippet{wireSnippet: s.wireSnippetLocked(web, sn), ImportedFrom: "none"}
+	if c.admin {
+		ws.RepositoryStorage = sn.Storage
+	}
+	return ws
+}
+
+// getSnippet serves GET /snippets/:id (numeric only) as GitLab's
+// PersonalSnippet entity, to the users who see it.
+func (s *Server) getSnippet(c *call, param string) {
+	id, ok := parseInt(param)
+	if !ok {
+		c.grapeError(http.StatusBadRequest, "id is invalid")
+		return
+	}
+	web := c.origin()
+	s.mu.Lock()
+	sn, found := s.snippets[id]
+	if !found || !c.visible(sn.Visibility) {
+		s.mu.Unlock()
+		c.message(http.StatusNotFound, "404 Snippet Not Found")
+		return
+	}
+	out := s.wireFullSnippetLocked(c, web, sn)
+	s.mu.Unlock()
 	c.json(http.StatusOK, out)
 }
 

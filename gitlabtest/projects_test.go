@@ -191,7 +191,11 @@ func TestGetProject(t *testing.T) {
 func TestGroupsAndSnippetsOnStorage(t *testing.T) {
 	t.Parallel()
 	srv := drainFake(t)
+	// The group wiki's own size is shown nowhere; statistics sum the
+	// group's projects (corrections #20).
 	srv.AddGroup(gitlabtest.Group{ID: 10, Name: "Mobile", Path: "mobile", Storage: "storage2", WikiSize: 4096})
+	srv.AddProject(gitlabtest.Project{ID: 6, Name: "App", Namespace: "mobile", RepositorySize: 3000, WikiSize: 100})
+	srv.AddProject(gitlabtest.Project{ID: 7, Name: "Site", Namespace: "mobile", RepositorySize: 2000, WikiSize: 20})
 	srv.AddSnippet(gitlabtest.Snippet{ID: 3, Title: "a", Storage: "storage2", HasRepository: true})
 	srv.AddSnippet(gitlabtest.Snippet{ID: 4, Title: "b"})
 	srv.AddSnippet(gitlabtest.Snippet{ID: 5, Title: "c", Storage: "storage2", Visibility: "public"})
@@ -199,7 +203,7 @@ func TestGroupsAndSnippetsOnStorage(t *testing.T) {
 	got := adminDo(t, srv, "GET", "/groups?repository_storage=storage2&statistics=true", "")
 	wantJSON(t, "groups on storage2", got, 200, `[{"id":10,"web_url":"https://gitlab.example.com/groups/mobile","name":"Mobile","path":"mobile","description":"","visibility":"private",`+
 		`"full_name":"Mobile","full_path":"mobile","created_at":"2025-07-24T14:22:18.643Z","parent_id":null,"repository_storage":"storage2",`+
-		`"statistics":{"storage_size":4096,"repository_size":0,"wiki_size":4096,"lfs_objects_size":0,"job_artifacts_size":0,"pipeline_artifacts_size":0,"packages_size":0,"snippets_size":0,"uploads_size":0}}]`)
+		`"statistics":{"storage_size":5120,"repository_size":5000,"wiki_size":120,"lfs_objects_size":0,"job_artifacts_size":0,"pipeline_artifacts_size":0,"packages_size":0,"snippets_size":0,"uploads_size":0}}]`)
 	if got.header.Get("X-Total") != "1" {
 		t.Errorf("groups X-Total = %q; want 1", got.header.Get("X-Total"))
 	}

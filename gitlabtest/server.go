@@ -42,19 +42,27 @@ type Server struct {
 	// offset is added to the clock (AdvanceClock), in nanoseconds.
 	offset atomic.Int64
 
-	mu         sync.Mutex
-	rng        *rand.Rand
-	tokens     map[string]tokenInfo
-	flags      map[string]bool // feature flags of the era
-	noGeo      bool            // SetGeo(false): not a Geo primary
-	storages   []storageShard  // in configuration order
-	projects   map[int64]*Project
-	groups     map[int64]*Group
-	snippets   map[int64]*Snippet
-	users      map[string]*user
-	moves      [kindCount][]*move
-	nextMoveID [kindCount]int64
-	models     map[gitlabdata.ModelName]*modelStore
+	mu       sync.Mutex
+	rng      *rand.Rand
+	tokens   map[string]tokenInfo
+	flags    map[string]bool // feature flags of the era
+	noGeo    bool            // SetGeo(false): not a Geo primary
+	storages []storageShard  // in configuration order
+	projects map[int64]*Project
+	groups   map[int64]*Group
+	snippets map[int64]*Snippet
+	// idx indexes the containers of each kind by id, with counts by
+	// storage and visibility; projectPaths and groupPaths find them by
+	// full path in lower case; namespaces holds each namespace's
+	// projects and the sums of their sizes.
+	idx          [kindCount]containerIndex
+	projectPaths map[string][]int64
+	groupPaths   map[string][]int64
+	namespaces   map[string]*namespaceInfo
+	users        map[string]*user
+	maxUserID    int64
+	moves        [kindCount]moveStore
+	models       map[gitlabdata.ModelName]*modelStore
 	// extraModels are accepted beyond the era's names (AcceptModel).
 	extraModels map[gitlabdata.ModelName]bool
 	requests    []RecordedRequest
@@ -200,24 +208,28 @@ func NewServer(opts ...ServerOption) *Server {
 		cfg.seed = rand.Uint64()
 	}
 	s := &Server{
-		cfg:         cfg,
-		done:        make(chan struct{}),
-		rng:         rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
-		tokens:      map[string]tokenInfo{cfg.token: {admin: true}},
-		flags:       make(map[string]bool),
-		noGeo:       cfg.noGeo,
-		retryAfter:  cfg.retryAfter,
-		projects:    make(map[int64]*Project),
-		groups:      make(map[int64]*Group),
-		snippets:    make(map[int64]*Snippet),
-		users:       make(map[string]*user),
-		models:      make(map[gitlabdata.ModelName]*modelStore),
-		extraModels: make(map[gitlabdata.ModelName]bool),
+		cfg:          cfg,
+		done:         make(chan struct{}),
+		rng:          rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
+		tokens:       map[string]tokenInfo{cfg.token: {admin: true, username: "root"}},
+		flags:        make(map[string]bool),
+		noGeo:        cfg.noGeo,
+		retryAfter:   cfg.retryAfter,
+		projects:     make(map[int64]*Project),
+		groups:       make(map[int64]*Group),
+		snippets:     make(map[int64]*Snippet),
+		projectPaths: make(map[string][]int64),
+		groupPaths:   make(map[string][]int64),
+		namespaces:   make(map[string]*namespaceInfo),
+		users:        make(map[string]*user),
+		models:       make(map[gitlabdata.ModelName]*modelStore),
+		extraModels:  make(map[gitlabdata.ModelName]bool),
 	}
 	if s.era() != EraGranular {
 		s.flags[flagVerificationView] = true
 	}
-	s.users["root"] = &user{id: 1, username: "root", name: "Administrator"}
+	s.users["root"] = &user{id: 1, username: "root", name: "Administrator", email: "admin@example.com", created: s.now()}
+	s.maxUserID = 1
 	s.AddStorage("default", 100)
 	if cfg.demo {
 		if err := s.loadDemo(); err != nil {
@@ -313,9 +325,11 @@ func (s *Server) Close() {
 	})
 }
 
-// AddUserToken registers token for a user. Requests with the token of a user
-// who is not an administrator get 403 {"message":"403 Forbidden"}; requests
-// with an unknown token or none get 401 {"message":"401 Unauthorized"}.
+// AddUserToken registers token for a user, as [Server.AddToken] with
+// Token and Admin only. Requests with the token of a user who is not an
+// administrator get 403 {"message":"403 Forbidden"} from the
+// administrators' routes; requests with an unknown token or none get 401
+// {"message":"401 Unauthorized"}.
 func (s *Server) AddUserToken(token string, admin bool) {
 	s.AddToken(Token{Token: token, Admin: admin})
 }
@@ -325,7 +339,9 @@ type Token struct {
 	// Token is the secret sent in PRIVATE-TOKEN or as a bearer token.
 	Token string
 	// Admin makes the token's user an administrator; other users get
-	// 403 {"message":"403 Forbidden"} from every route but GET /version.
+	// 403 {"message":"403 Forbidden"} from every route but GET /version,
+	// GET /user and the container routes GitLab opens to every user
+	// (which show them less).
 	Admin bool
 	// Granular makes it a fine-grained token that holds only Permissions.
 	// On 18.10 and later a route whose permission it lacks answers 403
@@ -337,13 +353,40 @@ type Token struct {
 	// create_repository_storage_move (their POSTs). Older eras ignore it.
 	Granular    bool
 	Permissions []string
+	// Username is the user the token belongs to, as GET /user shows it;
+	// the user is created if needed (see [Server.AddUser]). By default
+	// an administrator's token belongs to root (id 1) and another token
+	// to a user of its own, named "user<id>". Whether the user is an
+	// administrator is the token's Admin: the fake keeps it per token,
+	// not per user.
+	Username string
 }
 
-// AddToken registers a token, or replaces the one with the same secret.
+// AddToken registers a token, or replaces the one with the same secret
+// (re-added without a Username, a token keeps its user).
 func (s *Server) AddToken(t Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens[t.Token] = tokenInfo{admin: t.Admin, granular: t.Granular, perms: slices.Clone(t.Permissions)}
+	s.addTokenLocked(t)
+}
+
+func (s *Server) addTokenLocked(t Token) tokenInfo {
+	username := t.Username
+	if username == "" {
+		prev, ok := s.tokens[t.Token]
+		switch {
+		case t.Admin:
+			username = "root"
+		case ok && prev.username != "root":
+			username = prev.username
+		default:
+			username = s.newUserLocked().username
+		}
+	}
+	s.userLocked(username)
+	ti := tokenInfo{admin: t.Admin, granular: t.Granular, perms: slices.Clone(t.Permissions), username: username}
+	s.tokens[t.Token] = ti
+	return ti
 }
 
 // flagVerificationView is the feature flag of the Data management API on
@@ -595,6 +638,9 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case status == http.StatusTooManyRequests && appLimit:
 		after := defaultRetry
+		if interval, ok := applicationLimitInterval(r); ok {
+			after = interval
+		}
 		if retryAfter != nil {
 			after = max(*retryAfter, 0)
 		}
@@ -636,10 +682,11 @@ const proxyErrorPage = `<!DOCTYPE html>
 <body><h1>%[1]d</h1><h2>%[2]s</h2><p>GitLab did not answer in time. Try again in a few moments.</p></body></html>
 `
 
-// user is a snippet author.
+// user is a user of the instance: a snippet author or a token's owner.
 type user struct {
-	id                          int64
-	username, name, publicEmail string
+	id                                 int64
+	username, name, publicEmail, email string
+	created                            time.Time
 }
 
 // User is a user of the fake instance, for [Server.AddUser].
@@ -673,13 +720,21 @@ func (s *Server) userLocked(username string) *user {
 	if u, ok := s.users[username]; ok {
 		return u
 	}
-	var maxID int64
-	for _, u := range s.users {
-		maxID = max(maxID, u.id)
-	}
-	u := &user{id: maxID + 1, username: username, name: username}
+	s.maxUserID++
+	u := &user{id: s.maxUserID, username: username, name: username, email: username + "@example.com", created: s.now()}
 	s.users[username] = u
 	return u
+}
+
+// newUserLocked creates a user named "user<id>" (the next free such name)
+// for a token given no Username.
+func (s *Server) newUserLocked() *user {
+	for n := s.maxUserID + 1; ; n++ {
+		name := "user" + strconv.FormatInt(n, 10)
+		if _, taken := s.users[name]; !taken {
+			return s.userLocked(name)
+		}
+	}
 }
 
 var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)

@@ -49,7 +49,8 @@ type Project struct {
 	// ID is assigned when 0.
 	ID int64
 	// Name defaults to "project-<id>", Path to the name in lower case
-	// with spaces replaced by "-", Namespace to "root".
+	// with spaces replaced by "-", Namespace to "root". The project
+	// belongs to the group whose Path equals its Namespace.
 	Name, Path, Namespace string
 	// Description is sent as null when empty.
 	Description string
@@ -87,6 +88,17 @@ type Project struct {
 	// [Server.SetStuckIn] changes it. A move stuck in "initial" is
 	// created in that state.
 	StuckIn string
+	// PendingDelete marks a project whose deletion is in progress
+	// (corrections #19): GET /projects leaves it out unless an
+	// administrator sends include_pending_delete=true, and GET
+	// /projects/:id answers 404 {"message":"404 Project Not Found"},
+	// to administrators too. Its storage moves work as for any project.
+	PendingDelete bool
+	// WikiSize is the size of the project's wiki in bytes (0 by
+	// default): its statistics.wiki_size, part of its
+	// statistics.storage_size, and part of the statistics.wiki_size of
+	// its group in GET /groups?statistics=true.
+	WikiSize int64
 }
 
 // Group is a group of the fake instance, whose wiki repository can be moved.
@@ -96,7 +108,8 @@ type Group struct {
 	// Name defaults to "group-<id>"; Path (the full path) to the name in
 	// lower case with spaces replaced by "-".
 	Name, Path string
-	// Storage is the wiki's storage; "default" when empty.
+	// Storage is the wiki's storage; "default" when empty. It is always
+	// empty for a group with NoWiki.
 	Storage string
 	// ReadOnly, MoveFailure, CleanupFailure, Visibility and StuckIn work
 	// as for [Project].
@@ -107,11 +120,23 @@ type Group struct {
 	StuckIn        string
 	// Description is sent as null when empty.
 	Description string
-	// WikiSize is statistics.wiki_size in bytes (GET /groups with
-	// statistics=true); 0 gives a size derived from the ID.
+	// WikiSize is the size of the group's own wiki in bytes. GitLab shows
+	// it nowhere over REST: statistics.wiki_size of GET /groups is the
+	// sum of the wikis of the group's projects (corrections #20; see
+	// [Project].WikiSize), so the fake does not show it either. It is
+	// kept for compatibility and changes no answer.
 	WikiSize int64
 	// CreatedAt defaults to the server's clock when added.
 	CreatedAt time.Time
+	// NoWiki makes a group without a wiki repository (the zero Group has
+	// one), as GitLab's group_wiki_repository is created only with the
+	// wiki's first page. Its Storage is empty and its repository_storage
+	// null; GET /groups?repository_storage=NAME never lists it; a move of
+	// it is accepted (201) from a source picked by weight, as GitLab
+	// picks one, and finishes having moved nothing, so the group still
+	// has no wiki repository afterwards (corrections #23). MoveFailure
+	// and CleanupFailure do not apply to it.
+	NoWiki bool
 }
 
 // Snippet is a snippet of the fake instance.
@@ -152,22 +177,286 @@ type move struct {
 	dest        string
 	errMsg      *string
 	containerID int64
+	// active says the move is in its store's active list.
+	active bool
+}
+
+// terminal reports whether a move in state st is over: Step leaves it
+// alone.
+func terminal(st gitlabdata.StorageMoveState) bool {
+	return st == moveFinished || st == moveFailed || st == moveCleanupFailed
+}
+
+// compareMoves orders moves by created_at, then id.
+func compareMoves(a, b *move) int {
+	if c := a.created.Compare(b.created); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// moveStore holds the storage moves of one kind, indexed so that a
+// listing page, a move by id, a container's moves and Step cost what
+// they return, not the number of moves.
+type moveStore struct {
+	// byTime is every move in (created_at, id) order, oldest first;
+	// sorted lazily when unsorted (seeded moves may arrive out of order).
+	byTime   []*move
+	unsorted bool
+	byID     map[int64]*move
+	// byContainer holds each container's moves in (created_at, id) order.
+	byContainer map[int64][]*move
+	// active holds the moves not in a terminal state, in the order they
+	// became active; Step visits only these.
+	active []*move
+	maxID  int64
+}
+
+// ordered returns every move, oldest first.
+func (ms *moveStore) ordered() []*move {
+	if ms.unsorted {
+		slices.SortFunc(ms.byTime, compareMoves)
+		ms.unsorted = false
+	}
+	return ms.byTime
+}
+
+// insertByTime puts m into list at its (created_at, id) position.
+func insertByTime(list []*move, m *move) []*move {
+	i, _ := slices.BinarySearchFunc(list, m, compareMoves)
+	return slices.Insert(list, i, m)
+}
+
+// put stores mv, or overwrites the move with the same id in place, and
+// returns the stored move.
+func (ms *moveStore) put(mv *move) *move {
+	if ms.byID == nil {
+		ms.byID = make(map[int64]*move)
+		ms.byContainer = make(map[int64][]*move)
+	}
+	ms.maxID = max(ms.maxID, mv.id)
+	if old, ok := ms.byID[mv.id]; ok {
+		oldList := ms.byContainer[old.containerID]
+		ms.byContainer[old.containerID] = slices.DeleteFunc(oldList, func(o *move) bool { return o == old })
+		if len(ms.byContainer[old.containerID]) == 0 {
+			delete(ms.byContainer, old.containerID)
+		}
+		if !old.created.Equal(mv.created) {
+			ms.unsorted = true
+		}
+		wasActive := old.active
+		*old = *mv
+		old.active = wasActive
+		mv = old
+	} else {
+		if n := len(ms.byTime); n > 0 && compareMoves(mv, ms.byTime[n-1]) < 0 {
+			ms.unsorted = true
+		}
+		ms.byTime = append(ms.byTime, mv)
+		ms.byID[mv.id] = mv
+	}
+	ms.byContainer[mv.containerID] = insertByTime(ms.byContainer[mv.containerID], mv)
+	if !mv.active && !terminal(mv.state) {
+		mv.active = true
+		ms.active = append(ms.active, mv)
+	}
+	return mv
 }
 
 // containerRef gives the storage-move code access to the fields every
 // container has.
 type containerRef struct {
-	storage        *string
+	storage        string
 	readOnly       *bool
 	moveFailure    string
 	cleanupFailure string
 	stuckIn        *string
+	// noWiki is a group without a wiki repository: nothing to move.
+	noWiki bool
+}
+
+// countKey groups containers for the counts that answer X-Total without
+// a walk: by storage ("" for a group without a wiki), visibility and
+// pending deletion.
+type countKey struct {
+	storage, visibility string
+	pending             bool
+}
+
+// idIndex keeps ids in ascending order, sorting lazily after an id
+// arrives out of order.
+type idIndex struct {
+	ids      []int64
+	unsorted bool
+}
+
+func (x *idIndex) add(id int64) {
+	if n := len(x.ids); n > 0 && id <= x.ids[n-1] {
+		x.unsorted = true
+	}
+	x.ids = append(x.ids, id)
+}
+
+func (x *idIndex) sorted() []int64 {
+	if x.unsorted {
+		slices.Sort(x.ids)
+		x.ids = slices.Compact(x.ids)
+		x.unsorted = false
+	}
+	return x.ids
+}
+
+func (x *idIndex) remove(id int64) {
+	ids := x.sorted()
+	if i, ok := slices.BinarySearch(ids, id); ok {
+		x.ids = slices.Delete(ids, i, i+1)
+	}
+}
+
+// containerIndex indexes the containers of one kind.
+type containerIndex struct {
+	ids    idIndex // every container, by id
+	maxID  int64   // the largest id used: an ID of 0 gets maxID+1
+	counts map[countKey]int
+}
+
+func (x *containerIndex) count(k countKey, delta int) {
+	if x.counts == nil {
+		x.counts = make(map[countKey]int)
+	}
+	if n := x.counts[k] + delta; n != 0 {
+		x.counts[k] = n
+	} else {
+		delete(x.counts, k)
+	}
+}
+
+// countMatching is the number of containers whose key matches.
+func (x *containerIndex) countMatching(match func(countKey) bool) int {
+	n := 0
+	for k, c := range x.counts {
+		if match(k) {
+			n += c
+		}
+	}
+	return n
+}
+
+// namespaceInfo is what the fake knows of the projects of one namespace:
+// their ids and the sums of their sizes (the group's statistics).
+type namespaceInfo struct {
+	ids                      idIndex
+	repositorySize, wikiSize int64
+}
+
+func projectKey(p *Project) countKey {
+	return countKey{storage: p.Storage, visibility: p.Visibility, pending: p.PendingDelete}
+}
+
+func groupKey(g *Group) countKey { return countKey{storage: g.Storage, visibility: g.Visibility} }
+
+func snippetKey(sn *Snippet) countKey {
+	return countKey{storage: sn.Storage, visibility: sn.Visibility}
+}
+
+// fullPathKey is the key of a project in the path index: its full path in
+// lower case (GitLab finds paths case-insensitively).
+func fullPathKey(namespace, path string) string {
+	return strings.ToLower(namespace + "/" + path)
+}
+
+// reindexProjectLocked updates the indexes after project p was added (old
+// nil) or changed from old (a copy of it before the change, or the project
+// it replaces).
+func (s *Server) reindexProjectLocked(old, p *Project) {
+	ix := &s.idx[kindProject]
+	if old == nil {
+		ix.ids.add(p.ID)
+		ix.maxID = max(ix.maxID, p.ID)
+	} else {
+		ix.count(projectKey(old), -1)
+	}
+	ix.count(projectKey(p), 1)
+	if old != nil && old.Namespace == p.Namespace {
+		ns := s.namespaces[p.Namespace]
+		ns.repositorySize += p.RepositorySize - old.RepositorySize
+		ns.wikiSize += p.WikiSize - old.WikiSize
+	} else {
+		if old != nil {
+			ns := s.namespaces[old.Namespace]
+			ns.ids.remove(old.ID)
+			ns.repositorySize -= old.RepositorySize
+			ns.wikiSize -= old.WikiSize
+			if len(ns.ids.ids) == 0 {
+				delete(s.namespaces, old.Namespace)
+			}
+		}
+		ns := s.namespaces[p.Namespace]
+		if ns == nil {
+			ns = &namespaceInfo{}
+			s.namespaces[p.Namespace] = ns
+		}
+		ns.ids.add(p.ID)
+		ns.repositorySize += p.RepositorySize
+		ns.wikiSize += p.WikiSize
+	}
+	if old == nil || old.Namespace != p.Namespace || old.Path != p.Path {
+		if old != nil {
+			removeFromBucket(s.projectPaths, fullPathKey(old.Namespace, old.Path), old.ID)
+		}
+		key := fullPathKey(p.Namespace, p.Path)
+		s.projectPaths[key] = append(s.projectPaths[key], p.ID)
+	}
+}
+
+// reindexGroupLocked is reindexProjectLocked for groups.
+func (s *Server) reindexGroupLocked(old, g *Group) {
+	ix := &s.idx[kindGroup]
+	if old == nil {
+		ix.ids.add(g.ID)
+		ix.maxID = max(ix.maxID, g.ID)
+	} else {
+		ix.count(groupKey(old), -1)
+	}
+	ix.count(groupKey(g), 1)
+	if old == nil || old.Path != g.Path {
+		if old != nil {
+			removeFromBucket(s.groupPaths, strings.ToLower(old.Path), old.ID)
+		}
+		key := strings.ToLower(g.Path)
+		s.groupPaths[key] = append(s.groupPaths[key], g.ID)
+	}
+}
+
+// reindexSnippetLocked is reindexProjectLocked for snippets.
+func (s *Server) reindexSnippetLocked(old, sn *Snippet) {
+	ix := &s.idx[kindSnippet]
+	if old == nil {
+		ix.ids.add(sn.ID)
+		ix.maxID = max(ix.maxID, sn.ID)
+	} else {
+		ix.count(snippetKey(old), -1)
+	}
+	ix.count(snippetKey(sn), 1)
+}
+
+// removeFromBucket removes id from the ids under key.
+func removeFromBucket(m map[string][]int64, key string, id int64) {
+	ids := slices.DeleteFunc(m[key], func(v int64) bool { return v == id })
+	if len(ids) == 0 {
+		delete(m, key)
+	} else {
+		m[key] = ids
+	}
 }
 
 // AddStorage adds a repository storage with a weight for the weighted
 // choice of a destination, or changes the weight of an existing one. A
 // weight of 0 (or less) is never chosen while another storage has a
-// positive weight.
+// positive weight. Unlike GitLab, which refuses weights outside 0 to 100,
+// it takes any weight: a negative one counts as 0 and one above 100 is
+// kept as given (the control plane's PUT /-/fake/storages/NAME refuses
+// both).
 func (s *Server) AddStorage(name string, weight int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,7 +497,8 @@ func (s *Server) SetStuckIn(kind string, id int64, state string) bool {
 // SetStorageWeight sets the weight of an existing storage (Admin >
 // Settings > Repository storage) and reports whether it exists. Set the
 // weight of a storage being drained to 0, or a move without a destination
-// may pick it (corrections #11).
+// may pick it (corrections #11). Like [Server.AddStorage], it counts a
+// negative weight as 0 and keeps one above 100.
 func (s *Server) SetStorageWeight(name string, weight int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -226,14 +516,6 @@ func slug(name string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), " ", "-")
 }
 
-func nextID[T any](m map[int64]T) int64 {
-	var id int64
-	for k := range m {
-		id = max(id, k)
-	}
-	return id + 1
-}
-
 // AddProject adds (or replaces, by ID) a project and returns its ID.
 func (s *Server) AddProject(p Project) int64 {
 	s.mu.Lock()
@@ -243,10 +525,11 @@ func (s *Server) AddProject(p Project) int64 {
 
 func (s *Server) addProjectLocked(p Project) int64 {
 	if p.ID <= 0 {
-		p.ID = nextID(s.projects)
+		p.ID = s.idx[kindProject].maxID + 1
 	}
+	id := strconv.FormatInt(p.ID, 10)
 	if p.Name == "" {
-		p.Name = "project-" + strconv.FormatInt(p.ID, 10)
+		p.Name = "project-" + id
 	}
 	if p.Path == "" {
 		p.Path = slug(p.Name)
@@ -269,7 +552,9 @@ func (s *Server) addProjectLocked(p Project) int64 {
 	if p.NoRepository {
 		p.RepositorySize = 0
 	}
+	old := s.projects[p.ID]
 	s.projects[p.ID] = &p
+	s.reindexProjectLocked(old, &p)
 	return p.ID
 }
 
@@ -292,9 +577,31 @@ func (s *Server) AddGroup(g Group) int64 {
 	return s.addGroupLocked(g)
 }
 
+// AddGroups adds n groups named "group-<id>" with their wikis on storage
+// (NoWiki false) and returns their IDs.
+func (s *Server) AddGroups(n int, storage string) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, 0, max(n, 0))
+	for range n {
+		ids = append(ids, s.addGroupLocked(Group{Storage: storage}))
+	}
+	return ids
+}
+
+// normalizeGroup applies the storage rule of NoWiki.
+func normalizeGroup(g *Group) {
+	switch {
+	case g.NoWiki:
+		g.Storage = ""
+	case g.Storage == "":
+		g.Storage = "default"
+	}
+}
+
 func (s *Server) addGroupLocked(g Group) int64 {
 	if g.ID <= 0 {
-		g.ID = nextID(s.groups)
+		g.ID = s.idx[kindGroup].maxID + 1
 	}
 	if g.Name == "" {
 		g.Name = "group-" + strconv.FormatInt(g.ID, 10)
@@ -302,16 +609,16 @@ func (s *Server) addGroupLocked(g Group) int64 {
 	if g.Path == "" {
 		g.Path = slug(g.Name)
 	}
-	if g.Storage == "" {
-		g.Storage = "default"
-	}
+	normalizeGroup(&g)
 	if g.Visibility == "" {
 		g.Visibility = "private"
 	}
 	if g.CreatedAt.IsZero() {
 		g.CreatedAt = s.now()
 	}
+	old := s.groups[g.ID]
 	s.groups[g.ID] = &g
+	s.reindexGroupLocked(old, &g)
 	return g.ID
 }
 
@@ -322,9 +629,21 @@ func (s *Server) AddSnippet(sn Snippet) int64 {
 	return s.addSnippetLocked(sn)
 }
 
+// AddSnippets adds n personal snippets titled "snippet-<id>", with
+// repositories on storage, and returns their IDs.
+func (s *Server) AddSnippets(n int, storage string) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, 0, max(n, 0))
+	for range n {
+		ids = append(ids, s.addSnippetLocked(Snippet{Storage: storage, HasRepository: true}))
+	}
+	return ids
+}
+
 func (s *Server) addSnippetLocked(sn Snippet) int64 {
 	if sn.ID <= 0 {
-		sn.ID = nextID(s.snippets)
+		sn.ID = s.idx[kindSnippet].maxID + 1
 	}
 	if sn.Title == "" {
 		sn.Title = "snippet-" + strconv.FormatInt(sn.ID, 10)
@@ -345,7 +664,9 @@ func (s *Server) addSnippetLocked(sn Snippet) int64 {
 		sn.ProjectID = ptr(*sn.ProjectID)
 	}
 	s.userLocked(sn.AuthorUsername)
+	old := s.snippets[sn.ID]
 	s.snippets[sn.ID] = &sn
+	s.reindexSnippetLocked(old, &sn)
 	return sn.ID
 }
 
@@ -362,9 +683,11 @@ func (s *Server) Project(id int64) (Project, bool) {
 }
 
 // UpdateProject calls change with the project to change it in place (its
-// storage, Broken, NoRepository, StuckIn, failures, …) and reports whether
-// the project exists. change runs under the server's lock: it must not call
-// the Server. The ID cannot be changed.
+// storage, Broken, NoRepository, PendingDelete, WikiSize, StuckIn,
+// failures, …) and reports whether the project exists. change runs under
+// the server's lock: it must not call the Server. The ID cannot be
+// changed. Unlike the control plane's PUT /-/fake/projects/ID, it takes
+// any storage name, configured or not.
 func (s *Server) UpdateProject(id int64, change func(p *Project)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -372,26 +695,48 @@ func (s *Server) UpdateProject(id int64, change func(p *Project)) bool {
 	if !ok {
 		return false
 	}
+	old := *p
 	change(p)
 	p.ID = id
 	if p.NoRepository {
 		p.RepositorySize = 0
 	}
+	s.reindexProjectLocked(&old, p)
+	return true
+}
+
+// UpdateGroup calls change with the group to change it in place (NoWiki,
+// its storage, StuckIn, failures, …) and reports whether the group exists.
+// change runs under the server's lock: it must not call the Server. The ID
+// cannot be changed; a group with NoWiki keeps an empty Storage, and a
+// group given a wiki without a Storage gets "default".
+func (s *Server) UpdateGroup(id int64, change func(g *Group)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[id]
+	if !ok {
+		return false
+	}
+	old := *g
+	change(g)
+	g.ID = id
+	normalizeGroup(g)
+	s.reindexGroupLocked(&old, g)
 	return true
 }
 
 // ProjectsOnStorage returns the ids of the projects whose repositories are
-// on storage, in ascending order: what an evacuation of that storage moves.
+// on storage, in ascending order: what an evacuation of that storage moves
+// (pending-delete projects included).
 func (s *Server) ProjectsOnStorage(storage string) []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ids []int64
-	for id, p := range s.projects {
-		if p.Storage == storage {
+	for _, id := range s.idx[kindProject].ids.sorted() {
+		if s.projects[id].Storage == storage {
 			ids = append(ids, id)
 		}
 	}
-	slices.Sort(ids)
 	return ids
 }
 
@@ -428,43 +773,48 @@ func (s *Server) containerLocked(k kind, id int64) (containerRef, bool) {
 	switch k {
 	case kindProject:
 		if p, ok := s.projects[id]; ok {
-			return containerRef{&p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure, &p.StuckIn}, true
+			return containerRef{p.Storage, &p.ReadOnly, p.MoveFailure, p.CleanupFailure, &p.StuckIn, false}, true
 		}
 	case kindGroup:
 		if g, ok := s.groups[id]; ok {
-			return containerRef{&g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure, &g.StuckIn}, true
+			return containerRef{g.Storage, &g.ReadOnly, g.MoveFailure, g.CleanupFailure, &g.StuckIn, g.NoWiki}, true
 		}
 	case kindSnippet:
 		if sn, ok := s.snippets[id]; ok {
-			return containerRef{&sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure, &sn.StuckIn}, true
+			return containerRef{sn.Storage, &sn.ReadOnly, sn.MoveFailure, sn.CleanupFailure, &sn.StuckIn, false}, true
 		}
 	}
 	return containerRef{}, false
 }
 
-// containerIDs returns the IDs of every container of kind k, ascending.
-func (s *Server) containerIDsLocked(k kind) []int64 {
-	var ids []int64
+// setStorageLocked moves container k/id to storage, keeping the counts
+// right.
+func (s *Server) setStorageLocked(k kind, id int64, storage string) {
 	switch k {
 	case kindProject:
-		for id := range s.projects {
-			ids = append(ids, id)
+		if p, ok := s.projects[id]; ok {
+			old := *p
+			p.Storage = storage
+			s.reindexProjectLocked(&old, p)
 		}
 	case kindGroup:
-		for id := range s.groups {
-			ids = append(ids, id)
+		if g, ok := s.groups[id]; ok {
+			old := *g
+			g.Storage = storage
+			s.reindexGroupLocked(&old, g)
 		}
 	case kindSnippet:
-		for id := range s.snippets {
-			ids = append(ids, id)
+		if sn, ok := s.snippets[id]; ok {
+			old := *sn
+			sn.Storage = storage
+			s.reindexSnippetLocked(&old, sn)
 		}
 	}
-	slices.Sort(ids)
-	return ids
 }
 
 // findContainerLocked resolves the :id path param: a numeric ID, or for
-// projects and groups a full path ("group/project").
+// projects and groups a full path ("group/project"), found without regard
+// to case.
 func (s *Server) findContainerLocked(k kind, param string) (int64, bool) {
 	if isDigits(param) {
 		id, err := strconv.ParseInt(param, 10, 64)
@@ -474,21 +824,17 @@ func (s *Server) findContainerLocked(k kind, param string) (int64, bool) {
 		_, ok := s.containerLocked(k, id)
 		return id, ok
 	}
+	var ids []int64
 	switch k {
 	case kindProject:
-		for id, p := range s.projects {
-			if strings.EqualFold(p.Namespace+"/"+p.Path, param) {
-				return id, true
-			}
-		}
+		ids = s.projectPaths[strings.ToLower(param)]
 	case kindGroup:
-		for id, g := range s.groups {
-			if strings.EqualFold(g.Path, param) {
-				return id, true
-			}
-		}
+		ids = s.groupPaths[strings.ToLower(param)]
 	}
-	return 0, false
+	if len(ids) == 0 {
+		return 0, false
+	}
+	return slices.Min(ids), true
 }
 
 func isDigits(s string) bool {
@@ -509,7 +855,8 @@ func isDigits(s string) bool {
 // SourceStorageName the project's storage, DestinationStorageName a storage
 // chosen by weight. If m.Project is nil or names an unknown ID, a project is
 // added from m.Project's fields. A move in state scheduled or started makes
-// its project read-only, and [Server.Step] advances it.
+// its project read-only, and [Server.Step] advances it. A move with the ID
+// of an existing one replaces it.
 func (s *Server) AddProjectStorageMove(m gitlabdata.ProjectRepositoryStorageMove) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -530,7 +877,7 @@ func (s *Server) AddProjectStorageMove(m gitlabdata.ProjectRepositoryStorageMove
 		}
 		p.ID = s.addProjectLocked(pr)
 	}
-	return s.addMoveLocked(kindProject, p.ID, m.RepositoryStorageMove)
+	return s.addMoveLocked(kindProject, p.ID, m.RepositoryStorageMove).id
 }
 
 // AddGroupStorageMove adds a group storage move like
@@ -545,7 +892,7 @@ func (s *Server) AddGroupStorageMove(m gitlabdata.GroupRepositoryStorageMove) in
 	if _, ok := s.groups[g.ID]; !ok || g.ID == 0 {
 		g.ID = s.addGroupLocked(Group{ID: g.ID, Name: g.Name, Storage: seedStorage(m.RepositoryStorageMove)})
 	}
-	return s.addMoveLocked(kindGroup, g.ID, m.RepositoryStorageMove)
+	return s.addMoveLocked(kindGroup, g.ID, m.RepositoryStorageMove).id
 }
 
 // AddSnippetStorageMove adds a snippet storage move like
@@ -573,7 +920,7 @@ func (s *Server) AddSnippetStorageMove(m gitlabdata.SnippetRepositoryStorageMove
 		}
 		sn.ID = s.addSnippetLocked(add)
 	}
-	return s.addMoveLocked(kindSnippet, sn.ID, m.RepositoryStorageMove)
+	return s.addMoveLocked(kindSnippet, sn.ID, m.RepositoryStorageMove).id
 }
 
 // seedStorage is where a container created for a seeded move lives: the
@@ -586,8 +933,11 @@ func seedStorage(m gitlabdata.RepositoryStorageMove) string {
 	return m.SourceStorageName
 }
 
-func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.RepositoryStorageMove) int64 {
+// addMoveLocked stores a move of container k/containerID, filling in
+// defaults, and returns it.
+func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.RepositoryStorageMove) *move {
 	c, _ := s.containerLocked(k, containerID)
+	ms := &s.moves[k]
 	mv := &move{
 		id: m.ID, created: m.CreatedAt, state: m.State, source: m.SourceStorageName,
 		dest: m.DestinationStorageName, containerID: containerID,
@@ -596,9 +946,8 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 		mv.errMsg = ptr(*m.ErrorMessage)
 	}
 	if mv.id <= 0 {
-		mv.id = s.nextMoveID[k] + 1
+		mv.id = ms.maxID + 1
 	}
-	s.nextMoveID[k] = max(s.nextMoveID[k], mv.id)
 	if mv.created.IsZero() {
 		mv.created = s.now()
 	}
@@ -606,7 +955,12 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 		mv.state = moveScheduled
 	}
 	if mv.source == "" {
-		mv.source = *c.storage
+		// A group without a wiki repository has no storage: GitLab's
+		// group.repository_storage picks one by weight.
+		mv.source = c.storage
+		if mv.source == "" {
+			mv.source = s.pickStorageLocked()
+		}
 	}
 	if mv.dest == "" {
 		mv.dest = s.pickStorageLocked()
@@ -614,9 +968,7 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 	if mv.state == moveScheduled || mv.state == moveStarted {
 		*c.readOnly = true
 	}
-	s.moves[k] = slices.DeleteFunc(s.moves[k], func(o *move) bool { return o.id == mv.id })
-	s.moves[k] = append(s.moves[k], mv)
-	return mv.id
+	return ms.put(mv)
 }
 
 // pickStorageLocked picks a storage by weight like GitLab's
@@ -650,38 +1002,61 @@ func (s *Server) storageKnownLocked(name string) bool {
 	return false
 }
 
-// stepMovesLocked advances every move in progress by one state.
+// stepMovesLocked advances every move in progress by one state. It visits
+// only the moves not yet in a terminal state.
 func (s *Server) stepMovesLocked() {
 	for k := range kindCount {
-		for _, m := range s.moves[k] {
-			c, ok := s.containerLocked(k, m.containerID)
-			if !ok || string(m.state) == *c.stuckIn {
+		ms := &s.moves[k]
+		keep := ms.active[:0]
+		for _, m := range ms.active {
+			if !terminal(m.state) {
+				s.stepMoveLocked(k, m)
+			}
+			if terminal(m.state) {
+				m.active = false
 				continue
 			}
-			switch m.state {
-			case moveInitial:
-				// The schedule transition makes the container read-only.
-				m.state = moveScheduled
-				*c.readOnly = true
-			case moveScheduled:
-				m.state = moveStarted
-			case moveStarted:
-				*c.readOnly = false
-				if c.moveFailure != "" && m.source != m.dest {
-					m.state = moveFailed
-					m.errMsg = ptr(truncate(c.moveFailure, 256))
-				} else {
-					m.state = moveReplicated
-					*c.storage = m.dest
-				}
-			case moveReplicated:
-				if c.cleanupFailure != "" && m.source != m.dest {
-					m.state = moveCleanupFailed
-					m.errMsg = ptr(truncate(c.cleanupFailure, 256))
-				} else {
-					m.state = moveFinished
-				}
+			keep = append(keep, m)
+		}
+		clear(ms.active[len(keep):])
+		ms.active = keep
+	}
+}
+
+// stepMoveLocked advances move m of kind k by one state.
+func (s *Server) stepMoveLocked(k kind, m *move) {
+	c, ok := s.containerLocked(k, m.containerID)
+	if !ok || string(m.state) == *c.stuckIn {
+		return
+	}
+	// Nothing is copied when the container has no repository to move
+	// (a group without a wiki) or source and destination are the same
+	// storage; such a move cannot fail.
+	copies := m.source != m.dest && !c.noWiki
+	switch m.state {
+	case moveInitial:
+		// The schedule transition makes the container read-only.
+		m.state = moveScheduled
+		*c.readOnly = true
+	case moveScheduled:
+		m.state = moveStarted
+	case moveStarted:
+		*c.readOnly = false
+		if c.moveFailure != "" && copies {
+			m.state = moveFailed
+			m.errMsg = ptr(truncate(c.moveFailure, 256))
+		} else {
+			m.state = moveReplicated
+			if !c.noWiki {
+				s.setStorageLocked(k, m.containerID, m.dest)
 			}
+		}
+	case moveReplicated:
+		if c.cleanupFailure != "" && copies {
+			m.state = moveCleanupFailed
+			m.errMsg = ptr(truncate(c.cleanupFailure, 256))
+		} else {
+			m.state = moveFinished
 		}
 	}
 }
@@ -693,24 +1068,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-3]) + "..."
-}
-
-// sortedMovesLocked returns the moves of kind k (of one container when
-// containerID > 0), newest first.
-func (s *Server) sortedMovesLocked(k kind, containerID int64) []*move {
-	var out []*move
-	for _, m := range s.moves[k] {
-		if containerID == 0 || m.containerID == containerID {
-			out = append(out, m)
-		}
-	}
-	slices.SortFunc(out, func(a, b *move) int {
-		if c := b.created.Compare(a.created); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	})
-	return out
 }
 
 // Wire forms of the storage move entities, in GitLab's key order.
@@ -877,13 +1234,20 @@ func (s *Server) listMoves(c *call, k kind, containerParam string) {
 		}
 		containerID = id
 	}
+	web := c.origin()
 	s.mu.Lock()
-	all := s.sortedMovesLocked(k, containerID)
+	// Newest first: the end of the (created_at, id) order.
+	var all []*move
+	if containerParam != "" {
+		all = s.moves[k].byContainer[containerID]
+	} else {
+		all = s.moves[k].ordered()
+	}
 	total := len(all)
 	start, end := p.bounds(total)
 	page := make([]any, 0, end-start)
-	for _, m := range all[start:end] {
-		page = append(page, s.wireLocked(c.origin(), k, m))
+	for i := start; i < end; i++ {
+		page = append(page, s.wireLocked(web, k, all[total-1-i]))
 	}
 	s.mu.Unlock()
 	op := newOffsetPage(p, total <= countLimit, total, len(page), end < total)
@@ -913,10 +1277,8 @@ func (s *Server) getMove(c *call, k kind, containerParam, moveParam string) {
 	}
 	s.mu.Lock()
 	var out any
-	for _, m := range s.moves[k] {
-		if m.id == moveID && (containerID == 0 || m.containerID == containerID) {
-			out = s.wireLocked(c.origin(), k, m)
-		}
+	if m, ok := s.moves[k].byID[moveID]; ok && (containerID == 0 || m.containerID == containerID) {
+		out = s.wireLocked(c.origin(), k, m)
 	}
 	s.mu.Unlock()
 	if out == nil {
@@ -964,7 +1326,13 @@ func (s *Server) scheduleMove(c *call, k kind, containerParam string) {
 			errs = append(errs, fieldError{field, msgs})
 		}
 	}
-	check("source_storage_name", *cont.storage)
+	source := cont.storage
+	if cont.noWiki {
+		// GitLab's group.repository_storage picks a storage by weight for
+		// a group without a wiki repository.
+		source = s.pickStorageLocked()
+	}
+	check("source_storage_name", source)
 	check("destination_storage_name", dest)
 	if *cont.readOnly {
 		errs = append(errs, fieldError{kinds[k].noun, []string{"is read-only"}})
@@ -978,15 +1346,10 @@ func (s *Server) scheduleMove(c *call, k kind, containerParam string) {
 	if *cont.stuckIn == string(moveInitial) {
 		state = moveInitial
 	}
-	mid := s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
-		State: state, SourceStorageName: *cont.storage, DestinationStorageName: dest,
+	m := s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{
+		State: state, SourceStorageName: source, DestinationStorageName: dest,
 	})
-	var out any
-	for _, m := range s.moves[k] {
-		if m.id == mid {
-			out = s.wireLocked(c.origin(), k, m)
-		}
-	}
+	out := s.wireLocked(c.origin(), k, m)
 	s.mu.Unlock()
 	c.json(http.StatusCreated, out)
 }
@@ -1019,9 +1382,9 @@ func (s *Server) scheduleAll(c *call, k kind) {
 	// Without a destination GitLab's bulk service builds every move with
 	// an explicit nil destination, which fails validation: every container
 	// is skipped, after the 202 (corrections #10).
-	for _, id := range s.containerIDsLocked(k) {
+	for _, id := range s.idx[k].ids.sorted() {
 		cont, _ := s.containerLocked(k, id)
-		if !hasDest || *cont.storage != source || *cont.readOnly {
+		if !hasDest || cont.storage != source || *cont.readOnly {
 			continue
 		}
 		s.addMoveLocked(k, id, gitlabdata.RepositoryStorageMove{

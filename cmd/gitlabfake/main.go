@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	demo := fs.Bool("demo", true, "seed the demo instance")
 	records := fs.Int("records", 0, "extra records per model of the version")
 	projects := fs.Int("projects", 0, `extra projects on the "default" storage`)
+	groups := fs.Int("groups", 0, `extra groups with their wikis on the "default" storage`)
+	snippets := fs.Int("snippets", 0, `extra snippets with their repositories on the "default" storage`)
 	latency := fs.Duration("latency", 0, "delay added to every request")
 	step := fs.Duration("step", 2*time.Second, "interval of the background clock (0 disables it)")
 	token := fs.String("token", "", "administrator token (default: random)")
@@ -108,8 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *records < 0:
 		return fmt.Errorf("-records must not be negative")
-	case *projects < 0:
-		return fmt.Errorf("-projects must not be negative")
+	case *projects < 0 || *groups < 0 || *snippets < 0:
+		return fmt.Errorf("-projects, -groups and -snippets must not be negative")
 	case *latency < 0 || *step < 0:
 		return fmt.Errorf("-latency and -step must not be negative")
 	case *retryAfter < 0:
@@ -158,6 +160,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv := gitlabtest.NewServer(opts...)
 	defer srv.Close()
+	srv.AddGroups(*groups, "default")
+	srv.AddSnippets(*snippets, "default")
 	if n := *records; n > 0 {
 		for _, model := range gitlabtest.ModelNames(gitlabtest.EraGranular) {
 			// Stores are named by the plural; the singular era finds them

@@ -126,7 +126,9 @@ func TestRunArgumentErrors(t *testing.T) {
 		{"unknown flag", []string{"-nope"}, "flag provided but not defined: -nope"},
 		{"bad duration", []string{"-latency", "soon"}, `invalid value "soon" for flag -latency`},
 		{"negative records", []string{"-records", "-1"}, "-records must not be negative"},
-		{"negative projects", []string{"-projects", "-2"}, "-projects must not be negative"},
+		{"negative projects", []string{"-projects", "-2"}, "-projects, -groups and -snippets must not be negative"},
+		{"negative groups", []string{"-groups", "-1"}, "-projects, -groups and -snippets must not be negative"},
+		{"negative snippets", []string{"-snippets", "-1"}, "-projects, -groups and -snippets must not be negative"},
 		{"negative step", []string{"-step", "-1s"}, "-latency and -step must not be negative"},
 		{"extra argument", []string{"serve"}, `unexpected argument at position 1: flags come before any other word (see -h)`},
 		{"token after a stray word is not echoed", []string{"-seed", "1", "extra", "-token", "glpat-secret"}, `unexpected argument at position 3:`},
@@ -155,6 +157,7 @@ func TestRunArgumentErrors(t *testing.T) {
 		"GET  /admin/data_management/:model_name ", "POST /projects/:id/repository_storage_moves ",
 		"POST   /-/fake/faults ", "PUT    /-/fake/feature_flags/NAME ", "GET    /-/fake/requests ",
 		"moves of project 25 (platform/legacy-monolith) end \"failed\"", "-external-url string",
+		"-groups int", "-snippets int", "GET  /user ", "GET  /groups/:id ", "PUT    /-/fake/groups/ID ",
 	} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h output lacks %q:\n%s", want, help.String())
@@ -207,5 +210,63 @@ func TestRunVersionExternalURLAndControlPlane(t *testing.T) {
 	moves, _, err := client.ProjectRepositoryStorageMoves.List(t.Context(), nil)
 	if err != nil || len(moves) != 6 {
 		t.Errorf("List after one throttled answer = %d moves, %v; want the 6 demo moves", len(moves), err)
+	}
+}
+
+func TestRunSeedsContainers(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-listen", "127.0.0.1:0", "-demo=false", "-step", "0", "-token", "glpat-seed",
+			"-projects", "3", "-groups", "4", "-snippets", "5"}, pw, io.Discard)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run after cancel = %v; want nil", err)
+		}
+	}()
+	var lines []string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.HasPrefix(sc.Text(), "try: ") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	// The first line that shows the token is the "admin token:" line.
+	var base string
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "gitlabfake serving "); ok {
+			base, _, _ = strings.Cut(rest, "/api/v4")
+		}
+		if strings.Contains(l, "glpat-seed") {
+			if l != "admin token: glpat-seed" {
+				t.Errorf("first line with the token = %q; want %q", l, "admin token: glpat-seed")
+			}
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("run printed no URL before the token: %q", lines)
+	}
+	totals := map[string]string{}
+	for _, path := range []string{"projects", "groups", "snippets/all"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/api/v4/"+path+"?repository_storage=default", nil)
+		req.Header.Set("PRIVATE-TOKEN", "glpat-seed")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s error = %v", path, err)
+		}
+		resp.Body.Close()
+		totals[path] = resp.Header.Get("X-Total")
+	}
+	if diff := cmp.Diff(map[string]string{"projects": "3", "groups": "4", "snippets/all": "5"}, totals); diff != "" {
+		t.Errorf("containers on default mismatch (-want +got):\n%s", diff)
 	}
 }
