@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,19 +96,30 @@ func TestLimitsGiveEachContainerOneOutcome(t *testing.T) {
 	})
 	// The breaker stops scheduling; a container whose retry was due fails
 	// for good (it was promised no retry), the others are skipped.
+	// Two moves fail at once; the second seen (project 1's: the newest
+	// moves come first) trips MaxFailures. The first, project 2, whose
+	// retry was due, fails for good (it was promised no retry); the
+	// containers never scheduled are skipped.
 	t.Run("max failures", func(t *testing.T) {
 		t.Parallel()
 		h := drainFleet(t)
 		h.srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
 		h.srv.AddProject(gitlabtest.Project{Storage: "default", MoveFailure: "gitaly down"})
 		h.srv.AddProjects(4, "default")
-		rep := h.run(drain.Options{MaxRunning: 1, MaxFailures: 2, Retries: 3})
+		rep := h.run(drain.Options{MaxRunning: 2, MaxFailures: 2, Retries: 3})
 		want := map[string]string{
 			"project/1": "failed/breaker", "project/2": "failed/breaker",
 			"project/3": "skipped/max_failures", "project/4": "skipped/max_failures", "project/5": "skipped/max_failures", "project/6": "skipped/max_failures",
 		}
 		diff(t, "Run() remaining", want, remaining(rep))
-		diff(t, "project 1's events", []drain.EventType{drain.EventPlanned, drain.EventScheduling, drain.EventScheduled, drain.EventFailed, drain.EventFailed}, h.eventsOf(drain.KindProject, 1))
+		diff(t, "project 2's events", []drain.EventType{drain.EventPlanned, drain.EventScheduling, drain.EventScheduled, drain.EventFailed, drain.EventFailed}, h.eventsOf(drain.KindProject, 2))
+		var final []bool
+		for _, ev := range h.events {
+			if ev.Type == drain.EventFailed && ev.ID == 2 {
+				final = append(final, ev.Final)
+			}
+		}
+		diff(t, "project 2's failures: final", []bool{false, true}, final)
 		diff(t, "schedule calls", []string{"/projects/1/repository_storage_moves", "/projects/2/repository_storage_moves"}, h.posts())
 	})
 	t.Run("read-only without a move", func(t *testing.T) {
@@ -294,11 +306,21 @@ func TestInterruptThenResume(t *testing.T) {
 		t.Fatalf("Run() = %v, interrupted %v; want an interruption", err, rep.Interrupted)
 	}
 	checkCounts(t, rep)
-	outcomes := map[string]int{}
+	// A container scheduled before the interruption was attempted: its
+	// move runs, or finished unverified; the others were not attempted.
 	for _, r := range rep.Remaining {
-		outcomes[string(r.Outcome)+"/"+string(r.Reason)]++
+		scheduled := slices.Contains(h.eventsOf(r.Kind, r.ID), drain.EventScheduled)
+		want := []drain.Reason{drain.ReasonInterrupted}
+		if scheduled {
+			want = []drain.Reason{drain.ReasonInFlight, drain.ReasonUnverified}
+		}
+		if r.Outcome != drain.OutcomeNotAttempted || !slices.Contains(want, r.Reason) {
+			t.Errorf("%s %d (scheduled: %v) remains %s/%s; want not_attempted/%v", r.Kind, r.ID, scheduled, r.Outcome, r.Reason, want)
+		}
 	}
-	diff(t, "remaining outcomes", map[string]int{"not_attempted/in_flight": 3, "not_attempted/interrupted": 12 - 3 - rep.Totals.Moved}, outcomes)
+	if rep.Totals.NotAttempted != 12-rep.Totals.Moved || len(rep.Remaining) < 7 {
+		t.Errorf("moved %d, not attempted %d; want the 12 in these two outcomes, most not attempted", rep.Totals.Moved, rep.Totals.NotAttempted)
+	}
 
 	j2, err := drain.NewJournal(strings.NewReader(journal.String()), &journal)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,9 +30,14 @@ type inMemory struct {
 func (m *inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
 	m.requests.Add(1)
 	rec := httptest.NewRecorder()
+	in := req.Clone(req.Context()) // as a server receives it
+	in.Host, in.RequestURI, in.RemoteAddr = req.URL.Host, req.URL.RequestURI(), "127.0.0.1:1"
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
 	runtime.LockOSThread()
 	before := threadCPU()
-	m.h.ServeHTTP(rec, req)
+	m.h.ServeHTTP(rec, in)
 	m.fakeCPU.Add(int64(threadCPU() - before))
 	runtime.UnlockOSThread()
 	resp := rec.Result()
@@ -83,6 +89,7 @@ func drainScale(b *testing.B, sc scale) scaleRun {
 	run.seededHeap = ms.HeapAlloc
 	var journal bytes.Buffer
 	j, _ := drain.NewJournal(nil, &journal)
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	steps := time.Duration(0)
 	pauses := 0
 	opts := drain.Options{
@@ -94,8 +101,8 @@ func drainScale(b *testing.B, sc scale) scaleRun {
 				srv.Step()
 			}
 			if pauses++; pauses%500 == 0 {
-				runtime.ReadMemStats(&ms)
-				run.peakHeap = max(run.peakHeap, ms.HeapAlloc)
+				metrics.Read(live)
+				run.peakHeap = max(run.peakHeap, live[0].Value.Uint64())
 			}
 			return ctx.Err()
 		},
@@ -143,7 +150,7 @@ func drainScale(b *testing.B, sc scale) scaleRun {
 // default settings. It checks every outcome against the fake's ground
 // truth and reports GitLab requests per moved container, the client's CPU
 // per container (the fake's handler time taken out), the peak heap
-// (client and fake), the journal's bytes per container, and the time to
+// live heap (client and fake, at GC), the journal's bytes per container, and the time to
 // decode the journal and to resume a run on it.
 //
 //	go test ./drain -run '^$' -bench DrainScale -benchtime 1x

@@ -107,7 +107,7 @@ func (g *gitlab) send(ctx context.Context, endpoint string, counted bool, f func
 			if wait > g.o.MaxRetryAfter {
 				at := g.o.Now().Add(wait).UTC()
 				return &HaltError{What: "GitLab rate-limits this token", Endpoint: label(endpoint), Status: "429",
-					Advice: fmt.Sprintf("it asks to wait %s: rerun after %s, or raise the limit (GitLab's application limits, such as projects_api for GET /projects)", wait, at.Format("15:04:05 MST")),
+					Advice:  fmt.Sprintf("it asks to wait %s: rerun after %s, or raise the limit (GitLab's application limits, such as projects_api for GET /projects)", wait, at.Format("15:04:05 MST")),
 					RetryAt: at, Err: err}
 			}
 			if trip := g.br.record(endpoint, true); trip != "" {
@@ -124,16 +124,21 @@ func (g *gitlab) send(ctx context.Context, endpoint string, counted bool, f func
 			}
 			return err
 		}
-		pause := time.Second
-		if counted {
+		switch {
+		case counted:
 			if trip := g.br.record(endpoint, true); trip != "" {
 				return g.halt(endpoint, trip, err)
 			}
 			// Space the failures out: 1s, 2s, 4s, ... before the caller tries again.
-			pause <<= min(g.br.streak()-1, 5)
-		}
-		if serr := g.o.Sleep(ctx, pause); serr != nil {
-			return serr
+			if serr := g.o.Sleep(ctx, time.Second<<min(g.br.streak()-1, 5)); serr != nil {
+				return serr
+			}
+		case classify(err, resp) == transient:
+			// A probe that got no answer waits before the next one; one
+			// that met a broken project does not.
+			if serr := g.o.Sleep(ctx, time.Second); serr != nil {
+				return serr
+			}
 		}
 		return err
 	}

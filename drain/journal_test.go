@@ -116,7 +116,7 @@ func TestALostAnswerIsSettledNotSentTwice(t *testing.T) {
 	h := drainFleet(t)
 	h.srv.AddProjects(2, "default")
 	// GitLab creates the move, but the proxy answers 502.
-	h.srv.InjectFault(gitlabtest.Fault{Method: "POST", Path: "/api/v4/projects/1/repository_storage_moves", Status: 502, Count: 1, AfterHandling: true})
+	h.srv.InjectFault(gitlabtest.Fault{Method: "POST", Path: "/api/v4/projects/1/repository_storage_moves", Status: 502, Count: 1, AfterServing: true})
 	rep := h.run(drain.Options{Retries: 2})
 	if !rep.Empty() || rep.Totals.Moved != 2 {
 		t.Errorf("moved %d, remaining %v; want both", rep.Totals.Moved, remaining(rep))

@@ -19,12 +19,12 @@ type kindOps struct {
 	schedule func(ctx context.Context, id int64, req gitlabdata.ScheduleStorageMoveRequest) (owned, *gitlabdata.Response, error)
 	get      func(ctx context.Context, moveID int64) (owned, *gitlabdata.Response, error)
 	// list is one page of every move of the kind, newest first.
-	list func(ctx context.Context, page int) ([]owned, *gitlabdata.Response, error)
+	list func(ctx context.Context, page, perPage int) ([]owned, *gitlabdata.Response, error)
 	// listFor is the newest page of the moves of one container.
 	listFor func(ctx context.Context, id int64) ([]owned, *gitlabdata.Response, error)
 }
 
-// movesPerPage is the page size of the move listings.
+// movesPerPage is the largest page size of the move listings.
 const movesPerPage = 100
 
 // opsOf builds a kind's kindOps from the SDK methods of its service and a
@@ -54,8 +54,8 @@ func opsOf[M any](
 			return one(schedule(ctx, id, req))
 		},
 		get: func(ctx context.Context, id int64) (owned, *gitlabdata.Response, error) { return one(get(ctx, id)) },
-		list: func(ctx context.Context, page int) ([]owned, *gitlabdata.Response, error) {
-			return many(list(ctx, &gitlabdata.ListStorageMovesOptions{Page: page, PerPage: movesPerPage}))
+		list: func(ctx context.Context, page, perPage int) ([]owned, *gitlabdata.Response, error) {
+			return many(list(ctx, &gitlabdata.ListStorageMovesOptions{Page: page, PerPage: perPage}))
 		},
 		listFor: func(ctx context.Context, id int64) ([]owned, *gitlabdata.Response, error) {
 			return many(listFor(ctx, id, &gitlabdata.ListStorageMovesOptions{PerPage: 20}))

@@ -112,7 +112,10 @@ func (r *runner) listProjects(ctx context.Context, after, before int64, stats bo
 	var l listing
 	bugs := 0
 	for {
-		page, rows, last, err := r.projectPage(ctx, after, before, stats, true)
+		// A window stops short of a project known to be broken, which is
+		// reported again without a request.
+		stop := r.nextBroken(after, before)
+		page, rows, last, err := r.projectPage(ctx, after, stop, stats, true)
 		if err != nil {
 			var h *HaltError
 			switch {
@@ -126,84 +129,105 @@ func (r *runner) listProjects(ctx context.Context, after, before int64, stats bo
 			if bugs++; bugs < 2 {
 				continue
 			}
-			found, broken, next, nerr := r.narrow(ctx, after, before, stats, err)
+			found, broken, next, nerr := r.narrow(ctx, after, stop, stats, err)
 			l.found = append(l.found, found...)
 			if nerr != nil {
 				return l, nerr
 			}
 			for _, id := range broken {
+				r.broken[id] = err.Error()
 				l.errs = append(l.errs, ListingError{Kind: KindProject, AfterID: after, ID: id, Error: err.Error()})
 			}
 			after, bugs = next, 0
-			if before > 0 && after >= before-1 {
-				return l, nil
-			}
 			continue
 		}
 		bugs = 0
 		l.found = append(l.found, page...)
-		if rows < perPage {
+		switch {
+		case rows == perPage:
+			after = last
+		case stop != before:
+			l.errs = append(l.errs, ListingError{Kind: KindProject, AfterID: after, ID: stop, Error: r.broken[stop]})
+			after = stop
+		default:
 			return l, nil
 		}
-		after = last
 	}
+}
+
+// nextBroken is the first project known to be broken in (after, before),
+// or before.
+func (r *runner) nextBroken(after, before int64) int64 {
+	stop := before
+	for id := range r.broken {
+		if id > after && (stop == 0 || id < stop) {
+			stop = id
+		}
+	}
+	return stop
 }
 
 // maxProbes bounds the requests that narrow down one failing page.
 const maxProbes = 40
 
 // narrow finds the projects that break the keyset page after "after": it
-// lists id windows from there, doubling them while they answer and halving
-// them when they fail, until a window of one id fails; that project is
-// broken once a later window answers. It returns the projects listed on
-// the way, the broken ids, and the id to go on after. When windows of one
-// id keep failing the whole listing fails, not a project: a *HaltError.
+// lists id windows from there, doubling them while they answer, until one
+// fails; a binary search in that window finds the id whose one-id window
+// fails. That project is broken once the window after it answers. It
+// returns the projects listed on the way, the broken ids, and the id to go
+// on after. When one-id windows keep failing, the whole listing fails, not
+// a project: a *HaltError.
 func (r *runner) narrow(ctx context.Context, after, before int64, stats bool, pageErr error) (found []Container, broken []int64, next int64, err error) {
+	lo, hi := after, int64(0) // listed up to lo; (lo, hi) fails when hi > 0
 	span := int64(1)
 	listed := 0
-	var suspects []int64
 	for range maxProbes {
-		hi := after + span + 1
-		if before > 0 && hi > before {
-			hi = before
+		top := lo + span + 1
+		if hi > 0 {
+			top = lo + (hi-lo)/2 + 1
 		}
-		if hi <= after+1 {
-			return found, suspects, after, nil // the window up to before is listed
+		if before > 0 && top > before {
+			top = before
 		}
-		page, rows, last, perr := r.projectPage(ctx, after, hi, stats, false)
+		if top <= lo+1 {
+			return found, broken, lo, nil // the window up to before is listed
+		}
+		page, rows, last, perr := r.projectPage(ctx, lo, top, stats, false)
 		switch {
 		case perr == nil:
 			found = append(found, page...)
 			listed += rows
-			if len(suspects) > 0 {
-				return found, suspects, after, nil // they are broken: the next window answers
-			}
 			if rows == perPage {
-				after = last
+				lo = last
 			} else {
-				after = hi - 1
+				lo = top - 1
 			}
-			if listed >= perPage || before > 0 && after >= before-1 {
-				return found, nil, after, nil // the failure went away
+			switch {
+			case hi > 0:
+			case len(broken) > 0:
+				return found, broken, lo, nil // they are broken: the window after them answers
+			case listed >= perPage:
+				return found, nil, lo, nil // the failure went away
+			default:
+				span = min(span*2, 1<<40)
 			}
-			span = min(span*2, 1<<40)
 		case classify(perr, nil) != serverBug:
 			var h *HaltError
 			if errors.As(perr, &h) || ctx.Err() != nil {
-				return found, nil, after, perr
+				return found, broken, lo, perr
 			}
-		case span > 1:
-			span /= 2
-		default:
-			suspects = append(suspects, after+1)
-			if len(suspects) == 3 {
-				return found, nil, after, &HaltError{What: "GitLab keeps failing: every window of the listing fails, not one project",
+		case top > lo+2:
+			hi = top
+		default: // the window of one id fails
+			broken = append(broken, lo+1)
+			if len(broken) == 3 {
+				return found, nil, lo, &HaltError{What: "GitLab keeps failing: every window of the listing fails, not one project",
 					Endpoint: label("GET projects"), Status: status(perr), Advice: "check GitLab's health (its logs), then run again", Err: perr}
 			}
-			after++
+			lo, hi, span = lo+1, 0, 1
 		}
 	}
-	return found, nil, after, &HaltError{What: fmt.Sprintf("GitLab keeps failing: a listing page fails and %d narrowing requests did not find why", maxProbes),
+	return found, nil, lo, &HaltError{What: fmt.Sprintf("GitLab keeps failing: a listing page fails and %d narrowing requests did not find why", maxProbes),
 		Endpoint: label("GET projects"), Status: status(pageErr), Advice: "check GitLab's logs for the failing request, then run again", Err: pageErr}
 }
 

@@ -35,7 +35,9 @@ func (r *runner) poll(ctx context.Context) (ended bool, err error) {
 			continue
 		}
 		slices.SortFunc(due, func(a, b *item) int { return cmp.Compare(a.move, b.move) })
-		moves, _, err := r.movesPage(ctx, k, 1)
+		// The moves followed are among the newest: a page a little larger
+		// than their number holds them (the others are read one by one).
+		moves, _, err := r.movesPage(ctx, k, 1, min(movesPerPage, max(20, 2*len(byMove))))
 		if err != nil {
 			var h *HaltError
 			if errors.As(err, &h) || ctx.Err() != nil {

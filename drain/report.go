@@ -34,8 +34,8 @@ const (
 	ReasonMaxRounds   Reason = "max_rounds"   // it appeared after the last round (MaxRounds)
 	ReasonMaxRunning  Reason = "max_running"  // stuck moves held every running slot
 
-	ReasonRetriesUsed   Reason = "retries_used"   // failed: its retries are used up
-	ReasonCleanupFailed Reason = "cleanup_failed" // failed: GitLab copied it but left the old copy behind
+	ReasonRetriesUsed   Reason = "retries_used"    // failed: its retries are used up
+	ReasonCleanupFailed Reason = "cleanup_failed"  // failed: GitLab copied it but left the old copy behind
 	ReasonStillOnSource Reason = "still_on_source" // not moved: its move finished but it is still on From
 
 	ReasonInterrupted Reason = "interrupted" // not attempted: the run was stopped before its turn

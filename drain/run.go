@@ -26,12 +26,17 @@ type runner struct {
 	warnings      []string
 	listingErrors []ListingError // of the last round's listing, and of verification
 	closed        Reason         // why scheduling stopped (max_failures, window), once it did
+	started       time.Time
+	calls         int              // schedule calls sent in this run
+	listed        map[Kind]int     // rows of each kind's last full listing
+	broken        map[int64]string // projects that break their listing pages, with the error
 }
 
 func (d *Drain) newRunner(dry bool) *runner {
-	r := &runner{o: d.opts, c: d.c, st: newState(d.opts.From), dry: dry}
+	r := &runner{o: d.opts, c: d.c, st: newState(d.opts.From), dry: dry, listed: map[Kind]int{}, broken: map[int64]string{}}
 	r.gl = newGitLab(d.c, &r.o)
-	r.lastEvent = r.o.Now()
+	r.started = r.o.Now()
+	r.lastEvent = r.started
 	return r
 }
 
@@ -242,6 +247,7 @@ func (r *runner) discover(ctx context.Context, n int) ([]*item, error) {
 			return nil, fmt.Errorf("drain: listing %ss on %s: %w", k, r.o.From, err)
 		}
 		now := r.o.Now()
+		r.listed[k] = len(l.found)
 		listed := make(map[int64]bool, len(l.found))
 		for _, c := range l.found {
 			listed[c.ID] = true
@@ -325,12 +331,7 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		waiting := 0
-		for _, it := range r.queue {
-			if it.phase == phaseWaiting {
-				waiting++
-			}
-		}
+		waiting := r.st.count[phaseWaiting] // every one is in the queue
 		// Done when nothing is left to follow and nothing waits, or what
 		// waits cannot have a slot: stuck moves hold them all.
 		if r.following() == 0 && (waiting == 0 || r.running() >= r.o.MaxRunning) {
@@ -403,9 +404,6 @@ func (r *runner) fill(ctx context.Context) error {
 		}
 		if err := r.schedule(ctx, it); err != nil {
 			return err
-		}
-		if it.phase == phaseWaiting { // a failed attempt with a retry left
-			r.queue = append(r.queue, it)
 		}
 	}
 	return nil

@@ -33,6 +33,7 @@ func (r *runner) schedule(ctx context.Context, it *item) error {
 	if err := r.record(intent); err != nil {
 		return err
 	}
+	r.calls++
 	k := it.c.Kind
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scheduleTimeout)
 	defer cancel()
@@ -172,7 +173,7 @@ const adoptPages = 2
 func (r *runner) adoptUnfinished(ctx context.Context) error {
 	for _, k := range r.o.Kinds {
 		for page := 1; page <= adoptPages; page++ {
-			moves, more, err := r.movesPage(ctx, k, page)
+			moves, more, err := r.movesPage(ctx, k, page, movesPerPage)
 			if err != nil {
 				var h *HaltError
 				if errors.As(err, &h) || ctx.Err() != nil {
@@ -205,13 +206,13 @@ func (r *runner) adoptUnfinished(ctx context.Context) error {
 }
 
 // movesPage reads one page of a kind's moves, newest first.
-func (r *runner) movesPage(ctx context.Context, k Kind, page int) (moves []owned, more bool, err error) {
+func (r *runner) movesPage(ctx context.Context, k Kind, page, perPage int) (moves []owned, more bool, err error) {
 	err = r.gl.call(ctx, moveEndpoints[k].list, func() (*gitlabdata.Response, error) {
 		var resp *gitlabdata.Response
 		var err error
-		moves, resp, err = r.gl.ops[k].list(ctx, page)
+		moves, resp, err = r.gl.ops[k].list(ctx, page, perPage)
 		if err == nil {
-			more = len(moves) == movesPerPage && (resp.NextPage > page || resp.NextPage == 0 && resp.Page == 0)
+			more = len(moves) == perPage && (resp.NextPage > page || resp.NextPage == 0 && resp.Page == 0)
 		}
 		return resp, err
 	})
@@ -237,7 +238,13 @@ func (r *runner) fail(it *item, m owned, msg string) error {
 		ev.Move, ev.State, ev.From, ev.To = m.ID, m.State, m.SourceStorageName, m.DestinationStorageName
 		ev.Duration = r.o.Now().Sub(it.started)
 	}
-	return r.record(ev)
+	if err := r.record(ev); err != nil {
+		return err
+	}
+	if it.phase == phaseWaiting { // a retry is due: before the others
+		r.queue = append([]*item{it}, r.queue...)
+	}
+	return nil
 }
 
 // alreadyMoving recognises GitLab's 400 for a read-only repository, which
@@ -263,11 +270,32 @@ const refreshBatch = 100
 
 // refresh makes sure it is still on From before it is scheduled, its
 // listing being older than RecheckAfter: a project by a keyset listing of
-// the window that holds it and the next waiting projects, a group wiki or
-// snippet by reading it. Those that left are gone. fresh is false when
-// the read failed (and was counted): the caller tries again later.
+// the window that holds it and the next waiting projects; a group wiki or
+// snippet by listing its kind again when that costs fewer requests than
+// the reads it saves, else by reading it. Those that left are gone. fresh
+// is false when the read failed (and was counted): the caller tries again
+// later.
 func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) {
 	now := r.o.Now()
+	if it.c.Kind != KindProject && r.relistPays(it.c.Kind) {
+		l, err := r.listOther(ctx, it.c.Kind)
+		var h *HaltError
+		if errors.As(err, &h) || ctx.Err() != nil {
+			return false, err
+		}
+		if err == nil {
+			r.listed[it.c.Kind] = len(l.found)
+			for _, c := range l.found {
+				if o := r.st.items[c.key()]; o != nil && o.phase == phaseWaiting {
+					o.listedAt = now
+				}
+			}
+		}
+		if now.Sub(it.listedAt) <= r.o.RecheckAfter {
+			return true, nil
+		}
+		// Missing from an offset listing (rows shift): read it.
+	}
 	if it.c.Kind != KindProject {
 		storage, exists, err := r.readStorage(ctx, it.c.Kind, it.c.ID)
 		if err != nil {
@@ -320,6 +348,19 @@ func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) 
 		}
 	}
 	return true, nil
+}
+
+// relistPays says whether listing kind k again costs fewer requests than
+// reading its containers one by one until that listing is RecheckAfter
+// old, at the pace of this run's schedule calls.
+func (r *runner) relistPays(k Kind) bool {
+	elapsed := r.o.Now().Sub(r.started)
+	if r.calls < 10 || elapsed <= 0 {
+		return false
+	}
+	pages := float64(r.listed[k]/perPage + 1)
+	perWindow := float64(r.calls) * float64(r.o.RecheckAfter) / float64(elapsed)
+	return 2*pages < perWindow
 }
 
 // gone records that it left From before it was scheduled.

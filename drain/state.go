@@ -89,9 +89,9 @@ type state struct {
 	moving   map[key]*item
 	finished map[Kind][]*item
 	tallies  map[Kind]*tally
-	run      int  // runs so far, this one included
-	failures int  // failed attempts in this run (MaxFailures)
-	moves    int  // containers scheduled or re-attached, every run (MaxMoves)
+	run      int   // runs so far, this one included
+	failures int   // failed attempts in this run (MaxFailures)
+	moves    int   // containers scheduled or re-attached, every run (MaxMoves)
 	bytes    int64 // their sizes (MaxBytes)
 	moved    int64 // bytes of the moved containers
 }

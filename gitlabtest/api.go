@@ -91,7 +91,7 @@ func (s *Server) route(c *call, rest string) {
 	case !known:
 		c.message(http.StatusUnauthorized, "401 Unauthorized")
 		return
-	case tok.granular && h.perm != "" && s.era() == EraGranular && !slices.Contains(tok.perms, h.perm):
+	case tok.granular && h.perm != "" && s.checksPermission(h) && !slices.Contains(tok.perms, h.perm):
 		c.granularError(h.perm)
 		return
 	case !tok.admin && !h.anyUser && !h.public:
@@ -103,6 +103,16 @@ func (s *Server) route(c *call, rest string) {
 		return
 	}
 	h.fn(c)
+}
+
+// checksPermission says whether the server's release checks the granular
+// permission of route h: GitLab 19.2 and later on the Data management
+// routes (corrections #1), 18.10 and later on the others.
+func (s *Server) checksPermission(h handler) bool {
+	if h.dm {
+		return !s.cfg.version.less(Version{19, 2, 0})
+	}
+	return s.era() == EraGranular
 }
 
 // granularError answers the APIGuard's 403 for a fine-grained token that

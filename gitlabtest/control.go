@@ -27,7 +27,9 @@ POST   /-/fake/faults                    add a fault; body {"method":"GET","path
                                          "status":429,"count":1,"latency":"250ms","retry_after":0}; status
                                          400-599, or 0 to answer normally after the latency; add
                                          "application_limit":true (status 429) for GitLab's JSON application
-                                         rate limit, whose Retry-After is the route's interval by default
+                                         rate limit, whose Retry-After is the route's interval by default;
+                                         "after_serving":true serves the request, then answers the status
+                                         (an answer lost on the way: a POST's move is still scheduled)
 DELETE /-/fake/faults                    remove every fault
 PUT    /-/fake/retry_after               default Retry-After of a 429; body {"seconds":0}
 POST   /-/fake/tokens                    add a token; body {"token":"t","admin":false,"username":"alice",
@@ -55,6 +57,7 @@ type controlFault struct {
 	Path       string `json:"path,omitempty"`
 	Status     int    `json:"status,omitempty"`
 	AppLimit   bool   `json:"application_limit,omitempty"`
+	After      bool   `json:"after_serving,omitempty"`
 	Count      int    `json:"count,omitempty"`
 	Latency    string `json:"latency,omitempty"`
 	RetryAfter *int   `json:"retry_after,omitempty"`
@@ -176,7 +179,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		if !decode(&in) {
 			return
 		}
-		f := Fault{Method: in.Method, Path: in.Path, Status: in.Status, Count: in.Count, RetryAfter: in.RetryAfter, ApplicationLimit: in.AppLimit}
+		f := Fault{Method: in.Method, Path: in.Path, Status: in.Status, Count: in.Count, RetryAfter: in.RetryAfter, ApplicationLimit: in.AppLimit, AfterServing: in.After}
 		if in.Latency != "" {
 			d, err := time.ParseDuration(in.Latency)
 			if err != nil || d < 0 {
@@ -187,6 +190,10 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		if f.Status != 0 && (f.Status < 400 || f.Status > 599) || f.Count < 0 || (f.RetryAfter != nil && *f.RetryAfter < 0) {
 			controlError(w, http.StatusBadRequest, "status must be 400-599 (or 0 to answer normally after the latency), count and retry_after must not be negative")
+			return
+		}
+		if f.AfterServing && f.Status == 0 {
+			controlError(w, http.StatusBadRequest, "after_serving needs a status")
 			return
 		}
 		if f.ApplicationLimit && f.Status != http.StatusTooManyRequests {
@@ -440,7 +447,7 @@ func set[T any](dst *T, v *T) {
 }
 
 func toControlFault(f Fault) controlFault {
-	c := controlFault{Method: f.Method, Path: f.Path, Status: f.Status, AppLimit: f.ApplicationLimit, Count: f.Count, RetryAfter: f.RetryAfter}
+	c := controlFault{Method: f.Method, Path: f.Path, Status: f.Status, AppLimit: f.ApplicationLimit, After: f.AfterServing, Count: f.Count, RetryAfter: f.RetryAfter}
 	if f.Latency > 0 {
 		c.Latency = f.Latency.String()
 	}

@@ -38,6 +38,10 @@ type Fault struct {
 	Count int
 	// Latency delays each matching request before it is answered.
 	Latency time.Duration
+	// AfterServing serves the request first, its effects kept (a move is
+	// scheduled), and then answers Status instead of GitLab's answer: an
+	// answer lost by a proxy or the network. It needs a Status.
+	AfterServing bool
 	// RetryAfter, when set, is sent as Retry-After (in seconds, 0 allowed)
 	// with any Status; for 429 it also sets RateLimit-Reset. When nil a
 	// 429 carries the server's default (1 s, or [WithRetryAfter]), or

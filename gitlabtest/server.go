@@ -521,6 +521,8 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	arrived := s.now()
 	rid := newRequestID(arrived)
 	rw.Header().Set("X-Request-Id", rid)
+	// GitLab's Date is its own clock; the fake's is WithClock's.
+	rw.Header().Set("Date", arrived.UTC().Format(http.TimeFormat))
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if len(body) == 0 {
 		body = nil
@@ -558,16 +560,27 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, notFoundPage)
 		return
 	}
-	if s.injectFault(w, r) {
+	fa, ok := s.takeFault(r)
+	if !ok {
 		return
 	}
-	c := &call{s: s, w: w, r: r, body: body, rid: rid}
+	if fa != nil && !fa.afterServing {
+		s.writeFault(w, r, fa)
+		return
+	}
+	var served http.ResponseWriter = w
+	if fa != nil {
+		// Serve the request, then lose its answer.
+		defer s.writeFault(w, r, fa)
+		served = &lostAnswer{h: http.Header{}}
+	}
+	c := &call{s: s, w: served, r: r, body: body, rid: rid}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		// GitLab's HandleMalformedStrings middleware answers this way.
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, "Bad Request")
+		served.Header().Set("Content-Type", "text/plain")
+		served.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(served, "Bad Request")
 		return
 	}
 	c.query = q
@@ -596,47 +609,61 @@ func (s *Server) wait(r *http.Request, d time.Duration) bool {
 	return false
 }
 
-// injectFault serves a pending redirect, a FailNext failure or a scoped
-// fault that matches r; true if it answered. A scoped fault's latency is
-// waited here; false with an answer pending means serve normally.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+// faultAnswer is what a pending redirect, a FailNext failure or a scoped
+// fault makes the server answer instead of GitLab's answer.
+type faultAnswer struct {
+	redirect     string
+	status       int
+	retryAfter   *int
+	appLimit     bool
+	afterServing bool
+}
+
+// takeFault returns the redirect, FailNext failure or scoped fault that
+// matches r, after waiting a scoped fault's latency; nil means none (or
+// only a latency). ok is false when the client went away meanwhile.
+func (s *Server) takeFault(r *http.Request) (fa *faultAnswer, ok bool) {
 	s.mu.Lock()
-	var redirect string
-	var status int
-	var retryAfter *int
 	var latency time.Duration
-	appLimit := false
 	switch {
 	case s.redirectN > 0:
 		s.redirectN--
-		redirect = s.redirectTo
+		fa = &faultAnswer{redirect: s.redirectTo}
 	case s.failN > 0:
 		s.failN--
-		status = s.failStatus
+		fa = &faultAnswer{status: s.failStatus}
 	default:
 		if f := s.takeFaultLocked(r); f != nil {
-			status, retryAfter, latency, appLimit = f.Status, f.RetryAfter, f.Latency, f.ApplicationLimit
+			latency = f.Latency
+			if f.Status != 0 {
+				fa = &faultAnswer{status: f.Status, retryAfter: f.RetryAfter, appLimit: f.ApplicationLimit, afterServing: f.AfterServing}
+			}
 		}
 	}
-	defaultRetry := s.retryAfter
 	s.mu.Unlock()
 	if latency > 0 && !s.wait(r, latency) {
-		return true
+		return nil, false
 	}
+	return fa, true
+}
+
+// writeFault answers r as fa says.
+func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, fa *faultAnswer) {
 	h := w.Header()
-	switch {
-	case redirect != "":
-		h.Set("Location", redirect)
+	if fa.redirect != "" {
+		h.Set("Location", fa.redirect)
 		w.WriteHeader(http.StatusFound)
-		return true
-	case status == 0:
-		return false
+		return
 	}
+	s.mu.Lock()
+	defaultRetry := s.retryAfter
+	s.mu.Unlock()
+	status, retryAfter := fa.status, fa.retryAfter
 	if retryAfter != nil {
 		h.Set("Retry-After", strconv.Itoa(max(*retryAfter, 0)))
 	}
 	switch {
-	case status == http.StatusTooManyRequests && appLimit:
+	case status == http.StatusTooManyRequests && fa.appLimit:
 		after := defaultRetry
 		if interval, ok := applicationLimitInterval(r); ok {
 			after = interval
@@ -669,8 +696,21 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		writeJSON(w, status, jsonMessage(fmt.Sprintf("%d %s", status, http.StatusText(status))))
 	}
-	return true
 }
+
+// lostAnswer is where the answer of a request goes when a fault with
+// AfterServing replaces it.
+type lostAnswer struct{ h http.Header }
+
+func (l *lostAnswer) Header() http.Header         { return l.h }
+func (l *lostAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (l *lostAnswer) WriteHeader(int)             {}
+
+// Handler returns the fake's HTTP handler, to serve it in process without
+// a socket (an http.RoundTripper that calls it), as benchmarks do. Latency,
+// faults, the clock and the request log apply as they do over the network;
+// the client's base URL is still [Server.URL].
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 const notFoundPage = `<!DOCTYPE html>
 <html><head><title>The page you're looking for could not be found (404)</title></head>
