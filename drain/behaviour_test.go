@@ -48,7 +48,7 @@ func TestPlanIsADryRunInOrderWithBudgetsAndTheWeightWarning(t *testing.T) {
 	}
 	diff(t, "Plan() warnings", []string{
 		"no destination: GitLab picks one by weight, and default has weight 100, so moves may land back on it (they are reported as not moved); set its weight to 0 first",
-		"2 containers have no size GitLab gives (group wikis, snippets): they count as 0 bytes against MaxBytes",
+		"2 containers have no size GitLab gives (group wikis, snippets): they count as 0 bytes against the byte budget",
 	}, plan.Warnings)
 	var paths []string
 	for _, r := range h.srv.Requests() {

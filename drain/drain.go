@@ -6,10 +6,7 @@
 // what remains and why.
 //
 // It is built on package gitlabdata's public API (and on Client.Do for the
-// container listings the SDK does not wrap). A Drain records every
-// decision and outcome in an optional append-only journal (JSON lines), so
-// a run that crashed or was interrupted resumes where it stopped: it never
-// schedules a container twice and never loses a move in flight.
+// container listings the SDK does not wrap).
 //
 //	d, err := drain.New(client, drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxRunning: 4})
 //	if err != nil {
@@ -18,6 +15,39 @@
 //	plan, err := d.Plan(ctx) // a dry run: GET requests only
 //	...
 //	report, err := d.Run(ctx) // schedules, follows, verifies
+//
+// # Faults
+//
+// Plan and Run first make sure they talk to GitLab with an administrator's
+// token (GitLab hides repository_storage from anyone else, so a storage
+// would look empty). Every request goes through a breaker: 5 failed
+// requests in a row (Options.MaxRequestFailures), or more than half of one
+// endpoint's last 20, stop the drain; a 429 is waited out unless GitLab
+// asks for more than Options.MaxRetryAfter. What stops a drain is a
+// [*HaltError], whose Error is one line: what failed, the request and its
+// status, and what to do. A listing page that fails with GitLab's 500 is
+// narrowed down, in a few requests, to the project that breaks it; that
+// project is reported (outcome unknown) and stepped over.
+//
+// # Journal and resume
+//
+// A Drain records every decision and outcome in an optional append-only
+// journal (JSON lines, see [Event]); a run on a journal resumes it. The
+// journal's first line names the instance and the storage, and OpenJournal
+// locks it for the run. A schedule call is journaled (and synced) before
+// it is sent; if its answer is lost, it is settled by the container's
+// moves: only a move off From, to the destination asked for, created no
+// earlier than the call (give or take Options.ClockSkew) and not already
+// in the journal is its move. A run never schedules a container twice and
+// never loses a move in flight; a later run tries again what an earlier
+// one left on the storage.
+//
+// # Outcomes
+//
+// Every container found ends a run in exactly one [Outcome], and a
+// report's Found is their sum. The drain's state is a state machine: one
+// function applies each [Event] to it, for the live run and for the
+// journal's replay alike.
 package drain
 
 import (

@@ -32,7 +32,7 @@ func (r *runner) plan(ctx context.Context) (*Plan, error) {
 		}
 	}
 	if p.UnknownSize > 0 && r.o.MaxBytes > 0 {
-		r.warn(fmt.Sprintf("%d containers have no size GitLab gives (group wikis, snippets): they count as 0 bytes against MaxBytes", p.UnknownSize))
+		r.warn(fmt.Sprintf("%d containers have no size GitLab gives (group wikis, snippets): they count as 0 bytes against the byte budget", p.UnknownSize))
 	}
 	p.Warnings, p.ListingErrors, p.Requests = nonNil(r.warnings), nonNil(r.listingErrors), r.gl.requests
 	return p, nil

@@ -416,7 +416,7 @@ func (r *runner) schedulingClosed() Reason {
 	case r.closed != "":
 	case r.o.MaxFailures > 0 && r.st.failures >= r.o.MaxFailures:
 		r.closed = ReasonMaxFailures
-		r.warn(fmt.Sprintf("%d failed attempts reached MaxFailures (%d): no more moves are scheduled; the running ones are followed", r.st.failures, r.o.MaxFailures))
+		r.warn(fmt.Sprintf("%d failed attempts reached the limit of failures (%d): no more moves are scheduled; the running ones are followed", r.st.failures, r.o.MaxFailures))
 	case !r.o.ScheduleUntil.IsZero() && !r.o.Now().Before(r.o.ScheduleUntil):
 		r.closed = ReasonWindow
 		r.warn(fmt.Sprintf("the maintenance window closed at %s: no more moves are scheduled; the running ones are followed", r.o.ScheduleUntil.Format(time.RFC3339)))
