@@ -5,10 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,10 +29,20 @@ type inMemory struct {
 	h        http.Handler
 	requests atomic.Int64
 	fakeCPU  atomic.Int64 // nanoseconds spent in the fake's handler
+	// byEndpoint counts the requests by method and path, ids as :id (the
+	// drain sends them from one goroutine).
+	byEndpoint map[string]int
 }
 
 func (m *inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
 	m.requests.Add(1)
+	segs := strings.Split(strings.TrimPrefix(req.URL.Path, "/api/v4/"), "/")
+	for i, seg := range segs {
+		if _, err := strconv.Atoi(seg); err == nil {
+			segs[i] = ":id"
+		}
+	}
+	m.byEndpoint[req.Method+" "+strings.Join(segs, "/")]++
 	rec := httptest.NewRecorder()
 	in := req.Clone(req.Context()) // as a server receives it
 	in.Host, in.RequestURI, in.RemoteAddr = req.URL.Host, req.URL.RequestURI(), "127.0.0.1:1"
@@ -58,6 +72,7 @@ type scaleRun struct {
 	journal                int
 	decode, replay         time.Duration
 	wantFailed, truthCount int
+	byEndpoint             map[string]int
 }
 
 func drainScale(b *testing.B, sc scale) scaleRun {
@@ -78,7 +93,7 @@ func drainScale(b *testing.B, sc scale) scaleRun {
 	for range sc.groups {
 		srv.AddGroup(gitlabtest.Group{Storage: "default"})
 	}
-	tr := &inMemory{h: srv.Handler()}
+	tr := &inMemory{h: srv.Handler(), byEndpoint: map[string]int{}}
 	client, err := gitlabdata.NewClient(srv.URL(), srv.Token(), gitlabdata.WithHTTPClient(&http.Client{Transport: tr}))
 	if err != nil {
 		b.Fatal(err)
@@ -118,6 +133,7 @@ func drainScale(b *testing.B, sc scale) scaleRun {
 		b.Fatal(err)
 	}
 	run.requests = tr.requests.Load()
+	run.byEndpoint = maps.Clone(tr.byEndpoint)
 	run.fakeCPU = time.Duration(tr.fakeCPU.Load())
 	run.clientCPU = total - run.fakeCPU
 	run.moved, run.failed, run.found = rep.Totals.Moved, rep.Totals.Failed, rep.Totals.Found
@@ -167,6 +183,7 @@ func BenchmarkDrainScale(b *testing.B) {
 					run.found, run.moved, run.failed, run.truthCount, total, total-run.wantFailed, run.wantFailed, run.wantFailed)
 			}
 			b.ReportMetric(float64(run.requests)/float64(run.moved), "requests/moved")
+			logEndpoints(b, run)
 			b.ReportMetric(float64(run.clientCPU.Microseconds())/float64(total), "client-µs/container")
 			b.ReportMetric(float64(run.fakeCPU.Microseconds())/float64(total), "fake-µs/container")
 			b.ReportMetric(float64(run.peakHeap)/(1<<20), "peak-heap-MiB")
@@ -176,6 +193,16 @@ func BenchmarkDrainScale(b *testing.B) {
 			b.ReportMetric(float64(run.replay.Milliseconds()), "resume-ms")
 		})
 	}
+}
+
+// logEndpoints logs the requests of each endpoint per moved container.
+func logEndpoints(b *testing.B, run scaleRun) {
+	eps := slices.Sorted(maps.Keys(run.byEndpoint))
+	var lines []string
+	for _, ep := range eps {
+		lines = append(lines, fmt.Sprintf("%-50s %7d  %.4f/moved", ep, run.byEndpoint[ep], float64(run.byEndpoint[ep])/float64(run.moved)))
+	}
+	b.Logf("requests by endpoint:\n%s", strings.Join(lines, "\n"))
 }
 
 // BenchmarkDrainRequestsPerMovedContainer drains 200 projects, 20
@@ -188,4 +215,5 @@ func BenchmarkDrainRequestsPerMovedContainer(b *testing.B) {
 		run = drainScale(b, scale{200, 20, 10})
 	}
 	b.ReportMetric(float64(run.requests)/float64(run.moved), "requests/moved")
+	logEndpoints(b, run)
 }

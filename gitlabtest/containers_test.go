@@ -437,6 +437,7 @@ func TestControlPlaneRefusals(t *testing.T) {
 		{"fault with status 399", "POST", "/-/fake/faults", `{"status":399}`, 400,
 			`{"error":"status must be 400-599 (or 0 to answer normally after the latency), count and retry_after must not be negative"}`},
 		{"application limit on a 500", "POST", "/-/fake/faults", `{"status":500,"application_limit":true}`, 400, `{"error":"application_limit needs status 429"}`},
+		{"a lost answer without a status", "POST", "/-/fake/faults", `{"latency":"1ms","after_serving":true}`, 400, `{"error":"after_serving needs a status"}`},
 		{"latency only", "POST", "/-/fake/faults", `{"latency":"1ms","count":1}`, 201, `{"count":1,"latency":"1ms"}`},
 		{"status 400", "POST", "/-/fake/faults", `{"path":"/api/v4/nowhere","status":400}`, 201, `{"path":"/api/v4/nowhere","status":400}`},
 		{"demote the administrator's token", "POST", "/-/fake/tokens", `{"token":"admin-token"}`, 409,

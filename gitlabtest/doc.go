@@ -63,7 +63,8 @@
 //   - 18.10 and later ([EraGranular]): no feature flag, and granular token
 //     permissions: a fine-grained token ([Token].Granular) without the
 //     route's permission gets 403
-//     {"error":"insufficient_granular_scope","error_description":"…"}.
+//     {"error":"insufficient_granular_scope","error_description":"…"}
+//     (on the Data management routes from 19.2 only, as below).
 //
 // Each release accepts its own set of model names ([ModelNamesOf]); any
 // other name, including a name of a later release, answers 400
@@ -97,9 +98,9 @@
 //
 // GitLab checks granular permissions on the Data management routes
 // (read_admin_data_management, update_admin_data_management) from 19.2
-// only; the fake checks them, like those of the storage moves routes, from
-// 18.10. Whether 18.10 still had the feature flag is not settled; the fake
-// has none from 18.10.
+// only (corrections #1), and so does the fake; those of the storage moves
+// routes from 18.10. Whether 18.10 still had the feature flag is not
+// settled; the fake has none from 18.10.
 //
 // # Behaviour
 //

@@ -445,14 +445,16 @@ func TestGranularPermissions(t *testing.T) {
 		}
 		wantJSON(t, tt.name, got, tt.status, tt.want)
 	}
-	// 18.9 has no granular check; 19.2 and later check the Data management
-	// permissions. (18.10 to 19.1: see the package doc's Versions section.)
+	// 19.2 and later check the Data management permissions (corrections
+	// #1); releases before do not.
 	for _, tt := range []struct {
 		version gitlabtest.Version
 		status  int
 		want    string
 	}{
 		{gitlabtest.Version{Major: 18, Minor: 9}, 200, `[]`},
+		{gitlabtest.Version{Major: 18, Minor: 10}, 200, `[]`},
+		{gitlabtest.Version{Major: 19, Minor: 1}, 200, `[]`},
 		{gitlabtest.Version{Major: 19, Minor: 2}, 403, denied("read_admin_data_management")},
 		{gitlabtest.Version{Major: 20, Minor: 1}, 403, denied("read_admin_data_management")},
 	} {

@@ -226,3 +226,49 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("lfs_objects total = %d, %v; want 20", resp.Total, err)
 	}
 }
+
+// A fault after serving keeps the request's effects and loses its answer,
+// as a proxy that times out after GitLab created a move.
+func TestFaultAfterServing(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	srv.AddStorage("storage2", 100)
+	id := srv.AddProject(gitlabtest.Project{Storage: "default"})
+	srv.InjectFault(gitlabtest.Fault{Method: "POST", Path: "/api/v4/projects/*/repository_storage_moves", Status: 502, Count: 1, AfterServing: true})
+	got := adminDo(t, srv, "POST", fmt.Sprintf("/projects/%d/repository_storage_moves", id), `{"destination_storage_name":"storage2"}`)
+	if got.status != 502 || !strings.Contains(got.body, "<html>") {
+		t.Errorf("POST = %d %q; want the proxy's 502 page", got.status, got.body)
+	}
+	moves, _, err := fakeClient(t, srv).ProjectRepositoryStorageMoves.ListForProject(t.Context(), id, nil)
+	if err != nil || len(moves) != 1 || moves[0].DestinationStorageName != "storage2" {
+		t.Errorf("moves of the project = %+v, %v; want the one the lost answer created", moves, err)
+	}
+	if p, _ := srv.Project(id); !p.ReadOnly {
+		t.Error("the project is not read-only: the move was not scheduled")
+	}
+	log := srv.Requests()
+	if last := log[len(log)-2]; last.Method != "POST" || last.Status != 502 {
+		t.Errorf("request log has %s %d for the POST; want the status sent, 502", last.Method, last.Status)
+	}
+}
+
+// GitLab's Date header is its own clock; the fake's is WithClock's, and
+// Handler serves the same fake without a socket.
+func TestDateAndHandler(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	got := adminDo(t, srv, "GET", "/version", "")
+	if d := got.header.Get("Date"); d != testNow.Format(http.TimeFormat) {
+		t.Errorf("Date = %q; want the fake's clock, %q", d, testNow.Format(http.TimeFormat))
+	}
+	req := httptest.NewRequest("GET", srv.URL()+"/api/v4/version", nil)
+	req.Header.Set("Private-Token", srv.Token())
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"version":"19.2.0-ee"`) {
+		t.Errorf("Handler() GET /version = %d %q", rec.Code, rec.Body.String())
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("%d requests logged; want 2 (one over the socket, one through Handler)", n)
+	}
+}
