@@ -64,8 +64,9 @@ func TestPlanIsADryRunInOrderWithBudgetsAndTheWeightWarning(t *testing.T) {
 // finishes without moving (corrections #11) and must not count as moved.
 func TestFinishedButNotMoved(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t) // only "default", weight 100
-	h.srv.AddProjects(3, "default")
+	h := newHarness(t) // default has weight 100
+	h.srv.AddStorage("storage2", 20)
+	h.srv.AddProjects(6, "default")
 	d, err := drain.New(h.client, h.options(drain.Options{From: "default"}))
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +76,32 @@ func TestFinishedButNotMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, rep)
-	want := map[string]string{"project/1": "not_moved/still_on_source", "project/2": "not_moved/still_on_source", "project/3": "not_moved/still_on_source"}
+	want := map[string]string{}
+	for _, id := range h.srv.ProjectsOnStorage("default") {
+		want[ref(drain.KindProject, id)] = "not_moved/still_on_source"
+	}
+	if len(want) == 0 || len(want) == 6 {
+		t.Fatalf("%d of 6 projects stayed on default; the test needs some of each", len(want))
+	}
 	diff(t, "Run() remaining", want, remaining(rep))
-	if rep.Totals.Moved != 0 || rep.Totals.NotMoved != 3 || rep.Empty() {
-		t.Errorf("moved %d, not moved %d, empty %v; want 0, 3, false", rep.Totals.Moved, rep.Totals.NotMoved, rep.Empty())
+	if rep.Totals.Moved != 6-len(want) || rep.Totals.NotMoved != len(want) || rep.Empty() {
+		t.Errorf("moved %d, not moved %d, empty %v; want %d, %d, false", rep.Totals.Moved, rep.Totals.NotMoved, rep.Empty(), 6-len(want), len(want))
+	}
+}
+
+// Without a destination and no storage but From with a weight, every
+// move would land back on From: the drain refuses before it lists.
+func TestNoStorageCanReceiveTheMoves(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t) // only default
+	h.srv.AddProjects(2, "default")
+	d, err := drain.New(h.client, h.options(drain.Options{From: "default"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Run(t.Context())
+	if got := haltOf(t, err); got.What != "no storage can receive the moves" || h.requests("GET /projects") != 0 {
+		t.Errorf("halt %q after %d listings; want no storage can receive the moves, before any listing", got.Error(), h.requests("GET /projects"))
 	}
 }
 
@@ -167,6 +190,20 @@ func TestWatchdogReleasesAStuckMove(t *testing.T) {
 	}
 }
 
+// A stuck move that holds the only slot after other moves finished: those
+// are verified, the rest skipped, and the run ends.
+func TestAStuckMoveHoldingTheLastSlotEndsTheRun(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	h.srv.AddProjects(5, "default")
+	h.srv.UpdateProject(3, func(p *gitlabtest.Project) { p.StuckIn = "started" })
+	rep := h.run(drain.Options{MaxRunning: 1, StuckAfter: 5 * time.Minute})
+	diff(t, "Run() remaining", map[string]string{"project/3": "stuck/stuck", "project/4": "skipped/max_running", "project/5": "skipped/max_running"}, remaining(rep))
+	if rep.Totals.Moved != 2 {
+		t.Errorf("moved %d; want projects 1 and 2", rep.Totals.Moved)
+	}
+}
+
 // A heartbeat says where the run is while nothing changes.
 func TestHeartbeatWhileNothingChanges(t *testing.T) {
 	t.Parallel()
@@ -201,8 +238,8 @@ func TestRoundsUntilEmpty(t *testing.T) {
 			}
 		}
 	}})
-	if !rep.Empty() || rep.Rounds != 2 || rep.Totals.Moved != 4 {
-		t.Errorf("moved %d, remaining %+v after %d rounds; want 4, none after 2", rep.Totals.Moved, rep.Remaining, rep.Rounds)
+	if !rep.Empty() || rep.Rounds != 3 || rep.Totals.Moved != 4 {
+		t.Errorf("moved %d, remaining %+v after %d rounds; want 4, none after 3 listings", rep.Totals.Moved, rep.Remaining, rep.Rounds)
 	}
 }
 
@@ -227,6 +264,27 @@ func TestAContainerMovedMeanwhileIsGoneNotMovedAgain(t *testing.T) {
 		t.Errorf("gone %d, moved %d; want 2 and 2", rep.Totals.Gone, rep.Totals.Moved)
 	}
 	diff(t, "schedule calls", []string{"/projects/1/repository_storage_moves", "/projects/2/repository_storage_moves"}, h.posts())
+}
+
+// A container another drain moved after this one listed it (its listing
+// still young): GitLab answers the schedule call with a move from where
+// it is now; that container is gone, not counted as moved.
+func TestAMoveFromAnotherStorageIsNotCountedAsMoved(t *testing.T) {
+	t.Parallel()
+	h := drainFleet(t)
+	h.srv.AddProjects(3, "default")
+	once := false
+	h.onPause = func() {
+		if !once {
+			once = true
+			h.srv.UpdateProject(3, func(p *gitlabtest.Project) { p.Storage = "storage2" })
+		}
+	}
+	rep := h.run(drain.Options{MaxRunning: 1})
+	if !rep.Empty() || rep.Totals.Moved != 2 || rep.Totals.Gone != 1 {
+		t.Errorf("moved %d, gone %d, remaining %v; want 2, 1, none", rep.Totals.Moved, rep.Totals.Gone, remaining(rep))
+	}
+	diff(t, "project 3's events", []drain.EventType{drain.EventPlanned, drain.EventScheduling, drain.EventScheduled, drain.EventGone}, h.eventsOf(drain.KindProject, 3))
 }
 
 // A move of a waiting container that someone else scheduled is followed,
@@ -380,6 +438,11 @@ func TestOneRunPerStorage(t *testing.T) {
 	h.srv.AddProjects(4, "default")
 	second := h.drain(drain.Options{})
 	var secondErr error
+	for range 2 { // Plan may run any number of times before Run
+		if plan, err := second.Plan(t.Context()); err != nil || len(plan.Moves) != 4 {
+			t.Fatalf("Plan() = %+v, %v; want 4 moves", plan, err)
+		}
+	}
 	first := h.drain(drain.Options{OnEvent: func(ev drain.Event) {
 		if ev.Type == drain.EventScheduled && secondErr == nil {
 			_, secondErr = second.Run(t.Context())
@@ -389,6 +452,7 @@ func TestOneRunPerStorage(t *testing.T) {
 	if err != nil || !rep.Empty() {
 		t.Fatalf("first Run() = %v, remaining %v", err, remaining(rep))
 	}
+	checkCounts(t, rep)
 	if secondErr == nil || !strings.Contains(secondErr.Error(), "already running in this process") {
 		t.Errorf("a second Run of the storage while the first ran = %v; want it refused", secondErr)
 	}

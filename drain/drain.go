@@ -52,8 +52,12 @@ package drain
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -349,6 +353,9 @@ var active = struct {
 	runs map[string]bool
 }{runs: map[string]bool{}}
 
+// claim makes sure no other Run drains from on instance: in this process,
+// and (where flock(2) is available) in another process of this machine,
+// through a lock file in the temporary directory.
 func claim(instance, from string) (release func(), err error) {
 	k := instance + "\x00" + from
 	active.Lock()
@@ -356,10 +363,21 @@ func claim(instance, from string) (release func(), err error) {
 	if active.runs[k] {
 		return nil, fmt.Errorf("drain: a drain of %q on %s is already running in this process: one run per storage", from, instance)
 	}
+	sum := sha256.Sum256([]byte(k))
+	path := filepath.Join(os.TempDir(), "gitlabdata-drain-"+hex.EncodeToString(sum[:8])+".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("drain: the lock of a drain of %q: %w", from, err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("drain: another process on this machine is draining %q on %s (it holds %s): one run per storage", from, instance, path)
+	}
 	active.runs[k] = true
 	return func() {
 		active.Lock()
 		defer active.Unlock()
 		delete(active.runs, k)
+		f.Close()
 	}, nil
 }

@@ -86,13 +86,15 @@ type Event struct {
 type Progress struct {
 	Found   int `json:"found"`
 	Waiting int `json:"waiting"`
-	// Running counts the moves being followed (stuck ones included).
-	Running  int   `json:"running"`
-	Moved    int   `json:"moved"`
-	Failed   int   `json:"failed"`
-	Other    int   `json:"other"` // stuck, not moved, skipped, gone, unknown
-	Bytes    int64 `json:"bytes"` // moved, where the size is known
-	Requests int   `json:"requests"`
+	// Running counts the moves being followed (stuck ones included),
+	// Verifying the finished ones waiting to be read again.
+	Running   int   `json:"running"`
+	Verifying int   `json:"verifying"`
+	Moved     int   `json:"moved"`
+	Failed    int   `json:"failed"`
+	Other     int   `json:"other"` // stuck, not moved, skipped, gone, unknown
+	Bytes     int64 `json:"bytes"` // moved, where the size is known
+	Requests  int   `json:"requests"`
 }
 
 // journalLine is ev as the journal stores it: a container is described

@@ -85,6 +85,7 @@ func TestPreflightRefusesWhatIsNotAnAdministratorsGitLab(t *testing.T) {
 			diff(t, "Plan() halt", tc.want, drain.HaltError{What: got.What, Endpoint: got.Endpoint, Status: got.Status})
 			rep, err := d.Run(t.Context())
 			haltOf(t, err)
+			checkCounts(t, rep)
 			if rep == nil || rep.Halted == "" || rep.Totals.Found != 0 {
 				t.Errorf("Run() report = %+v; want an empty report that says why it halted", rep)
 			}
@@ -124,7 +125,7 @@ func TestBreakerStopsAFailingGitLab(t *testing.T) {
 		{"502 from the proxy", gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 502},
 			"GitLab keeps failing: 5 failed requests in a row", "502", 5, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}},
 		{"a 429 storm", gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, RetryAfter: gitlabtest.Seconds(3)},
-			"GitLab keeps failing: 5 failed requests in a row", "429", 5, []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second, 3 * time.Second}},
+			"GitLab keeps rate-limiting the drain: 5 failed requests in a row", "429", 5, []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second, 3 * time.Second}},
 		{"an application limit of 10 minutes", gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, ApplicationLimit: true},
 			"GitLab rate-limits this token", "429", 1, nil},
 	} {
@@ -133,8 +134,9 @@ func TestBreakerStopsAFailingGitLab(t *testing.T) {
 			h := drainFleet(t)
 			h.srv.AddProjects(30, "default")
 			h.srv.InjectFault(tc.fault)
-			_, err := h.drain(drain.Options{Kinds: []drain.Kind{drain.KindProject}}).Run(t.Context())
+			rep, err := h.drain(drain.Options{Kinds: []drain.Kind{drain.KindProject}}).Run(t.Context())
 			got := haltOf(t, err)
+			checkCounts(t, rep)
 			if !strings.HasPrefix(got.What, tc.what) || got.Status != tc.status || got.Endpoint != "GET /api/v4/projects" {
 				t.Errorf("halt = %q; want %q (GET /api/v4/projects %s)", got.Error(), tc.what, tc.status)
 			}
@@ -154,8 +156,9 @@ func TestBreakerStopsAFailingGitLab(t *testing.T) {
 		h := drainFleet(t)
 		h.srv.AddProjects(3, "default")
 		h.srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 429, ApplicationLimit: true})
-		_, err := h.drain(drain.Options{}).Run(t.Context())
+		rep, err := h.drain(drain.Options{}).Run(t.Context())
 		got := haltOf(t, err)
+		checkCounts(t, rep)
 		if want := t0.Add(600 * time.Second); !got.RetryAt.Equal(want) || !strings.Contains(got.Advice, "10m0s") {
 			t.Errorf("halt %q, retry at %v; want 10 minutes, at %v", got.Error(), got.RetryAt, want)
 		}
@@ -223,8 +226,9 @@ func TestBreakerOnAnswersThatAreNotGitLabs(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c, _ := gitlabdata.NewClient(srv.URL, h.srv.Token(), gitlabdata.WithRetry(gitlabdata.RetryPolicy{MaxAttempts: 1}))
 	d, _ := drain.New(c, h.options(drain.Options{From: "default", To: gitlabdata.String("storage2"), Kinds: []drain.Kind{drain.KindProject}}))
-	_, err := d.Run(t.Context())
+	rep, err := d.Run(t.Context())
 	got := haltOf(t, err)
+	checkCounts(t, rep)
 	if got.Status != "not GitLab's JSON" || calls.Load() != 5 {
 		t.Errorf("halt %q after %d project listings; want not GitLab's JSON after 5", got.Error(), calls.Load())
 	}

@@ -26,14 +26,16 @@ type gitlab struct {
 	// offset is GitLab's clock minus the drain's, from the Date header of
 	// the last answer.
 	offset time.Duration
+	root   string // the API root's path, such as /api/v4/
 }
 
 func newGitLab(c *gitlabdata.Client, o *Options) *gitlab {
-	return &gitlab{c: c, o: o, ops: newKindOps(c), br: newBreaker(o.MaxRequestFailures)}
+	root := "/api/v4/"
+	if u, err := url.Parse(c.BaseURL()); err == nil {
+		root = u.Path
+	}
+	return &gitlab{c: c, o: o, ops: newKindOps(c), br: newBreaker(o.MaxRequestFailures), root: root}
 }
-
-// api is the path prefix of endpoint names in messages.
-const api = "/api/v4/"
 
 // failure classifies an error of a GitLab call.
 type failure int
@@ -63,9 +65,9 @@ func classify(err error, resp *gitlabdata.Response) failure {
 
 // call runs f, one GitLab request named by endpoint (such as "GET
 // projects"). A 429 is waited out (up to MaxRetryAfter) and sent again;
-// every other error is returned after the breaker noted it and, for a
-// failure, after a pause that grows with the failures in a row. It returns
-// a *HaltError when the drain must stop.
+// every other error is returned once the breaker noted it (a caller that
+// tries again waits backoff first). It returns a *HaltError when the drain
+// must stop.
 func (g *gitlab) call(ctx context.Context, endpoint string, f func() (*gitlabdata.Response, error)) error {
 	return g.send(ctx, endpoint, true, f)
 }
@@ -95,7 +97,7 @@ func (g *gitlab) send(ctx context.Context, endpoint string, counted bool, f func
 		if ctx.Err() != nil {
 			return err
 		}
-		if h := authHalt(endpoint, err); h != nil {
+		if h := g.authHalt(endpoint, err); h != nil {
 			return h
 		}
 		var apiErr *gitlabdata.APIError
@@ -106,7 +108,7 @@ func (g *gitlab) send(ctx context.Context, endpoint string, counted bool, f func
 			}
 			if wait > g.o.MaxRetryAfter {
 				at := g.o.Now().Add(wait).UTC()
-				return &HaltError{What: "GitLab rate-limits this token", Endpoint: label(endpoint), Status: "429",
+				return &HaltError{What: "GitLab rate-limits this token", Endpoint: g.label(endpoint), Status: "429",
 					Advice:  fmt.Sprintf("it asks to wait %s: rerun after %s, or raise the limit (GitLab's application limits, such as projects_api for GET /projects)", wait, at.Format("15:04:05 MST")),
 					RetryAt: at, Err: err}
 			}
@@ -124,56 +126,56 @@ func (g *gitlab) send(ctx context.Context, endpoint string, counted bool, f func
 			}
 			return err
 		}
-		switch {
-		case counted:
+		if counted {
 			if trip := g.br.record(endpoint, true); trip != "" {
 				return g.halt(endpoint, trip, err)
-			}
-			// Space the failures out: 1s, 2s, 4s, ... before the caller tries again.
-			if serr := g.o.Sleep(ctx, time.Second<<min(g.br.streak()-1, 5)); serr != nil {
-				return serr
-			}
-		case classify(err, resp) == transient:
-			// A probe that got no answer waits before the next one; one
-			// that met a broken project does not.
-			if serr := g.o.Sleep(ctx, time.Second); serr != nil {
-				return serr
 			}
 		}
 		return err
 	}
 }
 
+// backoff waits before a failed request is sent again: 1s, 2s, 4s, ...
+// with the failures in a row.
+func (g *gitlab) backoff(ctx context.Context) error {
+	return g.o.Sleep(ctx, time.Second<<min(max(g.br.streak()-1, 0), 5))
+}
+
 // halt is the breaker's *HaltError.
 func (g *gitlab) halt(endpoint, trip string, err error) *HaltError {
-	advice := "GitLab is failing: check its health"
+	again := "run again"
+	if g.o.Journal != nil {
+		again += " on the same journal"
+	}
+	if errors.Is(err, gitlabdata.ErrRateLimited) {
+		return &HaltError{What: "GitLab keeps rate-limiting the drain: " + trip, Endpoint: g.label(endpoint), Status: status(err),
+			Advice: "wait for the limit to reset (or raise it), then " + again, Err: err}
+	}
+	advice := "check GitLab's health"
 	if rid := requestID(err); rid != "" {
 		advice += " (its logs, request id " + rid + ")"
 	}
-	advice += ", then run again"
-	if g.o.Journal != nil {
-		advice += " on the same journal"
-	}
-	return &HaltError{What: "GitLab keeps failing: " + trip, Endpoint: label(endpoint), Status: status(err), Advice: advice, Err: err}
+	return &HaltError{What: "GitLab keeps failing: " + trip, Endpoint: g.label(endpoint), Status: status(err), Advice: advice + ", then " + again, Err: err}
 }
 
 // authHalt stops on 401 and 403: no retry or skip helps.
-func authHalt(endpoint string, err error) *HaltError {
+func (g *gitlab) authHalt(endpoint string, err error) *HaltError {
 	switch {
 	case errors.Is(err, gitlabdata.ErrUnauthorized):
-		return &HaltError{What: "GitLab refused the token", Endpoint: label(endpoint), Status: "401",
+		return &HaltError{What: "GitLab refused the token", Endpoint: g.label(endpoint), Status: "401",
 			Advice: "use an administrator's personal access token with the api scope (check GITLAB_TOKEN, and that it has not expired)", Err: err}
 	case errors.Is(err, gitlabdata.ErrForbidden):
-		return &HaltError{What: "the token has no administrator access", Endpoint: label(endpoint), Status: "403",
+		return &HaltError{What: "the token has no administrator access", Endpoint: g.label(endpoint), Status: "403",
 			Advice: "use an administrator's token; where Admin Mode is on, it needs the admin_mode scope", Err: err}
 	}
 	return nil
 }
 
-// label turns "GET projects/:id" into "GET /api/v4/projects/:id".
-func label(endpoint string) string {
+// label turns "GET projects/:id" into "GET /api/v4/projects/:id", under
+// the path of the client's base URL.
+func (g *gitlab) label(endpoint string) string {
 	method, path, _ := strings.Cut(endpoint, " ")
-	return method + " " + api + path
+	return method + " " + g.root + path
 }
 
 // status is the HTTP status of err, or what stands for it.
@@ -249,18 +251,18 @@ func (r *runner) preflight(ctx context.Context) error {
 		case errors.As(err, &h), ctx.Err() != nil:
 			return err
 		case resp == nil && !isAPIError(err):
-			return &HaltError{What: "cannot reach GitLab", Endpoint: label(ep), Status: status(err),
+			return &HaltError{What: "cannot reach GitLab", Endpoint: r.gl.label(ep), Status: status(err),
 				Advice: "check the URL (GITLAB_URL) and that GitLab is up", Err: err}
 		case classify(err, resp) == serverBug:
-			return &HaltError{What: "GitLab failed", Endpoint: label(ep), Status: status(err), Advice: "check GitLab's health, then run again", Err: err}
+			return &HaltError{What: "GitLab failed", Endpoint: r.gl.label(ep), Status: status(err), Advice: "check GitLab's health, then run again", Err: err}
 		}
-		return notGitLab(ep, err)
+		return r.gl.notGitLab(ep, err)
 	}
 	switch {
 	case user.ID == 0 || user.Username == "":
-		return notGitLab(ep, fmt.Errorf("the answer is not a GitLab user"))
+		return r.gl.notGitLab(ep, fmt.Errorf("the answer is not a GitLab user"))
 	case user.IsAdmin == nil || !*user.IsAdmin:
-		return &HaltError{What: fmt.Sprintf("the token of %s is not an administrator's", user.Username), Endpoint: label(ep), Status: "200 without is_admin",
+		return &HaltError{What: fmt.Sprintf("the token of %s is not an administrator's", user.Username), Endpoint: r.gl.label(ep), Status: "200 without is_admin",
 			Advice: "GitLab hides repository_storage from other users, so the storage would look empty: use an administrator's token (with the admin_mode scope where Admin Mode is on)"}
 	}
 	return r.checkWeights(ctx)
@@ -271,8 +273,8 @@ func isAPIError(err error) bool {
 	return errors.As(err, &apiErr)
 }
 
-func notGitLab(ep string, err error) *HaltError {
-	return &HaltError{What: "the server does not answer as GitLab's API", Endpoint: label(ep), Status: status(err),
+func (g *gitlab) notGitLab(ep string, err error) *HaltError {
+	return &HaltError{What: "the server does not answer as GitLab's API", Endpoint: g.label(ep), Status: status(err),
 		Advice: "check the URL (GITLAB_URL): it is GitLab's address, such as https://gitlab.example.com", Err: err}
 }
 
@@ -305,10 +307,18 @@ func (r *runner) checkWeights(ctx context.Context) error {
 		}
 		return nil
 	}
-	if w[from] > 0 {
+	receivers := 0
+	for name, weight := range w {
+		if name != from && weight > 0 {
+			receivers++
+		}
+	}
+	switch {
+	case receivers == 0:
+		return &HaltError{What: "no storage can receive the moves", Endpoint: r.gl.label("GET application/settings"), Status: "200",
+			Advice: fmt.Sprintf("without a destination GitLab picks one by weight, and every storage but %s has weight 0: give the new storage a weight (Admin > Settings > Repository), or name the destination", from)}
+	case w[from] > 0:
 		r.warn(fmt.Sprintf("no destination: GitLab picks one by weight, and %s has weight %d, so moves may land back on it (they are reported as not moved); set its weight to 0 first", from, w[from]))
-	} else {
-		r.warn(fmt.Sprintf("no destination: GitLab picks one by weight (%s has weight 0)", from))
 	}
 	return nil
 }

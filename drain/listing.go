@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gitlabdata/gitlabdata"
 )
@@ -124,9 +125,16 @@ func (r *runner) listProjects(ctx context.Context, after, before int64, stats bo
 			case classify(err, nil) == answered:
 				return l, err
 			case classify(err, nil) == transient:
-				continue // call paused and counted it; the breaker bounds this
+				// The breaker counted it and bounds this.
+				if err := r.gl.backoff(ctx); err != nil {
+					return l, err
+				}
+				continue
 			}
 			if bugs++; bugs < 2 {
+				if err := r.gl.backoff(ctx); err != nil {
+					return l, err
+				}
 				continue
 			}
 			found, broken, next, nerr := r.narrow(ctx, after, stop, stats, err)
@@ -216,19 +224,22 @@ func (r *runner) narrow(ctx context.Context, after, before int64, stats bool, pa
 			if errors.As(perr, &h) || ctx.Err() != nil {
 				return found, broken, lo, perr
 			}
+			if err := r.o.Sleep(ctx, time.Second); err != nil { // no answer: wait before the next probe
+				return found, broken, lo, err
+			}
 		case top > lo+2:
 			hi = top
 		default: // the window of one id fails
 			broken = append(broken, lo+1)
 			if len(broken) == 3 {
 				return found, nil, lo, &HaltError{What: "GitLab keeps failing: every window of the listing fails, not one project",
-					Endpoint: label("GET projects"), Status: status(perr), Advice: "check GitLab's health (its logs), then run again", Err: perr}
+					Endpoint: r.gl.label("GET projects"), Status: status(perr), Advice: "check GitLab's health (its logs), then run again", Err: perr}
 			}
 			lo, hi, span = lo+1, 0, 1
 		}
 	}
 	return found, nil, lo, &HaltError{What: fmt.Sprintf("GitLab keeps failing: a listing page fails and %d narrowing requests did not find why", maxProbes),
-		Endpoint: label("GET projects"), Status: status(pageErr), Advice: "check GitLab's logs for the failing request, then run again", Err: pageErr}
+		Endpoint: r.gl.label("GET projects"), Status: status(pageErr), Advice: "check GitLab's logs for the failing request, then run again", Err: pageErr}
 }
 
 // projectsAmong lists the projects on From whose ids are among ids
@@ -287,6 +298,9 @@ func (r *runner) listOther(ctx context.Context, k Kind) (listing, error) {
 				return l, err
 			}
 			if fails++; fails < 3 {
+				if err := r.gl.backoff(ctx); err != nil {
+					return l, err
+				}
 				continue
 			}
 			l.errs = append(l.errs, ListingError{Kind: k, Page: page, Error: err.Error()})

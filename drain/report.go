@@ -145,8 +145,10 @@ type Report struct {
 	Stuck         []StuckMove    `json:"stuck"`
 	ListingErrors []ListingError `json:"listing_errors"`
 	Warnings      []string       `json:"warnings"`
-	Rounds        int            `json:"rounds"`
-	Interrupted   bool           `json:"interrupted"`
+	// Rounds is how many times the run listed the storage; the last
+	// listing found nothing left to schedule, unless MaxRounds was reached.
+	Rounds      int  `json:"rounds"`
+	Interrupted bool `json:"interrupted"`
 	// Halted is the one-line reason when GitLab could not be used (see
 	// HaltError); empty otherwise.
 	Halted string `json:"halted"`
@@ -159,9 +161,12 @@ type Report struct {
 	Elapsed  time.Duration `json:"elapsed_ns"`
 }
 
-// Empty reports whether nothing remains on the storage and no listing
-// failed.
-func (r *Report) Empty() bool { return len(r.Remaining) == 0 && len(r.ListingErrors) == 0 }
+// Empty reports whether the run ended with the storage empty: nothing
+// remains, no listing failed, and the run was neither interrupted nor
+// halted (then what it did not list is not known).
+func (r *Report) Empty() bool {
+	return len(r.Remaining) == 0 && len(r.ListingErrors) == 0 && !r.Interrupted && r.Halted == ""
+}
 
 // Plan is what a run would do, from a dry run.
 type Plan struct {

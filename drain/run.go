@@ -30,6 +30,7 @@ type runner struct {
 	calls         int              // schedule calls sent in this run
 	listed        map[Kind]int     // rows of each kind's last full listing
 	broken        map[int64]string // projects that break their listing pages, with the error
+	listings      int              // rounds of listing the storage
 }
 
 func (d *Drain) newRunner(dry bool) *runner {
@@ -96,17 +97,18 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	if err := r.record(Event{Type: EventRunStarted, From: r.o.From, To: r.to()}); err != nil {
 		return nil, err
 	}
-	rounds, err := r.drain(ctx)
+	_, err := r.drain(ctx)
 	end := ReasonHalted
 	var halt *HaltError
 	switch {
 	case ctx.Err() != nil:
 		end = ReasonInterrupted
+		r.settle(ctx)
 		_ = r.record(Event{Type: EventInterrupted, Reason: "stopped: moves in flight stay in the journal"})
 	case err != nil:
 		_ = r.record(Event{Type: EventInterrupted, Reason: strings.TrimPrefix(err.Error(), "drain: ")})
 	}
-	rep := r.report(end, rounds, started)
+	rep := r.report(end, r.listings, started)
 	rep.Interrupted = ctx.Err() != nil
 	if errors.As(err, &halt) {
 		rep.Halted = strings.TrimPrefix(halt.Error(), "drain: ")
@@ -119,6 +121,28 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		return rep, fmt.Errorf("drain: interrupted: %w", context.Cause(ctx))
 	}
 	return rep, err
+}
+
+// settleTime bounds the reads of an interrupted run: one look at the moves
+// in flight, to report those that ended.
+const settleTime = 5 * time.Second
+
+// settle reads the moves in flight once more after ctx ended, and
+// verifies the finished ones, within settleTime: an interrupted run
+// reports what already ended. It sends no schedule call.
+func (r *runner) settle(ctx context.Context) {
+	if r.following() == 0 {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTime)
+	defer cancel()
+	for _, it := range r.st.moving {
+		it.watch.next = time.Time{}
+	}
+	r.queue = nil
+	if _, err := r.poll(sctx); err == nil {
+		_ = r.verifyDue(sctx, true)
+	}
 }
 
 // resume replays the journal, checks that it is this drain's, and writes
@@ -234,6 +258,7 @@ func (r *runner) discover(ctx context.Context, n int) ([]*item, error) {
 	if err := r.record(Event{Type: EventRound, Attempt: n}); err != nil {
 		return nil, err
 	}
+	r.listings = n
 	r.listingErrors = nil
 	var queue []*item
 	for _, k := range r.o.Kinds {

@@ -47,6 +47,16 @@ func (r *runner) schedule(ctx context.Context, it *item) error {
 	r.lastPOST = r.o.Now()
 	var h *HaltError
 	switch {
+	case err == nil && m.SourceStorageName != "" && m.SourceStorageName != r.o.From:
+		// It had left From (another drain moved it): GitLab moved it from
+		// where it is. The move is journaled, not counted as this drain's.
+		if err := r.adopt(it, m, EventScheduled, ""); err != nil {
+			return err
+		}
+		ev := r.event(it, EventGone)
+		ev.Reason, ev.To = string(ReasonLeftSource), m.SourceStorageName
+		ev.Error = fmt.Sprintf("it was on %s when its move %d was scheduled (to %s)", m.SourceStorageName, m.ID, m.DestinationStorageName)
+		return r.record(ev)
 	case err == nil:
 		return r.adopt(it, m, EventScheduled, "")
 	case errors.As(err, &h):

@@ -294,7 +294,7 @@ func (s *state) sorted(kinds []Kind) []*item {
 func (s *state) progress(requests int) *Progress {
 	c := &s.count
 	return &Progress{
-		Found: len(s.items), Waiting: c[phaseWaiting], Running: c[phaseScheduling] + c[phaseRunning] + c[phaseStuck] + c[phaseFinished],
+		Found: len(s.items), Waiting: c[phaseWaiting], Running: c[phaseScheduling] + c[phaseRunning] + c[phaseStuck], Verifying: c[phaseFinished],
 		Moved: c[phaseMoved], Failed: c[phaseFailed], Other: c[phaseNotMoved] + c[phaseSkipped] + c[phaseGone] + c[phaseUnknown],
 		Bytes: s.moved, Requests: requests,
 	}

@@ -143,7 +143,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "a 429 storm", setup: withFake(30, func(f *fakeProcess) {
 			f.control(http.MethodPost, "/faults", `{"method":"GET","path":"/api/v4/projects","status":429,"retry_after":1}`)
 		}, "GET /api/v4/projects"), args: apply, code: exitCannotRun, max: 20, limit: 60 * time.Second,
-			line: `^evacuate-storage: GitLab keeps failing: 5 failed requests in a row \(GET /api/v4/projects 429\)`},
+			line: `^evacuate-storage: GitLab keeps rate-limiting the drain: 5 failed requests in a row \(GET /api/v4/projects 429\): wait for the limit to reset`},
 		{name: "an application limit of 10 minutes", setup: withFake(30, func(f *fakeProcess) {
 			f.control(http.MethodPost, "/faults", `{"method":"GET","path":"/api/v4/projects","status":429,"application_limit":true}`)
 		}, "GET /api/v4/projects"), args: apply, code: exitCannotRun, max: 1, limit: 30 * time.Second,
@@ -177,6 +177,48 @@ func TestFaultMatrix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Two runs of one storage without a journal: the second is refused at
+// once (a lock per instance and storage), and the first goes on.
+func TestTwoRunsOfOneStorage(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, 20)
+	f.control(http.MethodPost, "/faults", `{"method":"POST","latency":"300ms"}`)
+	_, tool := binaries(t)
+	first := exec.Command(tool, "-to", "storage2", "-apply", "-poll", "20ms")
+	first.Env = f.env(f.token)
+	var firstOut bytes.Buffer
+	first.Stdout = &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !scheduling(f); {
+		if time.Now().After(deadline) {
+			t.Fatal("the first run scheduled nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res := runTool(t, f.env(f.token), 30*time.Second, "-to", "storage2", "-apply")
+	if res.code != exitCannotRun || !strings.Contains(res.stderr, "another process on this machine is draining") {
+		t.Errorf("second run: exit %d, stderr %q; want 1, another process is draining", res.code, res.stderr)
+	}
+	if err := first.Wait(); err != nil {
+		t.Errorf("first run: %v\n%s", err, firstOut.String())
+	}
+	if !strings.Contains(firstOut.String(), "Storage default is empty.") {
+		t.Errorf("the first run did not drain the storage:\n%s", firstOut.String())
+	}
+}
+
+// scheduling reports whether the fake has received a schedule call.
+func scheduling(f *fakeProcess) bool {
+	for _, r := range f.requests() {
+		if r.Method == http.MethodPost {
+			return true
+		}
+	}
+	return false
 }
 
 // Two runs on one journal: the second is refused at once, naming the

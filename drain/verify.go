@@ -1,0 +1,116 @@
+package drain
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+)
+
+// verifyBatch is how many finished project moves wait for one
+// verification listing while other project moves run.
+const verifyBatch = 50
+
+// verifyDue reads the finished containers again: projects in batches by a
+// keyset listing (every one when all is set, or when no project move is
+// running or waiting), group wikis and snippets by id.
+func (r *runner) verifyDue(ctx context.Context, all bool) error {
+	for _, k := range r.o.Kinds {
+		done := slices.Clone(r.st.finished[k])
+		if len(done) == 0 {
+			continue
+		}
+		if k != KindProject {
+			for _, it := range done {
+				if err := r.verifyByID(ctx, it); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if all || len(done) >= verifyBatch || !r.busy(k) {
+			if err := r.verifyProjects(ctx, done); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// busy reports whether moves of kind k run, or one may be scheduled now
+// (it waits next in the queue and a slot is free): then the finished ones
+// wait for a fuller verification batch.
+func (r *runner) busy(k Kind) bool {
+	for _, it := range r.st.moving {
+		if it.c.Kind == k && it.phase == phaseRunning {
+			return true
+		}
+	}
+	if r.running() >= r.o.MaxRunning || r.closed != "" {
+		return false
+	}
+	for _, it := range r.queue {
+		if it.phase == phaseWaiting {
+			return it.c.Kind == k
+		}
+	}
+	return false
+}
+
+// verifyProjects lists the windows that hold done on From: those still
+// there did not move (corrections #11: a move may "finish" without
+// copying).
+func (r *runner) verifyProjects(ctx context.Context, done []*item) error {
+	slices.SortFunc(done, func(a, b *item) int { return cmp.Compare(a.c.ID, b.c.ID) })
+	ids := make([]int64, len(done))
+	for i, it := range done {
+		ids[i] = it.c.ID
+	}
+	on, unknown, err := r.projectsAmong(ctx, ids)
+	if err != nil {
+		var h *HaltError
+		if errors.As(err, &h) || ctx.Err() != nil {
+			return err
+		}
+		return nil // counted; verified at a later poll
+	}
+	for _, it := range done {
+		var err error
+		switch {
+		case unknown[it.c.ID]:
+			err = r.record(Event{Type: EventListingError, Kind: it.c.Kind, ID: it.c.ID, Move: it.move, Error: "finished, but the listing page that holds it fails"})
+		default:
+			err = r.verified(it, on[it.c.ID])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyByID reads a finished group wiki or snippet (GitLab shows its
+// storage to administrators).
+func (r *runner) verifyByID(ctx context.Context, it *item) error {
+	storage, exists, err := r.readStorage(ctx, it.c.Kind, it.c.ID)
+	if err != nil {
+		var h *HaltError
+		if errors.As(err, &h) || ctx.Err() != nil {
+			return err
+		}
+		return nil // counted; verified at a later poll
+	}
+	return r.verified(it, exists && storage == r.o.From)
+}
+
+// verified records the outcome of a finished move of it.
+func (r *runner) verified(it *item, stillOnFrom bool) error {
+	ev := r.event(it, EventMoved)
+	ev.From, ev.Duration = r.o.From, it.finished.Sub(it.started)
+	if stillOnFrom {
+		ev.Type, ev.Reason = EventNotMoved, string(ReasonStillOnSource)
+		ev.Error = "the move finished but the repository is still on " + r.o.From + " (move " + strconv.FormatInt(it.move, 10) + ")"
+	}
+	return r.record(ev)
+}
