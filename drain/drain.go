@@ -21,7 +21,8 @@
 // Plan and Run first make sure they talk to GitLab with an administrator's
 // token (GitLab hides repository_storage from anyone else, so a storage
 // would look empty). Every request goes through a breaker: 5 failed
-// requests in a row (Options.MaxRequestFailures), or more than half of one
+// requests in a row (Options.MaxRequestFailures; each as the client
+// returns it, after its RetryPolicy's attempts), or more than half of one
 // endpoint's last 20, stop the drain; a 429 is waited out unless GitLab
 // asks for more than Options.MaxRetryAfter. What stops a drain is a
 // [*HaltError], whose Error is one line: what failed, the request and its
@@ -174,8 +175,9 @@ type Options struct {
 	RecheckAfter time.Duration
 
 	// MaxRequestFailures stops the drain (a *HaltError) after this many
-	// GitLab requests failed in a row; it also stops when more than half
-	// of one endpoint's last 20 requests failed. Default 5.
+	// GitLab requests failed in a row (each as the client returns it, after
+	// its own retries); it also stops when more than half of one
+	// endpoint's last 20 requests failed. Default 5.
 	MaxRequestFailures int
 	// MaxRetryAfter is the longest wait a rate-limited (429) answer may
 	// ask for: a longer one stops the drain, saying when to run again.

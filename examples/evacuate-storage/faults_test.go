@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -172,6 +173,9 @@ func TestFaultMatrix(t *testing.T) {
 					t.Errorf("stderr has more than one line:\n%s", res.stderr)
 				}
 			}
+			if tc.code == exitCannotRun && strings.Contains(res.stdout, "is empty") {
+				t.Errorf("a run that could not run says the storage is empty:\n%s", res.stdout)
+			}
 			if tc.code == exitRemaining && !strings.Contains(res.stdout, "unknown (the listing page that holds it keeps failing)") {
 				t.Errorf("the broken project is not reported as unknown:\n%s", res.stdout)
 			}
@@ -208,6 +212,34 @@ func TestTwoRunsOfOneStorage(t *testing.T) {
 	}
 	if !strings.Contains(firstOut.String(), "Storage default is empty.") {
 		t.Errorf("the first run did not drain the storage:\n%s", firstOut.String())
+	}
+}
+
+// SIGTERM (systemd, Kubernetes, timeout) stops a run as Ctrl-C does: exit
+// 4 and the summary.
+func TestSIGTERMInterrupts(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, 20)
+	f.control(http.MethodPost, "/faults", `{"method":"POST","latency":"200ms"}`)
+	_, tool := binaries(t)
+	cmd := exec.Command(tool, "-to", "storage2", "-apply", "-poll", "20ms")
+	cmd.Env = f.env(f.token)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !scheduling(f); {
+		if time.Now().After(deadline) {
+			t.Fatal("the run scheduled nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted || !strings.Contains(out.String(), "Interrupted: ") {
+		t.Errorf("after SIGTERM: %v; want exit %d and the summary\n%s", err, exitInterrupted, out.String())
 	}
 }
 

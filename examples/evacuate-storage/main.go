@@ -22,7 +22,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -41,10 +44,10 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
-		stop() // a second Ctrl-C ends the program at once
+		stop() // a second Ctrl-C (or SIGTERM) ends the program at once
 	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -63,14 +66,17 @@ and lists the storage again at the end to say what remains and why.
 
 It first checks that GITLAB_URL answers as GitLab and that the token is an
 administrator's (GitLab hides the storage from anyone else). When GitLab
-cannot be reached, keeps failing (5 failed requests in a row), or asks to
-wait more than a minute, it stops with one line on standard error.
+cannot be reached, keeps failing (5 failed requests in a row, each after 3
+attempts), or asks to wait more than a minute, it stops with one line on
+standard error.
 
 With -journal FILE every decision and outcome is appended to FILE as JSON
 lines, and a run on an existing journal resumes it: it never schedules a
 container twice nor forgets a move in flight. The journal is locked while a
-run uses it. Ctrl-C stops at once and prints the summary; moves in flight
-keep running in GitLab.
+run uses it, and one run per GitLab and storage may run on a machine.
+Ctrl-C (or SIGTERM) stops scheduling at once, looks at the moves in flight
+once more (for at most 5 seconds) and prints the summary; the moves still
+running keep running in GitLab. A second Ctrl-C ends the program at once.
 
 A maintenance window: -until 06:00 (or -max-duration 4h) stops scheduling
 then, and follows the moves running to their end.
@@ -92,7 +98,7 @@ Exit status:
   2  bad flags (the usage follows)
   3  something remains on the storage (failed, stuck, not moved, skipped by
      a limit, not attempted, or unknown)
-  4  interrupted (Ctrl-C)
+  4  interrupted (Ctrl-C, SIGTERM)
 
 With -json the plan (dry run) or the report is printed on standard output
 as drain.Plan or drain.Report marshal; messages go to standard error.
@@ -109,7 +115,7 @@ type config struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, opts, code := parseFlags(args, stderr)
+	cfg, opts, code := parseFlags(args, stdout, stderr)
 	if code >= 0 {
 		return code
 	}
@@ -122,13 +128,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // parseFlags reads the command line into the drain's options; code is
 // the exit code when the program must end (-1 to go on).
-func parseFlags(args []string, stderr io.Writer) (config, drain.Options, int) {
+func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options, int) {
 	var cfg config
 	fs := flag.NewFlagSet("evacuate-storage", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
+	fs.SetOutput(io.Discard) // the error is printed below, after the usage
+	usageTo := func(w io.Writer) {
+		fmt.Fprint(w, usage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	fs.StringVar(&cfg.from, "from", "default", "storage to empty")
 	fs.StringVar(&cfg.to, "to", "", "destination storage (default: GitLab picks by weight; give -from weight 0 first)")
@@ -144,19 +152,23 @@ func parseFlags(args []string, stderr io.Writer) (config, drain.Options, int) {
 	fs.StringVar(&cfg.until, "until", "", "stop scheduling at this time (15:04 today or tomorrow, or RFC 3339); running moves are followed to their end")
 	fs.DurationVar(&cfg.maxDuration, "max-duration", 0, "stop scheduling after this long, such as 4h (0: no limit); running moves are followed to their end")
 	fs.StringVar(&cfg.journal, "journal", "", "append every decision to this JSON-lines file, and resume from it")
-	fs.DurationVar(&cfg.poll, "poll", time.Second, "first pause between polls of the running moves; it doubles while no move ends, up to 8 times this (default: 1s up to 30s; 100ms against the embedded fake)")
+	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves; it doubles while no move ends, up to 8 times this (unset: 1s up to 30s, or 100ms against the embedded fake)")
 	fs.BoolVar(&cfg.apply, "apply", false, "move for real (default: a dry run that changes nothing)")
 	fs.BoolVar(&cfg.json, "json", false, "print the plan or the report as JSON on standard output (messages go to standard error)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, drain.Options{}, exitEmpty
-		}
+	bad := func(format string, a ...any) (config, drain.Options, int) {
+		usageTo(stderr)
+		fmt.Fprintf(stderr, "\nevacuate-storage: "+format+"\n", a...)
 		return cfg, drain.Options{}, exitBadFlags
 	}
-	bad := func(format string, a ...any) (config, drain.Options, int) {
-		fmt.Fprintf(stderr, "evacuate-storage: "+format+"\n", a...)
-		fs.Usage()
-		return cfg, drain.Options{}, exitBadFlags
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usageTo(stdout)
+			return cfg, drain.Options{}, exitEmpty
+		}
+		if strings.Contains(err.Error(), "parse error") && regexp.MustCompile(`flag -(stuck-after|max-duration|poll)\b`).MatchString(err.Error()) {
+			return bad("%v: a duration takes a unit, such as 30s or 1h", err)
+		}
+		return bad("%v", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -174,7 +186,7 @@ func parseFlags(args []string, stderr io.Writer) (config, drain.Options, int) {
 		return bad("-retries %d: want 0 or more", cfg.retries)
 	case cfg.stuckAfter <= 0:
 		return bad("-stuck-after %s: want a duration above 0, such as 1h", cfg.stuckAfter)
-	case cfg.poll <= 0:
+	case set["poll"] && cfg.poll <= 0:
 		return bad("-poll %s: want a duration above 0, such as 1s", cfg.poll)
 	case cfg.maxDuration < 0:
 		return bad("-max-duration %s: want 0 (no limit) or a duration, such as 4h", cfg.maxDuration)
@@ -206,7 +218,7 @@ func parseFlags(args []string, stderr io.Writer) (config, drain.Options, int) {
 		case k == "":
 		case !known[k]:
 			return bad("-kinds: unknown kind %q (want group_wiki, snippet or project)", k)
-		case strings.Count(","+cfg.kinds+",", ","+k+",") > 1:
+		case slices.Contains(opts.Kinds, drain.Kind(k)):
 			return bad("-kinds: %q is given twice", k)
 		default:
 			opts.Kinds = append(opts.Kinds, drain.Kind(k))
@@ -284,7 +296,7 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 		}
 		defer j.Close()
 		if n := len(j.Events()); n > 0 {
-			fmt.Fprintf(out, "Journal %s holds %d events of an earlier run: resuming it.\n", cfg.journal, n)
+			fmt.Fprintf(out, "Journal %s holds %d events of an earlier run.\n", cfg.journal, n)
 		}
 		opts.Journal = j
 	}
@@ -294,10 +306,14 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	if err != nil {
 		return exitCannotRun, err
 	}
-	fmt.Fprintf(out, "Draining %s to %s, at most %d moves running.\n", cfg.from, dest, opts.MaxRunning)
+	fmt.Fprintf(out, "Draining %s to %s, at most %s running.\n", cfg.from, dest, plural(opts.MaxRunning, "move", "moves"))
+	if !opts.ScheduleUntil.IsZero() {
+		fmt.Fprintf(out, "Scheduling stops at %s; the moves running then are followed to their end.\n", opts.ScheduleUntil.Local().Format("Mon 15:04 MST"))
+	}
 	rep, err := d.Run(ctx)
 	prog.clear()
 	if rep != nil {
+		prog.skippedSummary()
 		printReport(out, rep, cfg.journal)
 		if cfg.json {
 			if jerr := writeJSON(stdout, rep); jerr != nil {

@@ -171,6 +171,8 @@ func TestBadFlagsExit2WithTheUsage(t *testing.T) {
 	}{
 		{[]string{"-order", "random"}, `-order "random": want id, smallest or largest`},
 		{[]string{"-kinds", "wiki"}, `-kinds: unknown kind "wiki"`},
+		{[]string{"-kinds", "project,project"}, `-kinds: "project" is given twice`},
+		{[]string{"-stuck-after", "5"}, "a duration takes a unit, such as 30s or 1h"},
 		{[]string{"-from", "default", "-to", "default"}, `-to "default": the destination must be another storage than -from`},
 		{[]string{"-nope"}, "flag provided but not defined: -nope"},
 		{[]string{"extra"}, "unexpected argument at position 1"},
@@ -187,18 +189,13 @@ func TestBadFlagsExit2WithTheUsage(t *testing.T) {
 		if code := run(t.Context(), tc.args, &out, &errs); code != exitBadFlags {
 			t.Errorf("run(%q) = %d; want %d", tc.args, code, exitBadFlags)
 		}
-		if !strings.Contains(errs.String(), tc.want) || !strings.Contains(errs.String(), "Usage: evacuate-storage") {
-			t.Errorf("run(%q) said %q; want %q and the usage", tc.args, firstLine(errs.String()), tc.want)
+		if !strings.Contains(lastLine(errs.String()), tc.want) || !strings.HasPrefix(errs.String(), "Usage: evacuate-storage") {
+			t.Errorf("run(%q) said %q last; want the usage, then %q", tc.args, lastLine(errs.String()), tc.want)
 		}
 		if strings.Contains(out.String()+errs.String(), "glpat-secret") {
 			t.Errorf("run(%q) echoed the words after a stray argument", tc.args)
 		}
 	}
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
 
 func TestSizesAndTimes(t *testing.T) {

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +25,7 @@ var reasonText = map[drain.Reason]string{
 	drain.ReasonCleanupFailed: "GitLab copied it but left the old copy behind",
 	drain.ReasonStillOnSource: "its move finished, but it is still on the storage",
 	drain.ReasonInterrupted:   "the run was interrupted first",
-	drain.ReasonHalted:        "the run stopped first (GitLab could not be used)",
+	drain.ReasonHalted:        "the run stopped first: GitLab could not be used",
 	drain.ReasonUnverified:    "its move finished; the run ended before it was read again",
 	drain.ReasonUnresolved:    "its schedule call got no answer yet",
 	drain.ReasonListingError:  "the listing page that holds it keeps failing",
@@ -73,6 +75,16 @@ func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
 	if p.UnknownSize > 0 {
 		unknown = fmt.Sprintf(", %d of unknown size", p.UnknownSize)
 	}
+	if len(p.Moves) == 0 && len(p.Skipped) == 0 {
+		fmt.Fprintf(w, "Nothing to move: %s holds no group wiki, snippet or project (%s, all GET).\n", p.From, plural(p.Requests, "GitLab request", "GitLab requests"))
+		for _, warn := range p.Warnings {
+			fmt.Fprintln(w, "warning:", warn)
+		}
+		for _, le := range p.ListingErrors {
+			fmt.Fprintln(w, listingError(le))
+		}
+		return
+	}
 	fmt.Fprintf(w, "Plan: move %s (%s%s) off %s to %s, %s order, at most %d running:\n",
 		plural(len(p.Moves), "container", "containers"), bytesText(p.Bytes), unknown, p.From, dest, o.Order, max(o.MaxRunning, 1))
 	for _, warn := range p.Warnings {
@@ -99,34 +111,51 @@ func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
 func listingError(le drain.ListingError) string {
 	switch {
 	case le.ID != 0:
-		return fmt.Sprintf("listing error: %s %d breaks its listing page (after id %d): %s", le.Kind, le.ID, le.AfterID, le.Error)
+		return fmt.Sprintf("listing error: %s %d breaks every listing page that holds it: %s", le.Kind, le.ID, le.Error)
 	case le.Page != 0:
 		return fmt.Sprintf("listing error: %s page %d was skipped: %s", le.Kind, le.Page, le.Error)
 	}
 	return fmt.Sprintf("listing error: %s: %s", le.Kind, le.Error)
 }
 
+// maxRows bounds the containers listed per kind in the report (-json
+// lists them all).
+const maxRows = 40
+
 func printReport(w io.Writer, r *drain.Report, journal string) {
+	if r.Halted != "" && r.Rounds == 0 && r.Totals.Found == 0 {
+		return // it stopped before it listed anything: the last line says why
+	}
 	fmt.Fprintf(w, "\n%-10s %6s %6s %6s %6s %9s %7s %13s %5s %7s %11s\n", "kind", "found", "moved", "failed", "stuck", "not-moved", "skipped", "not-attempted", "gone", "unknown", "bytes moved")
 	for _, k := range append(r.Kinds, &r.Totals) {
 		fmt.Fprintf(w, "%-10s %6d %6d %6d %6d %9d %7d %13d %5d %7d %11s\n", k.Kind, k.Found, k.Moved, k.Failed, k.Stuck, k.NotMoved, k.Skipped, k.NotAttempted, k.Gone, k.Unknown, bytesText(k.Bytes))
 	}
 	if r.Totals.Moved > 0 {
-		fmt.Fprintf(w, "Move durations: fastest %s, median %s, slowest %s; %s in %s.\n",
-			r.Totals.Fastest.Round(time.Millisecond), r.Totals.Median.Round(time.Millisecond), r.Totals.Slowest.Round(time.Millisecond),
-			plural(r.Requests, "GitLab request", "GitLab requests"), r.Elapsed.Round(time.Millisecond))
+		runs := ""
+		if r.Resumed {
+			runs = " (every run on the journal)"
+		}
+		fmt.Fprintf(w, "Move durations%s: fastest %s, median %s, slowest %s.\n", runs,
+			r.Totals.Fastest.Round(time.Millisecond), r.Totals.Median.Round(time.Millisecond), r.Totals.Slowest.Round(time.Millisecond))
 	}
+	fmt.Fprintf(w, "This run: %s, %s in %s.\n", plural(r.Rounds, "listing of the storage", "listings of the storage"),
+		plural(r.Requests, "GitLab request", "GitLab requests"), r.Elapsed.Round(time.Millisecond))
 	for _, s := range r.Stuck {
 		fmt.Fprintf(w, "stuck: %s %d (%s) move %d in %q since %s: it needs an administrator (Rails console)\n", s.Kind, s.ID, s.Path, s.Move, s.State, s.Since.Format(time.RFC3339))
 	}
 	for _, le := range r.ListingErrors {
-		fmt.Fprintln(w, listingError(le))
+		if le.ID == 0 { // a container is listed below, as unknown
+			fmt.Fprintln(w, listingError(le))
+		}
 	}
 	if r.Empty() {
 		fmt.Fprintf(w, "Storage %s is empty.\n", r.From)
 		return
 	}
-	if len(r.Remaining) > 0 {
+	switch {
+	case r.Halted != "":
+		fmt.Fprintf(w, "The run stopped before its end (the last line says why): at least %d remain on %s.\n", len(r.Remaining), r.From)
+	case len(r.Remaining) > 0:
 		fmt.Fprintf(w, "Remaining on %s: %d\n", r.From, len(r.Remaining))
 	}
 	inFlight := 0
@@ -141,24 +170,35 @@ func printReport(w io.Writer, r *drain.Report, journal string) {
 			continue
 		}
 		fmt.Fprintf(w, "  %s (%d):\n", k.Kind, len(rows))
-		for _, rem := range rows {
+		for i, rem := range rows {
 			if rem.Reason == drain.ReasonInFlight || rem.Reason == drain.ReasonUnresolved {
 				inFlight++
 			}
-			detail := ""
+			if i == maxRows {
+				fmt.Fprintf(w, "    ... and %d more (-json lists them all)\n", len(rows)-maxRows)
+				continue
+			}
+			if i > maxRows {
+				continue
+			}
+			detail, path := "", rem.Path
 			if n := len(rem.Errors); n > 0 {
 				detail = fmt.Sprintf(" after %s, last: %s", plural(n, "failed attempt", "failed attempts"), rem.Errors[n-1])
 			}
-			fmt.Fprintf(w, "    %6d  %-32s %s (%s)%s\n", rem.ID, rem.Path, rem.Outcome, why(rem.Reason), detail)
+			if path == "" {
+				path = "(path unknown)"
+			}
+			fmt.Fprintf(w, "    %6d  %-32s %s (%s)%s\n", rem.ID, path, rem.Outcome, why(rem.Reason), detail)
 		}
 	}
-	switch {
-	case r.Interrupted && journal != "":
-		fmt.Fprintf(w, "Interrupted: %s still running in GitLab; run again with -journal %s to follow them and go on.\n", plural(inFlight, "move is", "moves are"), journal)
-	case r.Interrupted:
-		fmt.Fprintf(w, "Interrupted: %s still running in GitLab; they end on their own, and a new run follows the ones it finds under way.\n", plural(inFlight, "move is", "moves are"))
-	case r.Halted != "":
-		fmt.Fprintln(w, "Stopped early: GitLab could not be used (the reason is on the last line).")
+	if r.Interrupted {
+		fmt.Fprintf(w, "Interrupted: of the %d not attempted to the end, %s still running in GitLab; they end on their own.\n",
+			r.Totals.NotAttempted, plural(inFlight, "has its move", "have their moves"))
+		if journal != "" {
+			fmt.Fprintf(w, "Run again with -journal %s to follow them and go on.\n", journal)
+		} else {
+			fmt.Fprintln(w, "A new run follows the moves it finds under way, and goes on.")
+		}
 	}
 }
 
@@ -173,7 +213,12 @@ type progress struct {
 	plannedBytes  int64
 	doneBytes     int64
 	running       int
+	skippedShown  int
+	skippedMore   map[drain.Reason]int // skipped containers past the first few, by reason
 }
+
+// showSkipped is how many skipped containers get a line of their own.
+const showSkipped = 5
 
 func newProgress(out, errw io.Writer, retries int) *progress {
 	p := &progress{out: out, tty: errw, start: time.Now(), attempts: retries + 1}
@@ -183,6 +228,15 @@ func newProgress(out, errw io.Writer, retries int) *progress {
 		}
 	}
 	return p
+}
+
+// skippedSummary says how many skipped containers had no line of their
+// own.
+func (p *progress) skippedSummary() {
+	for _, reason := range slices.Sorted(maps.Keys(p.skippedMore)) {
+		p.clear()
+		fmt.Fprintf(p.out, "... and %s skipped: %s\n", plural(p.skippedMore[reason], "more container", "more containers"), why(reason))
+	}
 }
 
 func (p *progress) clear() {
@@ -239,7 +293,14 @@ func (p *progress) event(ev drain.Event) {
 	case drain.EventUnstuck:
 		line = fmt.Sprintf("%s move %d is moving again (%s)", name, ev.Move, ev.State)
 	case drain.EventSkipped:
-		line = fmt.Sprintf("%s skipped: %s", name, why(drain.Reason(ev.Reason)))
+		if p.skippedShown++; p.skippedShown <= showSkipped {
+			line = fmt.Sprintf("%s skipped: %s", name, why(drain.Reason(ev.Reason)))
+		} else {
+			if p.skippedMore == nil {
+				p.skippedMore = map[drain.Reason]int{}
+			}
+			p.skippedMore[drain.Reason(ev.Reason)]++
+		}
 	case drain.EventGone:
 		line = fmt.Sprintf("%s gone: %s", name, ev.Error)
 	case drain.EventNotSent:

@@ -38,7 +38,7 @@ func Connect(w io.Writer, fakeOpts []gitlabtest.ServerOption, opts ...gitlabdata
 		}
 		client, err := gitlabdata.NewClient(url, token, opts...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("GITLAB_URL: %w", err)
 		}
 		fmt.Fprintf(w, "Using GitLab at %s\n", client.BaseURL())
 		return &Env{Client: client}, nil
