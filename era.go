@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -77,13 +78,23 @@ func (c *Client) modelName(model ModelName) ModelName {
 
 // invalidModelName recognises GitLab's 400 for a model name its era does not
 // accept.
-func invalidModelName(err error) (*APIError, bool) {
+func invalidModelName(err error, name ModelName) (*APIError, bool) {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest &&
-		strings.Contains(apiErr.Message, "model_name does not have a valid value") {
+		strings.Contains(apiErr.Message, "model_name does not have a valid value") && apiErr.forModel(name) {
 		return apiErr, true
 	}
 	return nil, false
+}
+
+// forModel reports whether e answers a request about model name: an error
+// of another request can reach a caller wrapped in its own (a context
+// cancelled with that error as its cause), and must not be taken for its.
+func (e *APIError) forModel(name ModelName) bool {
+	path, _, _ := strings.Cut(e.Path, "?")
+	_, rest, found := strings.Cut(path, "/data_management/")
+	seg, _, _ := strings.Cut(rest, "/")
+	return found && seg == url.PathEscape(string(name))
 }
 
 // withModelName runs call with the form of model the server wants. When the
@@ -97,16 +108,19 @@ func invalidModelName(err error) (*APIError, bool) {
 func (c *Client) withModelName(model ModelName, call func(name ModelName) (err error, retryable bool)) error {
 	name := c.modelName(model)
 	err, retryable := call(name)
-	apiErr, invalid := invalidModelName(err)
+	apiErr, invalid := invalidModelName(err, name)
 	if !invalid {
 		return err
 	}
 	if singular := model.Singular(); retryable && singular != name && c.mayWantSingular() {
 		retryErr, _ := call(singular)
-		if _, stillInvalid := invalidModelName(retryErr); !stillInvalid {
-			if retryErr == nil || !errors.Is(retryErr, ErrInvalidArgument) {
-				c.facts.learnSingular()
-			}
+		var answer *APIError
+		_, stillInvalid := invalidModelName(retryErr, singular)
+		// Only GitLab's answer to the singular name teaches the Client:
+		// success, or an error about something else than the name. No
+		// answer (a cancelled context, a dropped connection) says nothing.
+		if retryErr == nil || !stillInvalid && errors.As(retryErr, &answer) {
+			c.facts.learnSingular()
 			return retryErr
 		}
 	}
@@ -147,7 +161,7 @@ func nearestNames(model ModelName, known []ModelName, n int) []string {
 	var out []scored
 	limit := max(3, len(model)/3)
 	for _, k := range known {
-		if d := editDistance(string(model), string(k)); d <= limit {
+		if d := editDistance(string(model), string(k)); d > 0 && d <= limit { // not the refused name itself
 			out = append(out, scored{string(k), d})
 		}
 	}

@@ -391,3 +391,35 @@ func TestErrorBodyParse(t *testing.T) {
 		})
 	}
 }
+
+// An error of another request can reach a Data management call wrapped in
+// its own (a context cancelled with that error as its cause, as
+// checksum-audit does when one model fails): its Hint must stay the one of
+// its own model.
+func TestAnotherModelsErrorKeepsItsHint(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("https://gitlab.example.com", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &APIError{StatusCode: 400, Method: "GET", Path: "/api/v4/admin/data_management/lfs_objcts?per_page=100",
+		Message: "model_name does not have a valid value", Hint: "this server does not know the model \"lfs_objcts\""}
+	got := c.withModelName(ModelLFSObjects, func(ModelName) (error, bool) {
+		return fmt.Errorf("gitlabdata: decoding GET /api/v4/admin/data_management/lfs_objects: %w", other), true
+	})
+	if !errors.Is(got, other) || other.Hint != "this server does not know the model \"lfs_objcts\"" {
+		t.Errorf("withModelName() = %v; the other request's hint became %q", got, other.Hint)
+	}
+	for path, want := range map[string]bool{
+		"/api/v4/admin/data_management/lfs_objects":           true,
+		"/api/v4/admin/data_management/lfs_objects/12":        true,
+		"/api/v4/admin/data_management/lfs_objects?cursor=x":  true,
+		"/api/v4/admin/data_management/lfs_objects_x":        false,
+		"/api/v4/admin/data_management/uploads/checksum":      false,
+		"/api/v4/projects/1/repository_storage_moves?page=1": false,
+	} {
+		if got := (&APIError{Path: path}).forModel(ModelLFSObjects); got != want {
+			t.Errorf("forModel(%q) = %v; want %v", path, got, want)
+		}
+	}
+}
