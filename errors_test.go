@@ -411,11 +411,11 @@ func TestAnotherModelsErrorKeepsItsHint(t *testing.T) {
 		t.Errorf("withModelName() = %v; the other request's hint became %q", got, other.Hint)
 	}
 	for path, want := range map[string]bool{
-		"/api/v4/admin/data_management/lfs_objects":           true,
-		"/api/v4/admin/data_management/lfs_objects/12":        true,
-		"/api/v4/admin/data_management/lfs_objects?cursor=x":  true,
+		"/api/v4/admin/data_management/lfs_objects":          true,
+		"/api/v4/admin/data_management/lfs_objects/12":       true,
+		"/api/v4/admin/data_management/lfs_objects?cursor=x": true,
 		"/api/v4/admin/data_management/lfs_objects_x":        false,
-		"/api/v4/admin/data_management/uploads/checksum":      false,
+		"/api/v4/admin/data_management/uploads/checksum":     false,
 		"/api/v4/projects/1/repository_storage_moves?page=1": false,
 	} {
 		if got := (&APIError{Path: path}).forModel(ModelLFSObjects); got != want {
