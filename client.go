@@ -28,6 +28,8 @@ const DefaultTimeout = 60 * time.Second
 type Client struct {
 	// DataManagement lists Geo data records and recalculates checksums.
 	DataManagement *DataManagementService
+	// GeoSites reads the Geo sites and their replication status.
+	GeoSites *GeoSitesService
 	// ProjectRepositoryStorageMoves moves project repositories between
 	// Gitaly storages.
 	ProjectRepositoryStorageMoves *ProjectRepositoryStorageMovesService
@@ -228,6 +230,7 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 		facts:    &serverFacts{},
 	}
 	c.DataManagement = &DataManagementService{c: c}
+	c.GeoSites = &GeoSitesService{c: c}
 	c.ProjectRepositoryStorageMoves = &ProjectRepositoryStorageMovesService{
 		moves: storageMoves[ProjectRepositoryStorageMove, *ProjectRepositoryStorageMove]{c: c, kind: projectMoves},
 	}

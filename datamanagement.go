@@ -213,8 +213,9 @@ func (s *DataManagementService) record(ctx context.Context, method string, model
 }
 
 // RecalculateChecksumsRequest selects the records whose checksums
-// [DataManagementService.RecalculateChecksums] recalculates. The zero value
-// selects every record of the model.
+// [DataManagementService.RecalculateChecksums] recalculates. A request
+// without ChecksumState or Identifiers selects every record of the model,
+// and is refused unless AllowAllRecords says so.
 type RecalculateChecksumsRequest struct {
 	// ChecksumState keeps records in this state. GitLab refuses pending.
 	ChecksumState ChecksumState `json:"checksum_state,omitempty"`
@@ -224,10 +225,11 @@ type RecalculateChecksumsRequest struct {
 	// those (see SkipIdentifierCheck).
 	Identifiers []RecordID `json:"identifiers,omitempty"`
 
-	// AllowAllRecords sends a filtered request to GitLab 18.3 to 18.7
-	// anyway. Those versions ignore ChecksumState and Identifiers and
-	// recalculate every record of the model, so without it the SDK refuses
-	// (ErrUnsafe) before sending anything. Not sent to GitLab.
+	// AllowAllRecords is the caller's consent that every record of the
+	// model is recalculated, which can be millions: because the request has
+	// no filter, or because GitLab 18.3 to 18.7 ignore ChecksumState and
+	// Identifiers. Without it such a request is refused with ErrUnsafe
+	// before anything is sent. Not sent to GitLab.
 	AllowAllRecords bool `json:"-"`
 	// SkipIdentifierCheck sends Identifiers as given, without listing
 	// which exist first: for callers that have just listed the records.
@@ -256,8 +258,10 @@ type bulkResult struct {
 }
 
 // RecalculateChecksums queues checksum recalculation for the records of
-// model that req selects (the zero req: every record), and never for more:
+// model that req selects, and never for more than the caller consented to:
 //
+//   - a request without a filter (every record of the model) is refused
+//     with [ErrUnsafe] unless req.AllowAllRecords;
 //   - a filtered request to GitLab 18.3 to 18.7, which would ignore the
 //     filters, is refused with [ErrUnsafe] unless req.AllowAllRecords (the
 //     SDK asks GET /version once per Client to know);
@@ -282,10 +286,14 @@ func (s *DataManagementService) RecalculateChecksums(ctx context.Context, model 
 	if err := validateIdentifiers(req.Identifiers); err != nil {
 		return nil, nil, err
 	}
-	if req.ChecksumState != "" || len(req.Identifiers) > 0 {
+	switch {
+	case req.ChecksumState != "" || len(req.Identifiers) > 0:
 		if err := s.checkBulkFilters(ctx, model, req); err != nil {
 			return nil, nil, err
 		}
+	case !req.AllowAllRecords:
+		return nil, nil, fmt.Errorf("%w: a recalculation without ChecksumState or Identifiers recalculates every record of %s; "+
+			"set AllowAllRecords to consent, or filter", ErrUnsafe, model)
 	}
 	result := &RecalculateChecksumsResult{}
 	if len(req.Identifiers) > 0 {

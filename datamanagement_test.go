@@ -673,7 +673,7 @@ func TestDataManagementRecalculateChecksums(t *testing.T) {
 		opts     RecalculateChecksumsRequest
 		wantBody string
 	}{
-		{name: "empty options", opts: RecalculateChecksumsRequest{}, wantBody: `{}`},
+		{name: "every record, consented", opts: RecalculateChecksumsRequest{AllowAllRecords: true}, wantBody: `{}`},
 		{
 			name:     "state and integer ids",
 			opts:     RecalculateChecksumsRequest{AllowAllRecords: true, SkipIdentifierCheck: true, ChecksumState: ChecksumStateFailed, Identifiers: intIDs(1, 2)},
@@ -847,5 +847,20 @@ func TestDataManagementValidation(t *testing.T) {
 			}
 			check(t, "RecalculateChecksums", err, requests)
 		})
+	}
+}
+
+// A recalculation without a filter selects every record of the model: it
+// is refused before any request unless the caller consents.
+func TestRecalculateEveryRecordNeedsConsent(t *testing.T) {
+	t.Parallel()
+	ts := setup(t)
+	requests := refuseOthers(t, ts)
+	_, resp, err := ts.client.DataManagement.RecalculateChecksums(t.Context(), ModelLFSObjects, RecalculateChecksumsRequest{})
+	if !errors.Is(err, ErrUnsafe) || resp != nil || !strings.Contains(err.Error(), "every record of lfs_objects; set AllowAllRecords to consent") {
+		t.Errorf("RecalculateChecksums(lfs_objects, {}) = %v, %v; want ErrUnsafe naming the model and AllowAllRecords", resp, err)
+	}
+	if n := requests.get(); n != 0 {
+		t.Errorf("%d requests sent; want 0", n)
 	}
 }

@@ -177,7 +177,7 @@ func TestRecalculateChecksumsRefusesFiltersOnLegacy(t *testing.T) {
 	}{
 		{"18.5", failed, gitlabdata.ErrUnsafe, 0},
 		{"18.5", gitlabdata.RecalculateChecksumsRequest{ChecksumState: gitlabdata.ChecksumStateFailed, AllowAllRecords: true}, nil, 1},
-		{"18.5", gitlabdata.RecalculateChecksumsRequest{}, nil, 1}, // unfiltered: all records were asked for
+		{"18.5", gitlabdata.RecalculateChecksumsRequest{AllowAllRecords: true}, nil, 1}, // unfiltered: all records were consented to
 		{"18.9", failed, nil, 1},
 		{"18.11", failed, nil, 1},
 	}

@@ -454,6 +454,10 @@ func fixtureTarget(name string, list bool) (target any, skip bool) {
 		return pick(new(GroupRepositoryStorageMove), new([]GroupRepositoryStorageMove)), false
 	case prefix("storagemoves_snippet"):
 		return pick(new(SnippetRepositoryStorageMove), new([]SnippetRepositoryStorageMove)), false
+	case prefix("geosites_status"):
+		return pick(new(GeoSiteStatus), new([]GeoSiteStatus)), false
+	case prefix("geosites"):
+		return pick(new(GeoSite), new([]GeoSite)), false
 	}
 	return nil, false
 }

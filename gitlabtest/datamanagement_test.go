@@ -405,7 +405,7 @@ func TestRecalculateChecksumsBulk(t *testing.T) {
 	}
 
 	// Everything not pending becomes pending; Step verifies.
-	if _, _, err := client.DataManagement.RecalculateChecksums(t.Context(), gitlabdata.ModelUploads, gitlabdata.RecalculateChecksumsRequest{}); err != nil {
+	if _, _, err := client.DataManagement.RecalculateChecksums(t.Context(), gitlabdata.ModelUploads, gitlabdata.RecalculateChecksumsRequest{AllowAllRecords: true}); err != nil {
 		t.Fatalf("RecalculateChecksums error = %v", err)
 	}
 	steps := [][]gitlabdata.ChecksumState{
@@ -444,7 +444,7 @@ func TestRecalculateChecksumsBulk(t *testing.T) {
 		wantJSON(t, tt.name, adminDo(t, srv, http.MethodPut, "/admin/data_management/"+tt.path, tt.body), 400, tt.want)
 	}
 	srv.DisableVerification(gitlabdata.ModelUploads)
-	_, _, err := client.DataManagement.RecalculateChecksums(t.Context(), gitlabdata.ModelUploads, gitlabdata.RecalculateChecksumsRequest{})
+	_, _, err := client.DataManagement.RecalculateChecksums(t.Context(), gitlabdata.ModelUploads, gitlabdata.RecalculateChecksumsRequest{AllowAllRecords: true})
 	if apiErr := asAPIError(t, "RecalculateChecksums on an unverifiable model", err); apiErr.StatusCode != 400 || apiErr.Message != "400 Bad request - Upload is not a verifiable model." {
 		t.Errorf("RecalculateChecksums on an unverifiable model = %d %q; want 400 not verifiable", apiErr.StatusCode, apiErr.Message)
 	}

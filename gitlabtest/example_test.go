@@ -52,7 +52,7 @@ func Example_dataManagement() {
 
 	ctx := context.Background()
 	client := srv.Client()
-	if _, _, err := client.DataManagement.RecalculateChecksums(ctx, gitlabdata.ModelLFSObjects, gitlabdata.RecalculateChecksumsRequest{}); err != nil {
+	if _, _, err := client.DataManagement.RecalculateChecksums(ctx, gitlabdata.ModelLFSObjects, gitlabdata.RecalculateChecksumsRequest{AllowAllRecords: true}); err != nil {
 		log.Fatal(err)
 	}
 	srv.Step() // pending → started

@@ -208,7 +208,7 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				}
 			}
-			if _, _, err := client.DataManagement.RecalculateChecksums(t.Context(), gitlabdata.ModelUploads, gitlabdata.RecalculateChecksumsRequest{}); err != nil {
+			if _, _, err := client.DataManagement.RecalculateChecksums(t.Context(), gitlabdata.ModelUploads, gitlabdata.RecalculateChecksumsRequest{AllowAllRecords: true}); err != nil {
 				errs <- err
 			}
 			srv.AddRecord(gitlabdata.ModelLFSObjects, gitlabdata.ModelRecord{RecordIdentifier: gitlabdata.IntRecordID(int64(i + 1))})
