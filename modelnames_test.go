@@ -30,7 +30,8 @@ var (
 		"packages_package_files", "pages_deployments", "projects", "projects_wiki_repositories",
 		"snippet_repositories", "supply_chain_attestations", "terraform_state_versions", "uploads",
 	}
-	spec18_8Names = []ModelName{
+	// spec18_9Names are the 20 names of GitLab 18.9's OpenAPI enum.
+	spec18_9Names = []ModelName{
 		"ci_job_artifacts", "ci_pipeline_artifacts", "ci_secure_files", "container_repositories",
 		"dependency_proxy_blobs", "dependency_proxy_manifests", "design_management_repositories",
 		"group_wiki_repositories", "lfs_objects", "merge_request_diffs", "packages_helm_metadata_caches",
@@ -67,6 +68,15 @@ func TestModelNames(t *testing.T) {
 	}
 }
 
+// with returns names plus more, sorted; without names less one.
+func with(names []ModelName, more ...ModelName) []ModelName {
+	return slices.Sorted(slices.Values(append(slices.Clone(names), more...)))
+}
+
+func without(names []ModelName, less ModelName) []ModelName {
+	return slices.DeleteFunc(slices.Clone(names), func(n ModelName) bool { return n == less })
+}
+
 func TestModelNamesFor(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -76,10 +86,16 @@ func TestModelNamesFor(t *testing.T) {
 		{"18.2.5-ee", nil},
 		{"18.3.0-ee", specLegacyNames},
 		{"18.7.2-ee", specLegacyNames},
-		{"18.8.0-ee", spec18_8Names},
-		{"18.9.1-ee", spec18_8Names},
-		{"18.10.0-ee", specNewestNames},
-		{"19.1.0-ee", specNewestNames},
+		{"18.8.0-ee", without(spec18_9Names, "packages_helm_metadata_caches")},
+		{"18.9.1-ee", spec18_9Names},
+		{"18.10.0-ee", with(spec18_9Names, "geo_abuse_report_uploads", "geo_project_uploads")},
+		{"18.11.0-ee", with(spec18_9Names, "geo_abuse_report_uploads", "geo_project_uploads",
+			"geo_achievement_uploads", "geo_design_management_action_uploads", "geo_group_uploads", "geo_user_uploads")},
+		{"19.1.0-ee", with(spec18_9Names, "geo_abuse_report_uploads", "geo_project_uploads",
+			"geo_achievement_uploads", "geo_design_management_action_uploads", "geo_group_uploads", "geo_user_uploads",
+			"geo_bulk_import_export_upload_uploads")},
+		{"19.2.0-ee", specNewestNames},
+		{"20.0.0-ee", specNewestNames},
 	}
 	for _, tc := range tests {
 		got := ModelNamesFor(parseServerVersion(tc.version))
@@ -95,7 +111,7 @@ func TestModelNameSingular(t *testing.T) {
 	t.Parallel()
 	for _, legacy := range specLegacyNames {
 		var plural ModelName
-		for _, m := range spec18_8Names {
+		for _, m := range spec18_9Names {
 			if m.Singular() == legacy {
 				plural = m
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,35 +104,59 @@ func ModelNames() []ModelName {
 }
 
 // ModelNamesFor returns the model names a server of version v accepts, in
-// alphabetical order, as GitLab's source has them:
+// alphabetical order. GitLab's source pins 18.3 to 18.7, 18.9 and 19.2; the
+// releases between are inferred from the milestone of each Geo
+// replicator's metrics (corrections #1):
 //
 //   - before 18.3: none (the Data management API does not exist);
 //   - 18.3 to 18.7: 17 singular names, such as "lfs_object";
-//   - 18.8 and 18.9: 20 plural names (packages_helm_metadata_caches
-//     included, packages_debian_project_component_files not yet);
-//   - later: the 44 of [ModelNames].
+//   - 18.8: 19 plural names, those of 18.9 without
+//     packages_helm_metadata_caches (inferred);
+//   - 18.9: 20 plural names (packages_helm_metadata_caches included,
+//     packages_debian_project_component_files not yet);
+//   - 18.10: 22, adding geo_abuse_report_uploads and geo_project_uploads
+//     (inferred);
+//   - 18.11: 26, adding the uploads of achievements, design management
+//     actions, groups and users (inferred);
+//   - 19.0 and 19.1: 27, adding geo_bulk_import_export_upload_uploads
+//     (inferred);
+//   - 19.2 and later: the 44 of [ModelNames].
 //
-// The slice is new on every call.
+// A server may accept a name this list leaves out; a client must not
+// refuse a name it does not know. The slice is new on every call.
 func ModelNamesFor(v ServerVersion) []ModelName {
+	var out []ModelName
+	add := func(names ...ModelName) { out = append(out, names...) }
 	switch {
 	case !v.AtLeast(18, 3):
 		return nil
 	case !v.AtLeast(18, 8):
-		out := make([]ModelName, 0, len(legacyModelNames))
 		for _, n := range legacyModelNames {
-			out = append(out, ModelName(n))
+			add(ModelName(n))
 		}
 		return out
-	case !v.AtLeast(18, 10):
-		return []ModelName{
-			ModelCIJobArtifacts, ModelCIPipelineArtifacts, ModelCISecureFiles,
+	case !v.AtLeast(19, 2):
+		add(ModelCIJobArtifacts, ModelCIPipelineArtifacts, ModelCISecureFiles,
 			ModelContainerRepositories, ModelDependencyProxyBlobs, ModelDependencyProxyManifests,
 			ModelDesignManagementRepositories, ModelGroupWikiRepositories, ModelLFSObjects,
-			ModelMergeRequestDiffs, ModelPackagesHelmMetadataCaches, ModelPackagesNugetSymbols,
+			ModelMergeRequestDiffs, ModelPackagesNugetSymbols,
 			ModelPackagesPackageFiles, ModelPagesDeployments, ModelProjects,
 			ModelProjectsWikiRepositories, ModelSnippetRepositories, ModelSupplyChainAttestations,
-			ModelTerraformStateVersions, ModelUploads,
+			ModelTerraformStateVersions, ModelUploads)
+		if v.AtLeast(18, 9) {
+			add(ModelPackagesHelmMetadataCaches)
 		}
+		if v.AtLeast(18, 10) {
+			add(ModelGeoAbuseReportUploads, ModelGeoProjectUploads)
+		}
+		if v.AtLeast(18, 11) {
+			add(ModelGeoAchievementUploads, ModelGeoDesignManagementActionUploads, ModelGeoGroupUploads, ModelGeoUserUploads)
+		}
+		if v.AtLeast(19, 0) {
+			add(ModelGeoBulkImportExportUploadUploads)
+		}
+		slices.Sort(out)
+		return out
 	}
 	return ModelNames()
 }
