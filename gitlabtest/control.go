@@ -36,7 +36,13 @@ POST   /-/fake/tokens                    add a token; body {"token":"t","admin":
                                          "granular":true,"permissions":["read_admin_data_management"]};
                                          409 if the token exists with other values (no change)
 PUT    /-/fake/feature_flags/NAME        body {"enabled":false} (geo_primary_verification_view, 18.3-18.9)
-PUT    /-/fake/geo                       body {"enabled":false}: an instance without Geo
+PUT    /-/fake/geo                       body {"enabled":false}: an instance without Geo (and without Geo sites)
+PUT    /-/fake/geo/sites/ID/status       merge keys into Geo site ID's status (1 the primary, 2.. the secondaries);
+                                         body {"healthy":false,"health":"Geo database configuration file is
+                                         missing.","db_replication_lag_seconds":120}; a key set to null drops its
+                                         override (back to the computed value), {"null":true} makes the key null;
+                                         answers the overrides in effect
+DELETE /-/fake/geo/sites/ID/status       drop every override of site ID's status
 PUT    /-/fake/storages/NAME             add a storage or set its weight; body {"weight":0} (0-100)
 PUT    /-/fake/projects/ID               change a project; body (each field optional) {"broken":true,
                                          "no_repository":true,"pending_delete":true,"stuck_in":"started",
@@ -265,6 +271,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetGeo(enabled)
 		controlJSON(w, http.StatusOK, map[string]bool{"enabled": enabled})
+	case "PUT geo/:name", "DELETE geo/:name":
+		s.controlGeoStatus(w, r.Method, sub, body)
 	case "PUT storages/:name":
 		var in struct {
 			Weight *int `json:"weight"`
@@ -485,4 +493,9 @@ GET  /groups/:id                                       numeric id or URL-encoded
 GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first
 GET  /snippets/:id                                     one snippet (numeric id)
 GET  /application/settings                             repository_storages_weighted (the only setting)
-PUT  /application/settings                             repository_storages_weighted[NAME]=0..100 (or a JSON object)`
+PUT  /application/settings                             repository_storages_weighted[NAME]=0..100 (or a JSON object)
+GET  /geo_sites                                        the primary (id 1) and the simulated secondaries; offset paging
+GET  /geo_sites/:id                                    one site; unknown id 404 {"message":"404 Not found"}
+GET  /geo_sites/status                                 one status per site, by site id; offset paging
+GET  /geo_sites/:id/status                             the primary counts the Data management records, each secondary
+                                                       is fully synced and verified (PUT /-/fake/geo/sites/ID/status)`

@@ -1,7 +1,8 @@
 // Package gitlabtest provides an in-process fake GitLab that serves the
-// Data management API and the project, group and snippet repository
-// storage moves APIs from memory, for testing tools built on package
-// gitlabdata (or on any other GitLab client) without a GitLab instance.
+// Data management API, the project, group and snippet repository storage
+// moves APIs and the Geo sites API from memory, for testing tools built
+// on package gitlabdata (or on any other GitLab client) without a GitLab
+// instance.
 //
 // The server answers with GitLab's paths, JSON bodies, status codes, error
 // bodies and pagination headers, as described in the project's notes on
@@ -204,13 +205,90 @@
 // by created_at, its default, name or path; GET /groups by name, its
 // default, or path) sort every matching container on each request.
 //
+// # Geo sites
+//
+// The instance is a Geo primary, Geo site 1 ("gitlab-primary", its url
+// the external URL of [WithExternalURL] or the request's origin, with a
+// trailing "/"), with the simulated secondaries of [WithGeoSecondaries]:
+// sites 2 to n+1, "gitlab-secondary-1" at
+// "http://secondary-1.gitlab.example/" and so on. There are none by
+// default, one with [WithDemoData]; [Server.GeoSites] lists them. The fake
+// serves, to administrators only, GET /geo_sites and GET
+// /geo_sites/status (offset pagination, by site id), GET /geo_sites/:id
+// and GET /geo_sites/:id/status (an unknown id answers 404
+// {"message":"404 Not found"}, GitLab's RecordNotFound body, and a
+// non-integer one 400 {"error":"id is invalid"}), with GitLab's GeoSite
+// and GeoSiteStatus entities: keys in GitLab's order, the capacities of
+// GitLab's database defaults (10, 10, 10 and 2), no selective sync, and
+// absolute _links.
+//
+// A status is computed on every request. Its data types are the model
+// names of the emulated release ([ModelNamesOf], the singular ones
+// pluralized), named as Geo names them (projects gives
+// project_repositories_*, ci_job_artifacts job_artifacts_*,
+// geo_project_uploads project_uploads_*, …), in the order of GitLab 18.9's
+// replicators, then the later ones alphabetically. The primary's
+// <r>_count is the number of Data management records of the model,
+// <r>_checksum_total_count those whose checksum state is not disabled,
+// <r>_checksummed_count the succeeded and <r>_checksum_failed_count the
+// failed ones (all four null for a model of [Server.DisableVerification],
+// as GitLab collects nothing for a replicator without verification); its
+// secondary-side keys are null, its percentages "0.00%", its replication
+// slots one per secondary, all in use. Each secondary mirrors the primary
+// fully synced and verified: <r>_count, _registry_count, _synced_count,
+// _verification_total_count and _verified_count equal the primary's
+// <r>_count, the failures are 0, the checksum keys null, the percentages
+// "100.00%" ("0.00%" for an empty type, as GitLab divides by the registry
+// count; the verification keys are null and verified "0.00%" for a model
+// without verification), database replication lag 0 and the event cursor
+// at the primary's last event. The event log is simulated: last_event_id counts
+// the Data management records, the storage moves and the calls of
+// [Server.Step] (null while all are 0), and last_event_timestamp is the
+// fake's clock when a status first showed that id. The check time
+// (last_successful_status_check_timestamp) and updated_at are the fake's
+// clock at each request ([WithClock], [Server.AdvanceClock]), so every
+// site is healthy unless told otherwise; version and revision are the
+// emulated release's, as GET /version answers.
+//
+// [Server.OverrideGeoSiteStatus] (or PUT /-/fake/geo/sites/ID/status
+// with a JSON object) merges keys into a site's status, in GitLab's key
+// order, unknown keys at the end in alphabetical order: a key set to null
+// drops its override and shows the computed value again, and the value
+// {"null":true} makes the key null. Overrides stay until
+// [Server.ResetGeoSiteStatus] (DELETE /-/fake/geo/sites/ID/status) and
+// apply to the listing and to GET /geo_sites/:id/status alike. Nothing is
+// derived from an overridden key: an unhealthy site needs healthy,
+// health and health_status, a changed synced count its percentage.
+// Without Geo
+// ([WithoutGeo], [Server.SetGeo]) there are no sites: the listings answer
+// [] and the rest 404.
+//
+// Where the fake differs from GitLab: the secondaries are simulated, not
+// sites with their own database, registries or OAuth applications, and
+// their status is computed at each request instead of reported once a
+// minute; so the primary's status row and a secondary's never go stale
+// on their own. There is no POST /geo/status, no POST /geo_sites, PUT
+// or DELETE /geo_sites/:id or POST /geo_sites/:id/repair (the catch-all
+// 404), no legacy /geo_nodes, no storage_shards key, no usage data but
+// zeros, no Geo JWT authentication and no granular permission on these
+// routes; the refresh param is checked as a Boolean and ignored, as
+// GitLab does. Sites cannot be renamed or reconfigured. The data types
+// follow the Data management model names, which can differ from a
+// release's replicators: by their feature flags' milestones, 18.6 and
+// 18.7 already had the packages_nuget_symbols replicator and 18.7 the
+// supply_chain_attestations one (both off by default), whose keys the
+// fake leaves out there. Each
+// status request counts the records of the release's models, in time
+// linear in their number.
+//
 // # Control plane
 //
 // Besides the Go methods, the server answers HTTP control requests under
 // /-/fake/, a path GitLab never uses, listed in [ControlEndpoints]: step
 // the clock, inject and clear faults, set the default Retry-After, add
-// tokens, switch the feature flag and Geo, set storage weights, change
-// projects and groups, read and reset the request log. It refuses (400
+// tokens, switch the feature flag and Geo, override Geo site statuses,
+// set storage weights, change projects and groups, read and reset the
+// request log. It refuses (400
 // {"error":"…"}) what GitLab would not do or what cannot happen: a
 // weight outside 0 to 100, a project or group on a storage that is not
 // configured, a clock moved backwards, a fault whose status is not an
@@ -233,7 +311,7 @@
 //     [Server.SetGeo](false): then records carry no checksum_information,
 //     a checksum_state filter answers 400 "<Class> is not a verifiable
 //     model." and the checksum PUTs 400 "Endpoint only available on
-//     primary site.". There is no Geo secondary.
+//     primary site.". Its Geo secondaries are simulated (see "Geo sites").
 //   - GitLab's background workers run synchronously: a bulk storage move
 //     (ScheduleAll) creates its scheduled moves before the 202 answer, and
 //     a bulk checksum recalculation marks its records pending before the

@@ -27,8 +27,8 @@ const (
 	maxLogged = 100_000
 )
 
-// Server is an in-process fake GitLab serving the Data management API and
-// the repository storage moves APIs under /api/v4. Create it with
+// Server is an in-process fake GitLab serving the Data management API,
+// the repository storage moves APIs and the Geo sites API under /api/v4. Create it with
 // [NewServer] and stop it with [Server.Close]. All methods are safe for
 // concurrent use, also while requests are being served.
 type Server struct {
@@ -47,6 +47,8 @@ type Server struct {
 	tokens   map[string]tokenInfo
 	flags    map[string]bool // feature flags of the era
 	noGeo    bool            // SetGeo(false): not a Geo primary
+	geo      geoState        // Geo sites: secondaries, status overrides
+	steps    int64           // calls of Step, events of the Geo event log
 	storages []storageShard  // in configuration order
 	projects map[int64]*Project
 	groups   map[int64]*Group
@@ -86,6 +88,10 @@ type config struct {
 	listener net.Listener
 	seeded   bool
 	noGeo    bool
+	// geoSecondaries is the number of simulated Geo secondaries, when
+	// geoSecondariesSet; else 1 with the demo data, 0 without.
+	geoSecondaries    int
+	geoSecondariesSet bool
 	// retryAfter is the default Retry-After of a 429, in seconds.
 	retryAfter int
 	external   string
@@ -104,7 +110,9 @@ type config struct {
 // (which fail again when re-verified). No GitLab model has composite
 // (base64) ids: seed those with [Server.AddCompositeRecords].
 // Moves of project 25 (platform/legacy-monolith) fail and moves of project
-// 30 (data-science/large-datasets) end "cleanup failed".
+// 30 (data-science/large-datasets) end "cleanup failed". The demo instance
+// has one simulated Geo secondary (site 2) besides the primary, unless
+// [WithGeoSecondaries] sets another number.
 func WithDemoData() ServerOption { return func(c *config) { c.demo = true } }
 
 // WithLegacy makes the server behave like GitLab 18.3 to 18.7 for the Data
@@ -145,10 +153,21 @@ func WithProjects(n int) ServerOption { return func(c *config) { c.projects = ma
 
 // WithoutGeo makes the server an instance without Geo (not a Geo primary):
 // records carry no checksum_information, a checksum_state filter answers
-// 400 "<Class> is not a verifiable model.", and checksum recalculations
-// answer 400 "Endpoint only available on primary site.". See also
-// [Server.SetGeo].
+// 400 "<Class> is not a verifiable model.", checksum recalculations
+// answer 400 "Endpoint only available on primary site.", and there are no
+// Geo sites (GET /api/v4/geo_sites and /geo_sites/status answer [], a
+// site or its status 404). See also [Server.SetGeo].
 func WithoutGeo() ServerOption { return func(c *config) { c.noGeo = true } }
+
+// WithGeoSecondaries sets the number of simulated Geo secondary sites
+// that GET /api/v4/geo_sites lists after the primary (site 1): sites 2 to
+// n+1, fully synced and verified copies of the primary (see the package
+// documentation, "Geo sites"). The default is 0, or 1 with
+// [WithDemoData]; WithGeoSecondaries(0) leaves the demo with the primary
+// only. A negative n counts as 0.
+func WithGeoSecondaries(n int) ServerOption {
+	return func(c *config) { c.geoSecondaries, c.geoSecondariesSet = max(n, 0), true }
+}
 
 // WithLatency delays every request by d before it is handled. The wait ends
 // early when the client goes away or the server closes.
@@ -193,7 +212,9 @@ func WithClock(now func() time.Time) ServerOption {
 
 // NewServer starts a fake GitLab on a local port (or on the listener of
 // [WithListener]) and returns it. The instance has one storage, "default"
-// with weight 100, and no other data unless [WithDemoData] is given.
+// with weight 100, and no other data unless [WithDemoData] is given; it is
+// a Geo primary (Geo site 1) without secondaries unless
+// [WithGeoSecondaries] or [WithDemoData] add some.
 func NewServer(opts ...ServerOption) *Server {
 	cfg := config{now: time.Now, version: NewestVersion, retryAfter: 1}
 	for _, opt := range opts {
@@ -227,6 +248,12 @@ func NewServer(opts ...ServerOption) *Server {
 	}
 	if s.era() != EraGranular {
 		s.flags[flagVerificationView] = true
+	}
+	switch {
+	case cfg.geoSecondariesSet:
+		s.geo.secondaries = cfg.geoSecondaries
+	case cfg.demo:
+		s.geo.secondaries = 1
 	}
 	s.users["root"] = &user{id: 1, username: "root", name: "Administrator", email: "admin@example.com", created: s.now()}
 	s.maxUserID = 1
@@ -414,7 +441,9 @@ func (s *Server) flagEnabled(name string) bool {
 }
 
 // SetGeo makes the server a Geo primary (true, the default) or an
-// instance without Geo (false); see [WithoutGeo].
+// instance without Geo (false); see [WithoutGeo]. Without Geo the Geo
+// sites are gone; switched back on, they return with their status
+// overrides.
 func (s *Server) SetGeo(enabled bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -429,6 +458,7 @@ func (s *Server) Step() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.steps++
 	s.stepMovesLocked()
 	for _, m := range s.models {
 		m.step(now)

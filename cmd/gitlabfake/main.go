@@ -1,6 +1,7 @@
 // Command gitlabfake serves the gitlabtest fake GitLab over HTTP, so that
 // tools and scripts in any language can be tried against the Data
-// management and repository storage moves APIs without a GitLab instance.
+// management, repository storage moves and Geo sites APIs without a GitLab
+// instance.
 //
 // Usage:
 //
@@ -60,7 +61,10 @@ names on 18.3-18.7). Deliberate failures:
   - moves of project 30 (data-science/large-datasets) end "cleanup failed";
   - seeded moves include failed and "cleanup failed" ones, with error_message;
   - failed records (with checksum_failure) fail again when re-verified;
-  - records in state started or pending advance with the clock (-step).`
+  - records in state started or pending advance with the clock (-step).
+Geo: site 1 is the primary; the demo adds one simulated secondary (site 2), fully
+synced and verified (-geo-secondaries sets another number); override a status
+with PUT /-/fake/geo/sites/ID/status.`
 
 // usage prints the help: flags, endpoints, control plane, demo data.
 func usage(fs *flag.FlagSet) func() {
@@ -89,7 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	version := fs.String("version", gitlabtest.NewestVersion.String(), "GitLab version to emulate, such as 18.5 (18.3-18.7: singular names, integer states), 18.9 (plural names, feature flag), 18.10 to 19.1 (more names each release, no flag) or 19.2 (the newest: 44 names, granular tokens)")
 	legacy := fs.Bool("legacy", false, "the same as -version 18.7")
 	externalURL := fs.String("external-url", "", "GitLab's external URL, used in Link headers and web_url (default: the request's host)")
-	noGeo := fs.Bool("no-geo", false, "an instance without Geo: no checksum_information, checksum recalculation refused")
+	noGeo := fs.Bool("no-geo", false, "an instance without Geo: no checksum_information, checksum recalculation refused, no Geo sites")
+	geoSecondaries := fs.Int("geo-secondaries", 0, "simulated Geo secondary sites after the primary (default 1 with -demo, 0 without)")
 	retryAfter := fs.Int("retry-after", 1, "Retry-After seconds of a throttled (429) answer")
 	demo := fs.Bool("demo", true, "seed the demo instance")
 	records := fs.Int("records", 0, "extra records per model of the version")
@@ -116,6 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-latency and -step must not be negative")
 	case *retryAfter < 0:
 		return fmt.Errorf("-retry-after must not be negative")
+	case *geoSecondaries < 0:
+		return fmt.Errorf("-geo-secondaries must not be negative")
+	case *noGeo && *geoSecondaries > 0:
+		return fmt.Errorf("-no-geo and -geo-secondaries exclude each other: an instance without Geo has no Geo sites")
 	case *legacy && isFlagSet(fs, "version"):
 		return fmt.Errorf("-legacy and -version exclude each other")
 	}
@@ -149,6 +158,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *noGeo {
 		opts = append(opts, gitlabtest.WithoutGeo())
 	}
+	if isFlagSet(fs, "geo-secondaries") {
+		opts = append(opts, gitlabtest.WithGeoSecondaries(*geoSecondaries))
+	}
 	if *token != "" {
 		opts = append(opts, gitlabtest.WithAdminToken(*token))
 	}
@@ -176,6 +188,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "gitlabfake serving %s/api/v4 as GitLab %s\n", srv.URL(), srv.Version())
 	fmt.Fprintf(stdout, "admin token: %s\n", srv.Token())
 	fmt.Fprintf(stdout, "control plane: %s/-/fake/ (see -h)\n", srv.URL())
+	switch sites := len(srv.GeoSites()); sites {
+	case 0:
+	case 1:
+		fmt.Fprintln(stdout, "geo sites: the primary only (GET /api/v4/geo_sites)")
+	case 2:
+		fmt.Fprintln(stdout, "geo sites: the primary and 1 secondary (GET /api/v4/geo_sites)")
+	default:
+		fmt.Fprintf(stdout, "geo sites: the primary and %d secondaries (GET /api/v4/geo_sites)\n", sites-1)
+	}
 	if host, _, err := net.SplitHostPort(*listen); err == nil && !isLoopback(host) {
 		fmt.Fprintf(stdout, "warning: listening on %s, not loopback: anyone who reaches it can use the control plane, which needs no token\n", *listen)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -137,6 +138,8 @@ func TestRunArgumentErrors(t *testing.T) {
 		{"legacy and version", []string{"-legacy", "-version", "18.9"}, "-legacy and -version exclude each other"},
 		{"bad external URL", []string{"-external-url", "gitlab.example.com"}, `-external-url "gitlab.example.com": want a URL such as https://gitlab.example.com`},
 		{"negative retry-after", []string{"-retry-after", "-1"}, "-retry-after must not be negative"},
+		{"negative geo secondaries", []string{"-geo-secondaries", "-1"}, "-geo-secondaries must not be negative"},
+		{"no geo with secondaries", []string{"-no-geo", "-geo-secondaries", "2"}, "-no-geo and -geo-secondaries exclude each other: an instance without Geo has no Geo sites"},
 	}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -158,6 +161,8 @@ func TestRunArgumentErrors(t *testing.T) {
 		"POST   /-/fake/faults ", "PUT    /-/fake/feature_flags/NAME ", "GET    /-/fake/requests ",
 		"moves of project 25 (platform/legacy-monolith) end \"failed\"", "-external-url string",
 		"-groups int", "-snippets int", "GET  /user ", "GET  /groups/:id ", "PUT    /-/fake/groups/ID ",
+		"-geo-secondaries int", "(default 1 with -demo, 0 without)", "GET  /geo_sites/status ", "GET  /geo_sites/:id/status ",
+		"PUT    /-/fake/geo/sites/ID/status ", "DELETE /-/fake/geo/sites/ID/status ", "the demo adds one simulated secondary (site 2)",
 	} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h output lacks %q:\n%s", want, help.String())
@@ -268,5 +273,91 @@ func TestRunSeedsContainers(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"projects": "3", "groups": "4", "snippets/all": "5"}, totals); diff != "" {
 		t.Errorf("containers on default mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunGeoSecondaries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		sites    string // X-Total of GET /geo_sites
+		geoLine  string // the line about Geo sites, "" for none
+		lastName string
+	}{
+		{"demo", nil, "2", "geo sites: the primary and 1 secondary (GET /api/v4/geo_sites)", "gitlab-secondary-1"},
+		{"no demo", []string{"-demo=false"}, "1", "geo sites: the primary only (GET /api/v4/geo_sites)", "gitlab-primary"},
+		{"two secondaries", []string{"-demo=false", "-projects", "20", "-geo-secondaries", "2"}, "3",
+			"geo sites: the primary and 2 secondaries (GET /api/v4/geo_sites)", "gitlab-secondary-2"},
+		{"demo without secondaries", []string{"-geo-secondaries", "0"}, "1", "geo sites: the primary only (GET /api/v4/geo_sites)", "gitlab-primary"},
+		{"no geo", []string{"-no-geo"}, "0", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(t.Context())
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			args := append([]string{"-listen", "127.0.0.1:0", "-step", "0", "-token", "glpat-geo"}, tt.args...)
+			go func() {
+				err := run(ctx, args, pw, io.Discard)
+				pw.CloseWithError(io.EOF)
+				done <- err
+			}()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("run after cancel = %v; want nil", err)
+				}
+			}()
+			var lines []string
+			sc := bufio.NewScanner(pr)
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+				if strings.HasPrefix(sc.Text(), "try: ") {
+					break
+				}
+			}
+			go func() { _, _ = io.Copy(io.Discard, pr) }()
+			var base, geoLine string
+			for _, l := range lines {
+				if rest, ok := strings.CutPrefix(l, "gitlabfake serving "); ok {
+					base, _, _ = strings.Cut(rest, "/api/v4")
+				}
+				if strings.HasPrefix(l, "geo sites:") {
+					geoLine = l
+				}
+			}
+			if base == "" {
+				t.Fatalf("run(%q) printed no URL: %q", args, lines)
+			}
+			if geoLine != tt.geoLine {
+				t.Errorf("run(%q) Geo line = %q; want %q", args, geoLine, tt.geoLine)
+			}
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/api/v4/geo_sites", nil)
+			req.Header.Set("PRIVATE-TOKEN", "glpat-geo")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("GET /geo_sites error = %v", err)
+			}
+			var sites []struct {
+				Name string `json:"name"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&sites)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("GET /geo_sites: %v", err)
+			}
+			if got := resp.Header.Get("X-Total"); got != tt.sites {
+				t.Errorf("run(%q): GET /geo_sites X-Total = %q; want %s", args, got, tt.sites)
+			}
+			var last string
+			if len(sites) > 0 {
+				last = sites[len(sites)-1].Name
+			}
+			if last != tt.lastName {
+				t.Errorf("run(%q): last site %q; want %q", args, last, tt.lastName)
+			}
+		})
 	}
 }
