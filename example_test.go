@@ -138,3 +138,30 @@ func ExampleCompositeRecordID() {
 	fmt.Println(id, parts)
 	// Output: MTIgMzQ= [12 34]
 }
+
+// Check every secondary's sync and verification of every data type: a
+// data type the SDK does not know is counted too, and a null count stays
+// nil.
+func ExampleGeoSitesService_AllStatus() {
+	srv := gitlabtest.NewServer(gitlabtest.WithGeoSecondaries(1)) // a fake primary and one secondary
+	defer srv.Close()
+	srv.AddRecords(gitlabdata.ModelLFSObjects, 40, gitlabdata.ChecksumStateSucceeded)
+	srv.OverrideGeoSiteStatus(2, map[string]any{"lfs_objects_failed_count": 2, "lfs_objects_synced_count": 38})
+	client, ctx := srv.Client(), context.Background()
+
+	for st, err := range client.GeoSites.AllStatus(ctx, nil) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		d := st.DataTypes["lfs_objects"]
+		if d.SyncedCount == nil { // the primary counts what it holds, not what it synced
+			fmt.Printf("site %d: %d lfs_objects, %d checksum failures\n", st.GeoSiteID, *d.Count, *d.ChecksumFailedCount)
+			continue
+		}
+		fmt.Printf("site %d (%s): %d of %d synced, %d failed; model %s\n", st.GeoSiteID, st.HealthStatus,
+			*d.SyncedCount, *d.RegistryCount, *d.FailedCount, gitlabdata.DataTypeModel("lfs_objects"))
+	}
+	// Output:
+	// site 1: 40 lfs_objects, 0 checksum failures
+	// site 2 (Healthy): 38 of 40 synced, 2 failed; model lfs_objects
+}
