@@ -377,7 +377,7 @@ func (g *gate) checkDataType(site *gitlabdata.GeoSite, dataType string, d, p *gi
 	if p != nil && p.Count != nil && !site.Selective() {
 		primary = *p.Count
 	}
-	if primary == 0 && registry == 0 {
+	if primary == 0 && registry == 0 && value(d.FailedCount)+value(d.VerificationFailedCount) == 0 {
 		g.add(Check{Site: name, Check: "data_type", Subject: dataType, Seen: "empty", Result: pass})
 		return
 	}

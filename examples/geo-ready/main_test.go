@@ -141,6 +141,8 @@ func TestEachSecondaryCondition(t *testing.T) {
 			[]string{"gitlab-secondary-1 synced project_repositories"}, ""},
 		{"verification failed", map[string]any{"project_repositories_verification_failed_count": 1, "project_repositories_verified_count": 19}, nil,
 			[]string{"gitlab-secondary-1 verified project_repositories", "gitlab-secondary-1 failures project_repositories"}, ""},
+		{"failures of an empty data type", map[string]any{"ci_secure_files_failed_count": 2}, nil,
+			[]string{"gitlab-secondary-1 failures ci_secure_files"}, ""},
 		{"within the weeks-before thresholds", map[string]any{"db_replication_lag_seconds": 30, "cursor_last_event_id": -10}, nil, nil, ""},
 		{"the same in the final check", map[string]any{"db_replication_lag_seconds": 30, "cursor_last_event_id": -10}, []string{"-final"},
 			[]string{"gitlab-secondary-1 db_replication_lag", "gitlab-secondary-1 events_behind"}, ""},
