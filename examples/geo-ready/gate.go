@@ -316,6 +316,8 @@ func (g *gate) checkSecondary(site *gitlabdata.GeoSite, st, pst *gitlabdata.GeoS
 
 	events := Check{Site: name, Check: "events_behind", Limit: fmt.Sprint(g.t.MaxEventsBehind), Result: pass}
 	switch {
+	case pst.LastEventID == nil && st.LastEventID == nil:
+		events.Seen = "0 (no Geo event yet)"
 	case st.CursorLastEventID == nil || pst.LastEventID == nil:
 		events.Result, events.Seen = fail, "unknown"
 		events.Action = "the secondary reports no event-log cursor: check its Geo log cursor (geo-logcursor)"

@@ -132,6 +132,7 @@ func TestEachSecondaryCondition(t *testing.T) {
 		{"lag", map[string]any{"db_replication_lag_seconds": 400}, nil, []string{"gitlab-secondary-1 db_replication_lag"}, ""},
 		{"no replication", map[string]any{"db_replication_lag_seconds": json.RawMessage("null")}, nil, []string{"gitlab-secondary-1 db_replication_lag"}, ""},
 		{"events behind", map[string]any{"cursor_last_event_id": -2000}, nil, []string{"gitlab-secondary-1 events_behind"}, ""},
+		{"no cursor", map[string]any{"cursor_last_event_id": json.RawMessage("null")}, nil, []string{"gitlab-secondary-1 events_behind"}, ""},
 		// A cursor time of 0 is unknown, not 50 years behind.
 		{"cursor time 0", map[string]any{"cursor_last_event_timestamp": 0}, nil, nil, ""},
 		{"shards differ", map[string]any{"storage_shards_match": false}, nil, []string{"gitlab-secondary-1 storage_shards_match"}, ""},

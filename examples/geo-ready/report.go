@@ -192,7 +192,11 @@ func printHuman(w io.Writer, r *Report) {
 	if r.Verdict == "go" {
 		fmt.Fprintln(w, "\nGO: every check passed (or is accepted).")
 	} else {
-		fmt.Fprintf(w, "\nNO-GO: %d checks failed.\n", counts[fail])
+		what := fmt.Sprintf("%d checks", counts[fail])
+		if counts[fail] == 1 {
+			what = "1 check"
+		}
+		fmt.Fprintf(w, "\nNO-GO: %s failed.\n", what)
 	}
 }
 
