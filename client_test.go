@@ -346,19 +346,22 @@ func TestClientRelativeURLRoot(t *testing.T) {
 func TestClientDecodeErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		body    string
-		wantErr string
+		name        string
+		contentType string
+		body        string
+		wantErr     string
 	}{
-		{"not JSON", "<html>oops</html>", "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: invalid character '<' looking for beginning of value"},
-		{"empty body", "", "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: empty response body"},
-		{"wrong type", `{"record_identifier":true}`, "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: gitlabdata: record_identifier true is neither an integer nor a string"},
+		{"not JSON", "", "<html>oops</html>", "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: invalid character '<' looking for beginning of value"},
+		{"an HTML page", "text/html; charset=utf-8", "<html>Sign in</html>", "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: " +
+			"the answer is text/html, not GitLab's API: check that the base URL is your GitLab's URL (invalid character '<' looking for beginning of value)"},
+		{"empty body", "", "", "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: empty response body"},
+		{"wrong type", "", `{"record_identifier":true}`, "gitlabdata: decoding GET /api/v4/admin/data_management/projects/1: gitlabdata: record_identifier true is neither an integer nor a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := setup(t)
-			expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/projects/1", json: tt.body})
+			expect(t, ts, route{method: http.MethodGet, path: "/admin/data_management/projects/1", json: tt.body, contentType: tt.contentType})
 			_, resp, err := ts.client.DataManagement.Get(t.Context(), ModelProjects, IntRecordID(1))
 			if err == nil {
 				t.Fatal("Get() error = nil; want a decoding error")

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -52,4 +54,14 @@ func decodeJSON(data []byte, out any) error {
 		return nil
 	}
 	return json.Unmarshal(data, out)
+}
+
+// notJSON is the media type of a Content-Type that names something other
+// than JSON (text/html), and "" for JSON or no Content-Type.
+func notJSON(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		return ""
+	}
+	return mt
 }

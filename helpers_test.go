@@ -244,7 +244,9 @@ func serveFixture(t testing.TB, w http.ResponseWriter, status int, name string, 
 // serveJSON writes body as JSON with status and the standard GitLab
 // request id header.
 func serveJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.Header().Set("X-Request-Id", testRequestID)
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
@@ -282,6 +284,7 @@ type route struct {
 	status       int                   // 0 means 200
 	fixture      string                // answer with testdata/<fixture>.json and its headers,
 	json         string                // or else with this JSON and serveJSON's headers
+	contentType  string                // with json: the Content-Type, if not application/json
 	times        int                   // exactly how many requests; 0 means 1
 	check        func(r *http.Request) // more checks, if set
 }
@@ -325,6 +328,9 @@ func expect(t *testing.T, ts *testServer, rt route) *counter {
 		if rt.fixture != "" {
 			fx.write(w, status, base, nil)
 			return
+		}
+		if rt.contentType != "" {
+			w.Header().Set("Content-Type", rt.contentType)
 		}
 		serveJSON(w, status, rt.json)
 	})

@@ -127,6 +127,10 @@ func (c *Client) try(req *http.Request, n int, out any) attempt {
 	}
 	if err := readAndDecode(resp, out); err != nil {
 		a.timedOut = req.Context().Err() == nil && ctx.Err() != nil
+		if mt := notJSON(resp.Header.Get("Content-Type")); mt != "" {
+			// A sign-in page, a proxy's page: the URL is not GitLab's API.
+			err = fmt.Errorf("the answer is %s, not GitLab's API: check that the base URL is your GitLab's URL (%w)", mt, err)
+		}
 		a.err = fmt.Errorf("gitlabdata: decoding %s %s: %w", req.Method, redactedURI(req.URL), err)
 	}
 	return a

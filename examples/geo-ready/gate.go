@@ -117,9 +117,14 @@ func (g *gate) run(ctx context.Context) error {
 	if err := g.checkPrimary(ctx, pst); err != nil {
 		return err
 	}
+	if len(g.secondaries) == 0 {
+		g.add(Check{Site: g.primary.Name, Check: "secondaries", Seen: "none", Limit: "at least 1", Result: fail,
+			Action: "there is no secondary site to fail over to: add one (Admin > Geo > Sites)"})
+	}
 	for _, s := range g.secondaries {
 		g.checkSecondary(s, statuses[s.ID], pst)
 	}
+	g.exc.checkNames(sites, models(*v))
 	return nil
 }
 
@@ -162,7 +167,7 @@ func (g *gate) statuses(ctx context.Context) (map[int64]*gitlabdata.GeoSiteStatu
 func (g *gate) checkPrimary(ctx context.Context, st *gitlabdata.GeoSiteStatus) error {
 	g.failedRecords = map[gitlabdata.ModelName]int{}
 	name := g.primary.Name
-	for _, model := range gitlabdata.ModelNamesFor(*g.version) {
+	for _, model := range models(*g.version) {
 		c, err := g.c.DataManagement.Count(ctx, model, &gitlabdata.CountOptions{States: []gitlabdata.ChecksumState{gitlabdata.ChecksumStateFailed}})
 		var apiErr *gitlabdata.APIError
 		switch {
@@ -198,29 +203,40 @@ func (g *gate) checkPrimary(ctx context.Context, st *gitlabdata.GeoSiteStatus) e
 			continue
 		}
 		n := *d.ChecksumFailedCount
-		check := Check{Site: name, Check: "status_checksum_failures", Subject: dataType, Seen: fmt.Sprint(n), Limit: "0", Result: pass, value: float64(n)}
 		model := gitlabdata.DataTypeModel(dataType)
-		counted, ok := g.failedRecords[model]
-		switch {
-		case n == 0:
-		case ok && int(n) <= counted:
-			// The same failures as the model's records above: judged there.
-			check.Result = notice
-			check.Seen = fmt.Sprintf("%d (the failed records of %s)", n, model)
-			if reason, ok := g.exc.coversRecords(model, int(n)); ok {
+		if counted, ok := g.failedRecords[model]; ok && n > 0 && int(n) <= counted {
+			continue // the same failures as the model's records: judged above
+		}
+		check := Check{Site: name, Check: "status_checksum_failures", Subject: dataType, Seen: fmt.Sprint(n), Limit: "0", Result: pass, value: float64(n)}
+		if n > 0 {
+			if reason, ok, covered := g.exc.acceptFailures(name, dataType, n); ok {
 				check.Result, check.Reason = accepted, reason
+			} else {
+				check.Result = fail
+				check.Action = fmt.Sprintf("the primary's status counts %d failed checksums of %s that its Data management API does not list (it may not serve %s): look at Admin > Geo > Sites on the primary; accept them with a site exception (site %q, data_type %q, max_failed)%s",
+					n, dataType, model, name, dataType, tooSmall(covered))
 			}
-		default:
-			if reason, ok := g.exc.coversRecords(model, int(n)); ok {
-				check.Result, check.Reason = accepted, reason
-				break
-			}
-			check.Result = fail
-			check.Action = fmt.Sprintf("the primary's status counts %d failed checksums of %s that its Data management API does not show: see the failed records of %s (checksum-audit -models %s), fix and recalculate them, or accept them in -exceptions", n, dataType, model, model)
 		}
 		g.add(check)
 	}
 	return nil
+}
+
+// models are the Data management models of release v, by their plural
+// names on every release (the SDK sends GitLab 18.3 to 18.7 the singular
+// form), so that they match Geo's data types and the exceptions.
+func models(v gitlabdata.ServerVersion) []gitlabdata.ModelName {
+	names := gitlabdata.ModelNamesFor(v)
+	if v.AtLeast(18, 8) {
+		return names
+	}
+	var out []gitlabdata.ModelName
+	for _, plural := range gitlabdata.ModelNames() {
+		if slices.Contains(names, plural.Singular()) {
+			out = append(out, plural)
+		}
+	}
+	return out
 }
 
 // maxListed bounds the failed records listed for one model.
@@ -249,7 +265,7 @@ func (g *gate) judgeRecords(check Check, model gitlabdata.ModelName, failed []st
 	switch {
 	case left == 0 && len(failed) > 0 && check.value <= float64(len(failed)):
 		check.Result, check.Reason = accepted, reason
-		check.Seen = fmt.Sprintf("%s (records %s)", check.Seen, strings.Join(acceptedIDs, ", "))
+		check.Seen = fmt.Sprintf("%s (%s %s)", check.Seen, recordWord(len(acceptedIDs)), strings.Join(acceptedIDs, ", "))
 	default:
 		check.Result = fail
 		var others []string
@@ -263,10 +279,17 @@ func (g *gate) judgeRecords(check Check, model gitlabdata.ModelName, failed []st
 		if len(others) > len(shown) {
 			more = fmt.Sprintf(" and %d more", len(others)-len(shown))
 		}
-		check.Action = fmt.Sprintf("records %s%s of %s failed their checksum on the primary: fix them and recalculate (checksum-audit -models %s -fix), or accept them in -exceptions with a reason",
-			strings.Join(shown, ", "), more, model, model)
+		check.Action = fmt.Sprintf("%s %s%s of %s failed their checksum on the primary: fix them and recalculate (checksum-audit -models %s -fix), or accept them in -exceptions with a reason",
+			recordWord(len(others)), strings.Join(shown, ", "), more, model, model)
 	}
 	g.add(check)
+}
+
+func recordWord(n int) string {
+	if n == 1 {
+		return "record"
+	}
+	return "records"
 }
 
 // checkSecondary checks one secondary's status against the primary's.
@@ -277,11 +300,13 @@ func (g *gate) checkSecondary(site *gitlabdata.GeoSite, st, pst *gitlabdata.GeoS
 			Action: "the secondary never reported its status: check that its Geo services run and that it reaches the primary"})
 		return
 	}
-	healthy := Check{Site: name, Check: "healthy", Seen: st.HealthStatus, Result: pass}
+	healthy := Check{Site: name, Check: "healthy", Seen: "healthy", Result: pass}
 	if !st.Healthy {
-		healthy.Result = fail
-		healthy.Seen = strings.TrimSpace(st.HealthStatus + ": " + st.Health)
-		healthy.Action = "fix what the secondary reports (gitlab-rake gitlab:geo:check on it)"
+		healthy.Result, healthy.Seen = fail, "unhealthy"
+		if h := strings.TrimSpace(st.Health); h != "" && h != "Healthy" {
+			healthy.Seen += ": " + h
+		}
+		healthy.Action = "fix what the secondary reports (gitlab-rake gitlab:geo:check on it); a status over an hour old is unhealthy too"
 	}
 	g.add(healthy)
 
@@ -290,7 +315,7 @@ func (g *gate) checkSecondary(site *gitlabdata.GeoSite, st, pst *gitlabdata.GeoS
 		age.Result, age.Seen = fail, "never"
 		age.Action = "the secondary has not reported its status: check its Geo services (Geo::MetricsUpdateWorker runs every minute)"
 	} else {
-		d := g.checkedAt.Sub(st.LastSuccessfulStatusCheck).Round(time.Second)
+		d := max(g.checkedAt.Sub(st.LastSuccessfulStatusCheck).Round(time.Second), 0) // a clock ahead of GitLab's is not younger than now
 		age.Seen, age.value = d.String(), d.Seconds()
 		if d > time.Duration(g.t.MaxStatusAge) {
 			age.Result = fail
@@ -326,6 +351,7 @@ func (g *gate) checkSecondary(site *gitlabdata.GeoSite, st, pst *gitlabdata.GeoS
 		if st.LastEventID != nil {
 			behind = max(behind, *st.LastEventID-*st.CursorLastEventID)
 		}
+		behind = max(behind, 0) // a cursor ahead of the primary's last event: the primary's status is the older one
 		events.Seen, events.value = fmt.Sprint(behind), float64(behind)
 		if st.CursorLastEventTime.IsZero() {
 			events.Seen += " (cursor time unknown)"
@@ -339,7 +365,10 @@ func (g *gate) checkSecondary(site *gitlabdata.GeoSite, st, pst *gitlabdata.GeoS
 
 	g.add(same(name, "storage_shards_match", st.StorageShardsMatch, "the secondary's storage configuration differs from the primary's: make them match"))
 	g.add(same(name, "oauth_application", !st.MissingOAuthApplication, "the secondary has no OAuth application: repair it (Admin > Geo > Sites > Repair)"))
-	version := Check{Site: name, Check: "version", Seen: st.Version + " " + st.Revision, Limit: pst.Version + " " + pst.Revision, Result: pass}
+	version := Check{Site: name, Check: "version", Seen: strings.TrimSpace(st.Version + " " + st.Revision), Limit: pst.Version + " " + pst.Revision, Result: pass}
+	if version.Seen == "" {
+		version.Seen = "unknown"
+	}
 	if st.Version != pst.Version || st.Revision != pst.Revision {
 		version.Result = fail
 		version.Action = "upgrade the sites to the same GitLab version and revision"
@@ -360,46 +389,74 @@ func same(site, name string, ok bool, action string) Check {
 	return c
 }
 
-// checkDataType checks one data type of a secondary: its registry rows
-// against the primary's count (unless the site syncs selectively), synced
-// and verified shares, and failures.
+// checkDataType checks one data type of a secondary, as GitLab's own
+// check does (percentages of the registry rows) plus what it leaves out:
+// the registry rows against the primary's count (unless the site syncs
+// selectively), and the failures, which an exception may accept (accepted
+// items then count as synced or verified).
 func (g *gate) checkDataType(site *gitlabdata.GeoSite, dataType string, d, p *gitlabdata.GeoDataTypeStatus) {
 	name := site.Name
 	if !d.Replicated() {
 		c := Check{Site: name, Check: "replicated", Subject: dataType, Seen: "no counts", Result: notice,
-			Action: "the secondary sends no counts for this data type: its replication is off (or not yet enabled)"}
+			Action: "the secondary sends no counts for this data type: its replication is off (or not yet enabled); a no-go with -final"}
 		if g.t.NotReplicatedFails {
 			c.Result = fail
+			c.Action = "the secondary sends no counts for this data type: enable its replication, or wait until it reports"
 		}
 		g.add(c)
 		return
 	}
-	registry := value(d.RegistryCount)
-	primary := registry
+	registry, failed, vfailed := value(d.RegistryCount), value(d.FailedCount), value(d.VerificationFailedCount)
+	primary := int64(-1) // unknown, or not comparable (selective sync)
 	if p != nil && p.Count != nil && !site.Selective() {
 		primary = *p.Count
 	}
-	if primary == 0 && registry == 0 && value(d.FailedCount)+value(d.VerificationFailedCount) == 0 {
+	if max(primary, 0) == 0 && registry == 0 && failed+vfailed == 0 {
 		g.add(Check{Site: name, Check: "data_type", Subject: dataType, Seen: "empty", Result: pass})
 		return
 	}
-	base := max(primary, registry)
-	g.share(name, dataType, "synced", value(d.SyncedCount), base, g.t.MinSynced,
-		"not every item is synced yet: wait for the secondary to catch up, or look at its sync queue (Admin > Geo > Replication)")
+	failures := g.failures(site, dataType, failed, vfailed)
+	acceptedFailed := failures.Result == accepted
+	if primary >= 0 {
+		rows := Check{Site: name, Check: "registry_rows", Subject: dataType, Seen: fmt.Sprintf("%d of the primary's %d", registry, primary),
+			Limit: fmt.Sprintf("%.2f%%", g.t.MinSynced), Result: pass, value: float64(registry)}
+		switch {
+		case registry < primary && percent(registry, primary) < g.t.MinSynced:
+			rows.Result = fail
+			rows.Action = fmt.Sprintf("the secondary tracks %s fewer than the primary holds: it has not discovered them yet; wait for its registry to catch up (Geo::Secondary::RegistryConsistencyWorker)", plural(primary-registry, "item", "items"))
+		case registry > primary:
+			rows.Seen += fmt.Sprintf(" (%d more: rows of items gone from the primary, which GitLab removes)", registry-primary)
+		}
+		g.add(rows)
+	}
+	synced := value(d.SyncedCount)
+	if acceptedFailed {
+		synced += failed
+	}
+	g.share(name, dataType, "synced", synced, registry, g.t.MinSynced,
+		"not every item is synced yet: wait for the secondary to catch up, or look at its sync queue (Admin > Geo > Sites > Replication details)")
 	if d.VerificationTotalCount != nil {
-		g.share(name, dataType, "verified", value(d.VerifiedCount), value(d.VerificationTotalCount), g.t.MinVerified,
+		verified := value(d.VerifiedCount)
+		if acceptedFailed { // an item that failed to sync is not verified either
+			verified += failed + vfailed
+		}
+		g.share(name, dataType, "verified", verified, registry, g.t.MinVerified,
 			"not every item is verified yet: wait for verification, or look at the verification queue")
 	}
-	g.failures(site, dataType, value(d.FailedCount), value(d.VerificationFailedCount),
-		"resync or reverify them (Admin > Geo > Replication > "+dataType+"), or accept them in -exceptions with a reason")
+	g.add(failures)
+}
+
+// percent is part of whole in percent; 100 for an empty whole.
+func percent(part, whole int64) float64 {
+	if whole <= 0 {
+		return 100
+	}
+	return 100 * float64(part) / float64(whole)
 }
 
 // share checks that part of whole is at least min percent.
 func (g *gate) share(site, dataType, what string, part, whole int64, minPercent float64, action string) {
-	pct := 100.0
-	if whole > 0 {
-		pct = 100 * float64(part) / float64(whole)
-	}
+	pct := percent(part, whole)
 	c := Check{Site: site, Check: what, Subject: dataType, Seen: fmt.Sprintf("%d of %d (%.2f%%)", part, whole, pct),
 		Limit: fmt.Sprintf("%.2f%%", minPercent), Result: pass, value: pct}
 	if pct < minPercent {
@@ -408,20 +465,37 @@ func (g *gate) share(site, dataType, what string, part, whole int64, minPercent 
 	g.add(c)
 }
 
-// failures checks the failed and verification-failed counts of a data
-// type, which an exception may accept up to its max_failed.
-func (g *gate) failures(site *gitlabdata.GeoSite, dataType string, failed, verificationFailed int64, action string) {
+// failures is the check of the failed and verification-failed counts of a
+// data type, which an exception may accept up to its max_failed.
+func (g *gate) failures(site *gitlabdata.GeoSite, dataType string, failed, verificationFailed int64) Check {
 	n := failed + verificationFailed
 	c := Check{Site: site.Name, Check: "failures", Subject: dataType, Seen: fmt.Sprintf("%d failed, %d failed verification", failed, verificationFailed),
 		Limit: "0", Result: pass, value: float64(n)}
 	if n > 0 {
-		if reason, ok := g.exc.acceptFailures(site.Name, dataType, n); ok {
+		reason, ok, covered := g.exc.acceptFailures(site.Name, dataType, n)
+		if ok {
 			c.Result, c.Reason = accepted, reason
 		} else {
-			c.Result, c.Action = fail, action
+			c.Result = fail
+			c.Action = "resync or reverify them (Admin > Geo > Sites > Replication details > " + dataType + "), or accept them in -exceptions with a reason" + tooSmall(covered)
 		}
 	}
-	g.add(c)
+	return c
+}
+
+// tooSmall says that an exception covers fewer failures than there are.
+func tooSmall(covered int64) string {
+	if covered < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (an exception accepts only %d: raise its max_failed if the rest are acceptable too)", covered)
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func value(p *int64) int64 {

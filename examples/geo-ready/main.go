@@ -77,6 +77,9 @@ embedded fake GitLab with demo data (a primary and one secondary; the
 primary has deliberate checksum failures: no-go;
 examples/geo-ready/demo-exceptions.json accepts them).
 
+The report goes to standard output; with -json the JSON report does and
+the table goes to standard error.
+
 Exit status: 0 go, 3 no-go, 1 cannot run, 2 bad flags.
 
 Flags:
@@ -100,7 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	exceptionsFile := fs.String("exceptions", "", "JSON file of accepted exceptions, each with its reason (see above)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON on standard output (messages go to standard error)")
 	since := fs.String("since", "", "a previous -json report: say what is new and what got fixed since")
-	metricsFile := fs.String("metrics-file", "", "write the figures to this file in Prometheus's text format (for node_exporter's textfile collector)")
+	metricsFile := fs.String("metrics-file", "", "write the figures to this file in Prometheus's text format (for node_exporter's textfile collector); "+
+		"when the gate cannot run, gitlabdata_geo_gate_up 0 and gitlabdata_geo_ready 0")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up when the whole run takes longer")
 	bad := func(format string, a ...any) int {
 		usageTo(stderr)
 		fmt.Fprintf(stderr, "\ngeo-ready: "+format+"\n", a...)
@@ -128,6 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return bad("-min-synced %g: want a percentage, 0 to 100", *minSynced)
 	case *minVerified < 0 || *minVerified > 100:
 		return bad("-min-verified %g: want a percentage, 0 to 100", *minVerified)
+	case *timeout <= 0:
+		return bad("-timeout %s: want a duration above 0, such as 5m", *timeout)
 	}
 	t := Thresholds{MaxStatusAge: Duration(*maxAge), MaxLag: Duration(*maxLag), MaxEventsBehind: *maxEvents, MinSynced: *minSynced, MinVerified: *minVerified}
 	mode := "weeks_before"
@@ -144,6 +151,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return bad("-exceptions %v", err)
 	}
+	var prev *Report
+	if *since != "" {
+		if prev, err = readReport(*since); err != nil {
+			return bad("-since %v", err)
+		}
+	}
+	if *metricsFile != "" {
+		if err := checkWritable(*metricsFile); err != nil {
+			return bad("-metrics-file %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	cannotRun := func(err error) int {
+		switch {
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			err = errors.New("interrupted before a verdict")
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+			err = fmt.Errorf("gave up after -timeout %s, before a verdict: %w", *timeout, err)
+		}
+		fmt.Fprintln(stderr, "geo-ready:", err)
+		if *metricsFile != "" {
+			if werr := writeMetrics(*metricsFile, nil, nil, time.Now()); werr != nil {
+				fmt.Fprintln(stderr, "geo-ready: writing -metrics-file:", werr)
+			}
+		}
+		return exitCannotRun
+	}
 
 	out := stdout
 	if *jsonOut {
@@ -153,25 +188,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env, err := exampleenv.Connect(out, nil, gitlabdata.WithUserAgent("geo-ready"),
 		gitlabdata.WithHTTPClient(&http.Client{Transport: counting{http.DefaultTransport, &requests}}))
 	if err != nil {
-		fmt.Fprintln(stderr, "geo-ready:", err)
-		return exitCannotRun
+		return cannotRun(err)
 	}
 	defer env.Close()
 	g := &gate{c: env.Client, t: t, exc: exc}
 	if err := g.run(ctx); err != nil {
-		fmt.Fprintln(stderr, "geo-ready:", err)
-		return exitCannotRun
+		return cannotRun(err)
 	}
 	rep := &Report{Verdict: g.verdict(), Mode: mode, CheckedAt: g.checkedAt, Instance: env.Client.BaseURL(), Version: g.version.Version,
 		Primary: g.primary.Name, Secondaries: []string{}, Thresholds: t, Checks: g.checks, StaleExceptions: exc.stale(), Requests: int(requests.Load())}
 	for _, s := range g.secondaries {
 		rep.Secondaries = append(rep.Secondaries, s.Name)
 	}
-	if *since != "" {
-		if err := rep.compare(*since); err != nil {
-			fmt.Fprintln(stderr, "geo-ready:", err)
-			return exitCannotRun
-		}
+	if prev != nil {
+		rep.compare(prev)
 	}
 	printHuman(out, rep)
 	if *jsonOut {
@@ -187,7 +217,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for m, n := range g.failedRecords {
 			failed[string(m)] = n
 		}
-		if err := writeMetrics(*metricsFile, rep, failed); err != nil {
+		if err := writeMetrics(*metricsFile, rep, failed, time.Now()); err != nil {
 			fmt.Fprintln(stderr, "geo-ready: writing -metrics-file:", err)
 			return exitCannotRun
 		}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,7 +96,8 @@ func TestGoThenNoGoThenAccepted(t *testing.T) {
 	}
 	exc := writeFile(t, "exceptions.json", `{"exceptions":[
 		{"site":"gitlab-secondary-2","data_type":"lfs_objects","max_failed":3,"reason":"three objects of a deleted project (INC-7)"}]}`)
-	code, r = report(t, "-exceptions", exc, "-min-synced", "70")
+	// The accepted failures count as synced: no need to lower -min-synced.
+	code, r = report(t, "-exceptions", exc)
 	if code != exitGo || r.Verdict != "go" {
 		t.Errorf("with the exception: exit %d, failing %v; want go", code, failing(r))
 	}
@@ -139,7 +143,7 @@ func TestEachSecondaryCondition(t *testing.T) {
 		{"other version", map[string]any{"version": "19.1.3-ee"}, nil, []string{"gitlab-secondary-1 version"}, ""},
 		{"no OAuth application", map[string]any{"missing_oauth_application": true}, nil, []string{"gitlab-secondary-1 oauth_application"}, ""},
 		{"registry rows missing", map[string]any{"project_repositories_registry_count": 10, "project_repositories_synced_count": 10}, nil,
-			[]string{"gitlab-secondary-1 synced project_repositories"}, ""},
+			[]string{"gitlab-secondary-1 registry_rows project_repositories"}, ""},
 		{"verification failed", map[string]any{"project_repositories_verification_failed_count": 1, "project_repositories_verified_count": 19}, nil,
 			[]string{"gitlab-secondary-1 verified project_repositories", "gitlab-secondary-1 failures project_repositories"}, ""},
 		{"failures of an empty data type", map[string]any{"ci_secure_files_failed_count": 2}, nil,
@@ -215,9 +219,9 @@ func TestPrimaryChecksumFailuresAndStaleExceptions(t *testing.T) {
 	if code != exitGo {
 		t.Errorf("exit %d, failing %v; want go", code, failing(r))
 	}
-	want := []Exception{
-		{Model: "uploads", RecordIDs: []string{"999"}, Reason: "known"},
-		{Site: "gitlab-secondary-2", DataType: "uploads", MaxFailed: ptr(int64(1)), Reason: "fixed since"},
+	want := []StaleException{
+		{Exception{Model: "uploads", RecordIDs: []string{"999"}, Reason: "known"}, "no longer fails"},
+		{Exception{Site: "gitlab-secondary-2", DataType: "uploads", MaxFailed: ptr(int64(1)), Reason: "fixed since"}, "no longer fails"},
 	}
 	if diff := cmp.Diff(want, r.StaleExceptions); diff != "" {
 		t.Errorf("stale exceptions mismatch (-want +got):\n%s", diff)
@@ -225,6 +229,71 @@ func TestPrimaryChecksumFailuresAndStaleExceptions(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// An exception that names a site or a model this instance does not have
+// is stale, and says so; record ids may be written as numbers.
+func TestExceptionsOfNothing(t *testing.T) {
+	fleet(t)
+	exc := writeFile(t, "x.json", `{"exceptions":[
+		{"site":"gitlab-secondary-9","data_type":"lfs_objects","max_failed":1,"reason":"old site"},
+		{"model":"no_such_things","record_ids":[12, "13"],"reason":"typo"}]}`)
+	code, r := report(t, "-exceptions", exc)
+	if code != exitGo {
+		t.Errorf("exit %d, failing %v; want go", code, failing(r))
+	}
+	want := []StaleException{
+		{Exception{Site: "gitlab-secondary-9", DataType: "lfs_objects", MaxFailed: ptr(int64(1)), Reason: "old site"}, "no such site"},
+		{Exception{Model: "no_such_things", RecordIDs: []string{"12", "13"}, Reason: "typo"}, "no such model on this GitLab release"},
+	}
+	if diff := cmp.Diff(want, r.StaleExceptions); diff != "" {
+		t.Errorf("stale exceptions mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A primary with no secondary is a no-go: there is nothing to fail over to.
+func TestNoSecondary(t *testing.T) {
+	fleet(t, gitlabtest.WithGeoSecondaries(0))
+	code, r := report(t)
+	if diff := cmp.Diff([]string{"gitlab-primary secondaries"}, failing(r)); code != exitNoGo || diff != "" {
+		t.Errorf("exit %d, failing mismatch (-want +got):\n%s", code, diff)
+	}
+}
+
+// In the final check too, failures accepted by an exception count as
+// synced and verified.
+func TestFinalWithAcceptedFailures(t *testing.T) {
+	srv := fleet(t)
+	srv.OverrideGeoSiteStatus(3, map[string]any{"lfs_objects_failed_count": 1, "lfs_objects_synced_count": 9,
+		"lfs_objects_verification_failed_count": 1, "lfs_objects_verified_count": 8})
+	exc := writeFile(t, "x.json", `{"exceptions":[{"site":"gitlab-secondary-2","data_type":"lfs_objects","max_failed":2,"reason":"INC-9"}]}`)
+	if code, r := report(t, "-final", "-exceptions", exc); code != exitGo {
+		t.Errorf("exit %d, failing %v; want go", code, failing(r))
+	}
+	short := writeFile(t, "y.json", `{"exceptions":[{"site":"gitlab-secondary-2","data_type":"lfs_objects","max_failed":1,"reason":"INC-9"}]}`)
+	code, r := report(t, "-final", "-exceptions", short)
+	want := []string{"gitlab-secondary-2 synced lfs_objects", "gitlab-secondary-2 verified lfs_objects", "gitlab-secondary-2 failures lfs_objects"}
+	if diff := cmp.Diff(want, failing(r)); code != exitNoGo || diff != "" {
+		t.Errorf("max_failed too small: exit %d, failing mismatch (-want +got):\n%s", code, diff)
+	}
+	for _, c := range r.Checks {
+		if c.Check == "failures" && c.Result == fail && !strings.Contains(c.Action, "an exception accepts only 1") {
+			t.Errorf("action %q does not say the exception is too small", c.Action)
+		}
+	}
+}
+
+// On a release before the plural model names, the demo with its
+// exceptions is a go too: exceptions name models either way.
+func TestLegacyRelease(t *testing.T) {
+	srv := gitlabtest.NewServer(gitlabtest.WithDemoData(), gitlabtest.WithVersion(gitlabtest.Version{Major: 18, Minor: 5}))
+	t.Cleanup(srv.Close)
+	t.Setenv("GITLAB_URL", srv.URL())
+	t.Setenv("GITLAB_TOKEN", srv.Token())
+	code, r := report(t, "-exceptions", "demo-exceptions.json")
+	if code != exitGo || len(r.StaleExceptions) != 0 {
+		t.Errorf("exit %d, failing %v, stale %v; want go and no stale exception", code, failing(r), r.StaleExceptions)
+	}
+}
 
 // -since says what is new and what got fixed; -metrics-file writes the
 // figures for node_exporter.
@@ -255,6 +324,16 @@ func TestSinceAndMetrics(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"gitlab-secondary-1|db_replication_lag|"}, key(r.Since.Fixed)); diff != "" {
 		t.Errorf("fixed mismatch (-want +got):\n%s", diff)
+	}
+	exc := writeFile(t, "x.json", `{"exceptions":[{"site":"gitlab-secondary-2","data_type":"lfs_objects","max_failed":1,"reason":"INC-9"}]}`)
+	srv.OverrideGeoSiteStatus(3, map[string]any{"storage_shards_match": true, "lfs_objects_failed_count": 1, "lfs_objects_synced_count": 9})
+	code, third, _ := runGate(t, "-json")
+	if code != exitNoGo {
+		t.Fatalf("third run: exit %d", code)
+	}
+	_, r = report(t, "-since", writeFile(t, "third.json", third), "-exceptions", exc)
+	if diff := cmp.Diff([]string{"gitlab-secondary-2|failures|lfs_objects"}, key(r.Since.Accepted)); diff != "" {
+		t.Errorf("accepted mismatch (-want +got):\n%s", diff)
 	}
 	b, err := os.ReadFile(metrics)
 	if err != nil {
@@ -313,6 +392,7 @@ func TestDemo(t *testing.T) {
 func TestBadInputExits2Or1(t *testing.T) {
 	t.Setenv("GITLAB_URL", "")
 	dir := t.TempDir()
+	notReport := writeFile(t, "e.json", `{}`)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -324,10 +404,15 @@ func TestBadInputExits2Or1(t *testing.T) {
 		{[]string{"stray"}, exitBadFlags, "unexpected argument at position 1"},
 		{[]string{"-exceptions", filepath.Join(dir, "none.json")}, exitBadFlags, "no such file"},
 		{[]string{"-exceptions", writeFile(t, "a.json", `{"exceptions":[{"model":"projects","record_ids":["1"]}]}`)}, exitBadFlags, "exception 1: a reason is required"},
-		{[]string{"-exceptions", writeFile(t, "b.json", `{"exceptions":[{"site":"s","data_type":"d","reason":"r"}]}`)}, exitBadFlags, "site, data_type and max_failed (0 or more) go together"},
+		{[]string{"-exceptions", writeFile(t, "b.json", `{"exceptions":[{"site":"s","data_type":"d","reason":"r"}]}`)}, exitBadFlags, "site, data_type and max_failed go together"},
 		{[]string{"-exceptions", writeFile(t, "c.json", `{"exceptions":[{"site":"s","data_type":"d","max_failed":1,"model":"m","record_ids":["1"],"reason":"r"}]}`)}, exitBadFlags, "give either"},
 		{[]string{"-exceptions", writeFile(t, "d.json", `{"exception":[]}`)}, exitBadFlags, `unknown field "exception"`},
-		{[]string{"-since", writeFile(t, "e.json", `{}`)}, exitCannotRun, "not a report of geo-ready -json"},
+		{[]string{"-exceptions", writeFile(t, "f.json", `{"exceptions":[]} {}`)}, exitBadFlags, "something follows the JSON object"},
+		{[]string{"-exceptions", writeFile(t, "g.json", `{"exceptions":[{"site":"s","data_type":"d","max_failed":-1,"reason":"r"}]}`)}, exitBadFlags, "max_failed -1"},
+		{[]string{"-since", notReport}, exitBadFlags, "geo-ready: -since " + notReport + ": not a report of geo-ready -json"},
+		{[]string{"-timeout", "0"}, exitBadFlags, "-timeout 0s: want a duration above 0"},
+		{[]string{"-metrics-file", dir}, exitBadFlags, "is a directory: name a file"},
+		{[]string{"-metrics-file", filepath.Join(dir, "no", "such", "dir.prom")}, exitBadFlags, "cannot write next to"},
 	} {
 		code, _, errs := runGate(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {
@@ -346,8 +431,37 @@ func TestNotAnAdministrator(t *testing.T) {
 	srv := fleet(t)
 	srv.AddToken(gitlabtest.Token{Token: "glpat-user"})
 	t.Setenv("GITLAB_TOKEN", "glpat-user")
-	code, _, errs := runGate(t)
+	metrics := filepath.Join(t.TempDir(), "geo.prom")
+	code, _, errs := runGate(t, "-metrics-file", metrics)
 	if code != exitCannotRun || !strings.Contains(errs, "403") || !strings.Contains(errs, "administrator's token") {
 		t.Errorf("exit %d, stderr %q; want 1 and the admin hint", code, errs)
+	}
+	// A dashboard sees that the gate could not run, not an old verdict.
+	b, err := os.ReadFile(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"gitlabdata_geo_gate_up 0\n", "gitlabdata_geo_ready 0\n"} {
+		if !strings.Contains(string(b), line) {
+			t.Errorf("metrics file lacks %q:\n%s", line, b)
+		}
+	}
+	if strings.Contains(string(b), "gitlabdata_geo_checks") {
+		t.Errorf("metrics file of a run that could not read GitLab has check counts:\n%s", b)
+	}
+}
+
+// A URL that answers a web page instead of GitLab's API is named as such.
+func TestNotGitLab(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<html>Sign in</html>")
+	}))
+	t.Cleanup(page.Close)
+	t.Setenv("GITLAB_URL", page.URL)
+	t.Setenv("GITLAB_TOKEN", "glpat-x")
+	code, _, errs := runGate(t)
+	if want := "the answer is text/html, not GitLab's API: check that the base URL is your GitLab's URL"; code != exitCannotRun || !strings.Contains(errs, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, lastLine(errs), want)
 	}
 }
