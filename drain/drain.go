@@ -5,8 +5,10 @@
 // times, reports stuck ones, and lists the storage again at the end to say
 // what remains and why.
 //
-// It is built on package gitlabdata's public API (and on Client.Do for the
-// container listings the SDK does not wrap).
+// It is a planner on package moves, the engine it shares with package
+// rebalance: a Drain is a moves.Plan that empties a storage, run by a
+// moves.Mover. The types of its events, journal and report are those of
+// package moves, under their old names here.
 //
 //	d, err := drain.New(client, drain.Options{From: "default", To: gitlabdata.String("storage2"), MaxRunning: 4})
 //	if err != nil {
@@ -53,65 +55,12 @@ package drain
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/moves"
 )
-
-// Kind is a kind of container whose repository lives on a storage.
-type Kind string
-
-// The kinds a drain moves, in the default order.
-const (
-	KindGroupWiki Kind = "group_wiki"
-	KindSnippet   Kind = "snippet"
-	KindProject   Kind = "project"
-)
-
-// Kinds returns the three kinds in the default drain order: group wikis,
-// snippets, projects. The slice is new on every call.
-func Kinds() []Kind { return []Kind{KindGroupWiki, KindSnippet, KindProject} }
-
-// Order says in which order the containers of one kind are moved.
-type Order string
-
-// Orders. OrderID is the default: it is stable across rounds and resumes,
-// and makes the verification listings cheapest.
-const (
-	OrderID            Order = "id"
-	OrderSmallestFirst Order = "smallest"
-	OrderLargestFirst  Order = "largest"
-)
-
-// Container is one repository on the storage being drained.
-type Container struct {
-	Kind Kind   `json:"kind"`
-	ID   int64  `json:"id"`
-	Path string `json:"path,omitempty"`
-	// Storage is where GitLab said the repository is.
-	Storage string `json:"storage,omitempty"`
-	// Size is the repository size in bytes (projects: repository_size,
-	// group wikis: wiki_size); 0 with HasSize false when GitLab gives none
-	// (snippets).
-	Size    int64 `json:"size,omitempty"`
-	HasSize bool  `json:"has_size,omitempty"`
-}
-
-func (c Container) key() key { return key{c.Kind, c.ID} }
-
-type key struct {
-	kind Kind
-	id   int64
-}
 
 // Options configures a Drain. Only From is required.
 type Options struct {
@@ -129,6 +78,10 @@ type Options struct {
 	// MaxRunning bounds the moves off From that are scheduled but not yet
 	// finished or failed, all kinds together. Default 4.
 	MaxRunning int
+	// MaxRunningPerDestination bounds the moves running onto one storage
+	// (0: only MaxRunning bounds them); with To nil it applies once
+	// GitLab has picked a move's destination.
+	MaxRunningPerDestination int
 	// ScheduleInterval is the least time between two schedule calls.
 	// Default 100ms.
 	ScheduleInterval time.Duration
@@ -191,6 +144,10 @@ type Options struct {
 	// sends EventHeartbeat. Default 1m.
 	HeartbeatEvery time.Duration
 
+	// BackPressure, when set, pauses scheduling while Sidekiq's queue of
+	// the move workers is busy (see moves.BackPressure).
+	BackPressure *moves.BackPressure
+
 	// Journal, if set, receives every event and is read at the start of
 	// Run to resume an earlier run.
 	Journal *Journal
@@ -208,105 +165,30 @@ type Options struct {
 // Drain empties one storage. Create it with New. Plan may be called any
 // number of times; Run once, after which Plan is refused.
 type Drain struct {
-	c    *gitlabdata.Client
-	opts Options
-	ran  atomic.Bool
+	m    *moves.Mover
+	from string
+	to   *string
 }
 
 // ErrInvalidOptions wraps every error of New.
-var ErrInvalidOptions = errors.New("drain: invalid options")
+var ErrInvalidOptions = moves.ErrInvalidOptions
 
 // New checks opts and returns a Drain of opts.From through client.
 func New(client *gitlabdata.Client, opts Options) (*Drain, error) {
-	if client == nil {
-		return nil, fmt.Errorf("%w: nil client", ErrInvalidOptions)
+	plan := &moves.Plan{Empty: &moves.Empty{From: opts.From, To: opts.To, Kinds: opts.Kinds, Order: opts.Order}}
+	m, err := moves.New(client, plan, moves.Options{
+		MaxRunning: opts.MaxRunning, MaxRunningPerDestination: opts.MaxRunningPerDestination,
+		ScheduleInterval: opts.ScheduleInterval, PollInterval: opts.PollInterval, MaxPollInterval: opts.MaxPollInterval,
+		MaxMoves: opts.MaxMoves, MaxBytes: opts.MaxBytes, MaxFailures: opts.MaxFailures, Retries: opts.Retries,
+		ScheduleUntil: opts.ScheduleUntil, StuckAfter: opts.StuckAfter, ReleaseStuck: opts.ReleaseStuck,
+		MaxRounds: opts.MaxRounds, RecheckAfter: opts.RecheckAfter, BackPressure: opts.BackPressure,
+		MaxRequestFailures: opts.MaxRequestFailures, MaxRetryAfter: opts.MaxRetryAfter, ClockSkew: opts.ClockSkew,
+		HeartbeatEvery: opts.HeartbeatEvery, Journal: opts.Journal, OnEvent: opts.OnEvent, Now: opts.Now, Sleep: opts.Sleep,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.From == "" {
-		return nil, fmt.Errorf("%w: From (the storage to empty) is required", ErrInvalidOptions)
-	}
-	if opts.To != nil && (*opts.To == "" || *opts.To == opts.From) {
-		return nil, fmt.Errorf("%w: destination %q must be another storage than %q", ErrInvalidOptions, *opts.To, opts.From)
-	}
-	if len(opts.Kinds) == 0 {
-		opts.Kinds = Kinds()
-	}
-	opts.Kinds = slices.Clone(opts.Kinds)
-	seen := map[Kind]bool{}
-	for _, k := range opts.Kinds {
-		if k != KindGroupWiki && k != KindSnippet && k != KindProject {
-			return nil, fmt.Errorf("%w: unknown kind %q (want group_wiki, snippet or project)", ErrInvalidOptions, k)
-		}
-		if seen[k] {
-			return nil, fmt.Errorf("%w: kind %q given twice", ErrInvalidOptions, k)
-		}
-		seen[k] = true
-	}
-	switch opts.Order {
-	case "":
-		opts.Order = OrderID
-	case OrderID, OrderSmallestFirst, OrderLargestFirst:
-	default:
-		return nil, fmt.Errorf("%w: unknown order %q (want id, smallest or largest)", ErrInvalidOptions, opts.Order)
-	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"MaxRunning", int64(opts.MaxRunning)}, {"MaxMoves", int64(opts.MaxMoves)}, {"MaxBytes", opts.MaxBytes},
-		{"MaxFailures", int64(opts.MaxFailures)}, {"Retries", int64(opts.Retries)}, {"MaxRounds", int64(opts.MaxRounds)},
-		{"ScheduleInterval", int64(opts.ScheduleInterval)}, {"PollInterval", int64(opts.PollInterval)},
-		{"MaxPollInterval", int64(opts.MaxPollInterval)}, {"StuckAfter", int64(opts.StuckAfter)},
-		{"RecheckAfter", int64(opts.RecheckAfter)}, {"MaxRequestFailures", int64(opts.MaxRequestFailures)},
-		{"MaxRetryAfter", int64(opts.MaxRetryAfter)}, {"ClockSkew", int64(opts.ClockSkew)}, {"HeartbeatEvery", int64(opts.HeartbeatEvery)},
-	} {
-		if f.v < 0 {
-			return nil, fmt.Errorf("%w: %s is negative", ErrInvalidOptions, f.name)
-		}
-	}
-	defaults := []struct {
-		p *time.Duration
-		d time.Duration
-	}{
-		{&opts.ScheduleInterval, 100 * time.Millisecond}, {&opts.PollInterval, time.Second}, {&opts.MaxPollInterval, 30 * time.Second},
-		{&opts.StuckAfter, time.Hour}, {&opts.RecheckAfter, 5 * time.Minute}, {&opts.MaxRetryAfter, time.Minute},
-		{&opts.ClockSkew, 2 * time.Minute}, {&opts.HeartbeatEvery, time.Minute},
-	}
-	for _, d := range defaults {
-		if *d.p == 0 {
-			*d.p = d.d
-		}
-	}
-	if opts.MaxRunning == 0 {
-		opts.MaxRunning = 4
-	}
-	if opts.MaxRounds == 0 {
-		opts.MaxRounds = 3
-	}
-	if opts.MaxRequestFailures == 0 {
-		opts.MaxRequestFailures = 5
-	}
-	opts.MaxPollInterval = max(opts.MaxPollInterval, opts.PollInterval)
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Sleep == nil {
-		opts.Sleep = sleep
-	}
-	return &Drain{c: client, opts: opts}, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Drain{m: m, from: opts.From, to: opts.To}, nil
 }
 
 // Plan lists the storage and says what Run would move, in which order,
@@ -317,69 +199,46 @@ func (d *Drain) Plan(ctx context.Context) (*Plan, error) {
 	if ctx == nil {
 		return nil, errors.New("drain: Plan needs a context, not nil")
 	}
-	if d.ran.Load() {
-		return nil, errors.New("drain: Plan after Run: a Drain plans before it runs")
+	pv, err := d.m.Preview(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return d.newRunner(true).plan(ctx)
+	p := &Plan{From: d.from, To: d.to, Moves: make([]Container, 0, len(pv.Moves)), Skipped: pv.Skipped, Bytes: pv.Bytes,
+		UnknownSize: pv.UnknownSize, Warnings: pv.Warnings, ListingErrors: pv.ListingErrors, Requests: pv.Requests}
+	for _, m := range pv.Moves {
+		p.Moves = append(p.Moves, m.Container)
+	}
+	return p, nil
 }
 
 // Run drains the storage: it resumes the journal's run if there is one,
 // then lists, schedules, follows and verifies in rounds until the storage
 // is empty or only known failures remain. It runs once per Drain, and one
-// Run per instance and storage may be in progress in a process.
+// run per instance and storage may be in progress on a machine (a drain,
+// or a rebalance moving repositories off that storage).
 //
 // When ctx ends it stops at once, keeping the journal consistent (moves in
 // flight stay recorded for the next run), and returns the report with an
 // error wrapping ctx.Err(). When GitLab cannot be used it returns the
 // report so far with a *HaltError.
 func (d *Drain) Run(ctx context.Context) (*Report, error) {
-	if ctx == nil {
-		return nil, errors.New("drain: Run needs a context, not nil")
-	}
-	if !d.ran.CompareAndSwap(false, true) {
-		return nil, errors.New("drain: this Drain has run: a Drain runs once; create another with New")
-	}
-	release, err := claim(d.c.BaseURL(), d.opts.From)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return d.newRunner(false).run(ctx)
+	return d.m.Run(ctx)
 }
 
-// active holds the instance and storage of every Run in progress in the
-// process: two drains of one storage would schedule a container twice
-// (GitLab accepts a second move once the first has replicated).
-var active = struct {
-	sync.Mutex
-	runs map[string]bool
-}{runs: map[string]bool{}}
-
-// claim makes sure no other Run drains from on instance: in this process,
-// and (where flock(2) is available) in another process of this machine,
-// through a lock file in the temporary directory.
-func claim(instance, from string) (release func(), err error) {
-	k := instance + "\x00" + from
-	active.Lock()
-	defer active.Unlock()
-	if active.runs[k] {
-		return nil, fmt.Errorf("drain: a drain of %q on %s is already running in this process: one run per storage", from, instance)
-	}
-	sum := sha256.Sum256([]byte(k))
-	path := filepath.Join(os.TempDir(), "gitlabdata-drain-"+hex.EncodeToString(sum[:8])+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("drain: the lock of a drain of %q: %w", from, err)
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("drain: another process on this machine is draining %q on %s (it holds %s): one run per storage", from, instance, path)
-	}
-	active.runs[k] = true
-	return func() {
-		active.Lock()
-		defer active.Unlock()
-		delete(active.runs, k)
-		f.Close()
-	}, nil
+// Plan is what a run would do, from a dry run.
+type Plan struct {
+	From string  `json:"from"`
+	To   *string `json:"to"`
+	// Moves are the containers a run would schedule, in order.
+	Moves []Container `json:"moves"`
+	// Skipped are those the budgets leave out.
+	Skipped []Remaining `json:"skipped"`
+	// Bytes is the size of Moves where known; UnknownSize counts the
+	// containers of Moves whose size GitLab does not give (they count as
+	// 0 bytes against MaxBytes).
+	Bytes         int64          `json:"bytes"`
+	UnknownSize   int            `json:"unknown_size"`
+	Warnings      []string       `json:"warnings"`
+	ListingErrors []ListingError `json:"listing_errors"`
+	Requests      int            `json:"requests"`
 }

@@ -360,5 +360,6 @@ func writeJSON(w io.Writer, v any) error {
 // message is err as the one line the tool prints: a drain's halt reads
 // "<what failed> (<endpoint> <status>): <what to do>".
 func message(err error) string {
-	return strings.TrimPrefix(err.Error(), "drain: ")
+	msg := strings.TrimPrefix(err.Error(), "drain: ")
+	return strings.TrimPrefix(msg, "moves: ")
 }

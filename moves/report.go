@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"slices"
@@ -33,10 +33,11 @@ const (
 	ReasonWindow      Reason = "window"       // the maintenance window (ScheduleUntil) closed
 	ReasonMaxRounds   Reason = "max_rounds"   // it appeared after the last round (MaxRounds)
 	ReasonMaxRunning  Reason = "max_running"  // stuck moves held every running slot
+	ReasonUnitFailed  Reason = "unit_failed"  // a move of its unit (Move.Unit) failed: the unit is not split further
 
 	ReasonRetriesUsed   Reason = "retries_used"    // failed: its retries are used up
 	ReasonCleanupFailed Reason = "cleanup_failed"  // failed: GitLab copied it but left the old copy behind
-	ReasonStillOnSource Reason = "still_on_source" // not moved: its move finished but it is still on From
+	ReasonStillOnSource Reason = "still_on_source" // not moved: its move finished but it is still on its source
 
 	ReasonInterrupted Reason = "interrupted" // not attempted: the run was stopped before its turn
 	ReasonHalted      Reason = "halted"      // not attempted: GitLab could not be used (see HaltError)
@@ -58,18 +59,6 @@ const (
 	ReasonInFlight Reason = "in_flight"
 	// ReasonStuck is the reason of a stuck container.
 	ReasonStuck Reason = "stuck"
-
-	// Deprecated: every remaining container now has an Outcome; use
-	// OutcomeFailed.
-	ReasonFailed Reason = "failed"
-	// Deprecated: use OutcomeNotMoved (and ReasonStillOnSource).
-	ReasonNotMoved Reason = "not_moved"
-	// Deprecated: budgets are named: ReasonMaxMoves, ReasonMaxBytes.
-	ReasonBudget Reason = "budget"
-	// Deprecated: use OutcomeUnknown (and ReasonListingError).
-	ReasonUnknown Reason = "unknown"
-	// Deprecated: use OutcomeGone (and ReasonLeftSource).
-	ReasonGone Reason = "gone"
 )
 
 // Remaining is a container a run did not move off the storage (every
@@ -166,24 +155,6 @@ type Report struct {
 // halted (then what it did not list is not known).
 func (r *Report) Empty() bool {
 	return len(r.Remaining) == 0 && len(r.ListingErrors) == 0 && !r.Interrupted && r.Halted == ""
-}
-
-// Plan is what a run would do, from a dry run.
-type Plan struct {
-	From string  `json:"from"`
-	To   *string `json:"to"`
-	// Moves are the containers a run would schedule, in order.
-	Moves []Container `json:"moves"`
-	// Skipped are those the budgets leave out.
-	Skipped []Remaining `json:"skipped"`
-	// Bytes is the size of Moves where known; UnknownSize counts the
-	// containers of Moves whose size GitLab does not give (they count as
-	// 0 bytes against MaxBytes).
-	Bytes         int64          `json:"bytes"`
-	UnknownSize   int            `json:"unknown_size"`
-	Warnings      []string       `json:"warnings"`
-	ListingErrors []ListingError `json:"listing_errors"`
-	Requests      int            `json:"requests"`
 }
 
 // ListingError is a listing page that kept failing and was skipped.
@@ -287,11 +258,14 @@ func (k *KindReport) add(o *KindReport) {
 // was interrupted or halted first).
 func (r *runner) report(end Reason, rounds int, started time.Time) *Report {
 	o := r.o
-	rep := &Report{From: o.From, To: o.To, Rounds: rounds, Resumed: r.st.run > 1, Started: started.UTC(),
+	rep := &Report{From: r.from(), Rounds: rounds, Resumed: r.st.run > 1, Started: started.UTC(),
 		Remaining: []Remaining{}, Stuck: []StuckMove{}, ListingErrors: nonNil(r.listingErrors), Warnings: nonNil(r.warnings),
 		Kinds: []*KindReport{}}
+	if r.empty != nil {
+		rep.To = r.empty.To
+	}
 	kinds := map[Kind]*KindReport{}
-	for _, k := range o.Kinds {
+	for _, k := range r.kinds() {
 		kr := &KindReport{Kind: k}
 		if t := r.st.tallies[k]; t != nil {
 			kr.Reattached, kr.Retried, kr.durations = t.reattached, t.retried, t.durations
@@ -299,7 +273,7 @@ func (r *runner) report(end Reason, rounds int, started time.Time) *Report {
 		kinds[k] = kr
 		rep.Kinds = append(rep.Kinds, kr)
 	}
-	for _, it := range r.st.sorted(o.Kinds) {
+	for _, it := range r.st.sorted(r.kinds()) {
 		kr := kinds[it.c.Kind]
 		if kr == nil {
 			continue // a kind of an earlier run that this one does not drain

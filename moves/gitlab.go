@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"context"
@@ -27,6 +27,7 @@ type gitlab struct {
 	// the last answer.
 	offset time.Duration
 	root   string // the API root's path, such as /api/v4/
+	doer   string // what runs, in messages: "drain" or "run"
 }
 
 func newGitLab(c *gitlabdata.Client, o *Options) *gitlab {
@@ -141,14 +142,19 @@ func (g *gitlab) backoff(ctx context.Context) error {
 	return g.o.Sleep(ctx, time.Second<<min(max(g.br.streak()-1, 0), 5))
 }
 
+// again says how to go on after a halt.
+func (g *gitlab) again() string {
+	if g.o.Journal != nil {
+		return "run again on the same journal"
+	}
+	return "run again"
+}
+
 // halt is the breaker's *HaltError.
 func (g *gitlab) halt(endpoint, trip string, err error) *HaltError {
-	again := "run again"
-	if g.o.Journal != nil {
-		again += " on the same journal"
-	}
+	again := g.again()
 	if errors.Is(err, gitlabdata.ErrRateLimited) {
-		return &HaltError{What: "GitLab keeps rate-limiting the drain: " + trip, Endpoint: g.label(endpoint), Status: status(err),
+		return &HaltError{What: "GitLab keeps rate-limiting the " + g.doer + ": " + trip, Endpoint: g.label(endpoint), Status: status(err),
 			Advice: "wait for the limit to reset (or raise it), then " + again, Err: err}
 	}
 	advice := "check GitLab's health"
@@ -278,8 +284,10 @@ func (g *gitlab) notGitLab(ep string, err error) *HaltError {
 		Advice: "check the URL (GITLAB_URL): it is GitLab's address, such as https://gitlab.example.com", Err: err}
 }
 
-// checkWeights reads the storage weights: From and To must be configured
-// storages, and without a destination From should have weight 0.
+// checkWeights reads the storage weights: a storage emptied and its
+// destination must be configured storages, and without a destination the
+// storage emptied should have weight 0; the sources and destinations of
+// moves must be configured storages.
 func (r *runner) checkWeights(ctx context.Context) error {
 	var settings struct {
 		Weights map[string]int `json:"repository_storages_weighted"`
@@ -289,21 +297,25 @@ func (r *runner) checkWeights(ctx context.Context) error {
 		if errors.As(err, &h) || ctx.Err() != nil {
 			return err
 		}
-		if r.o.To == nil {
-			r.warn(fmt.Sprintf("no destination: GitLab picks one by weight, and may pick %s itself unless its weight is 0 (the weights could not be read: %v)", r.o.From, err))
+		if r.empty != nil && r.empty.To == nil {
+			r.warn(fmt.Sprintf("no destination: GitLab picks one by weight, and may pick %s itself unless its weight is 0 (the weights could not be read: %v)", r.empty.From, err))
 		}
 		return nil
 	}
-	from, to, w := r.o.From, r.o.To, settings.Weights
+	w := settings.Weights
 	if len(w) == 0 {
 		return nil
 	}
+	if r.empty == nil {
+		return r.checkPlanStorages(w)
+	}
+	from, to := r.empty.From, r.empty.To
 	if _, ok := w[from]; !ok {
-		return fmt.Errorf("drain: storage %q is not configured (storages: %s)", from, names(w))
+		return fmt.Errorf("%s: storage %q is not configured (storages: %s)", r.name, from, names(w))
 	}
 	if to != nil {
 		if _, ok := w[*to]; !ok {
-			return fmt.Errorf("drain: destination storage %q is not configured (storages: %s)", *to, names(w))
+			return fmt.Errorf("%s: destination storage %q is not configured (storages: %s)", r.name, *to, names(w))
 		}
 		return nil
 	}
@@ -319,6 +331,27 @@ func (r *runner) checkWeights(ctx context.Context) error {
 			Advice: fmt.Sprintf("without a destination GitLab picks one by weight, and every storage but %s has weight 0: give the new storage a weight (Admin > Settings > Repository), or name the destination", from)}
 	case w[from] > 0:
 		r.warn(fmt.Sprintf("no destination: GitLab picks one by weight, and %s has weight %d, so moves may land back on it (they are reported as not moved); set its weight to 0 first", from, w[from]))
+	}
+	return nil
+}
+
+// checkPlanStorages makes sure every source and destination of the plan is
+// a configured storage, and warns about destinations of weight 0 (GitLab
+// places no new repository there: usually a storage being emptied).
+func (r *runner) checkPlanStorages(w map[string]int) error {
+	zero := map[string]int{}
+	for _, m := range r.plan.Moves {
+		for _, s := range []string{m.Storage, m.To} {
+			if _, ok := w[s]; !ok {
+				return fmt.Errorf("%s: %s %d: storage %q is not configured (storages: %s)", r.name, m.Kind, m.ID, s, names(w))
+			}
+		}
+		if w[m.To] == 0 {
+			zero[m.To]++
+		}
+	}
+	for s, n := range zero {
+		r.warn(fmt.Sprintf("%d moves go to %s, whose weight is 0 (GitLab places no new repository there)", n, s))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"cmp"
@@ -19,7 +19,7 @@ import (
 type phase uint8
 
 const (
-	phaseWaiting    phase = iota // on From, to be scheduled (again)
+	phaseWaiting    phase = iota // on its source, to be scheduled (again)
 	phaseScheduling              // a schedule call was sent; its answer is not known
 	phaseRunning                 // its move is followed
 	phaseStuck                   // its move has not changed for longer than StuckAfter
@@ -40,18 +40,21 @@ func (p phase) done() bool { return p >= phaseMoved }
 // moving reports whether a move of the container is followed in p.
 func (p phase) moving() bool { return p == phaseRunning || p == phaseStuck }
 
-// item is one container and what the drain knows of it.
+// item is one container and what the run knows of it.
 type item struct {
-	c      Container
+	c      Container // c.Storage is the source of its moves
+	dest   string    // the destination planned for it; "" lets GitLab pick
+	unit   string    // the unit it moves with (Move.Unit)
 	phase  phase
 	reason Reason // why it is in an outcome phase
 	// doneIn is the run in which it reached its outcome: a later run
-	// that finds it on From again tries it again.
+	// that finds it on its source again tries it again.
 	doneIn int
 	// attempts counts the schedule calls for it in every run (the
 	// Attempt of its events); runAttempts those of run.
 	attempts, runAttempts, run int
 	move                       int64     // its current (or last) move
+	movingTo                   string    // the destination of that move
 	to                         string    // the destination of its last schedule call; "" lets GitLab pick
 	intentAt                   time.Time // when its last schedule call was decided (the drain's clock)
 	started                    time.Time // when its current move was scheduled or re-attached
@@ -61,7 +64,7 @@ type item struct {
 	counted                    bool      // counted in the MaxMoves and MaxBytes budgets
 
 	// Not journaled: what the live run saw.
-	listedAt time.Time // when a listing or a read last showed it on From
+	listedAt time.Time // when a listing or a read last showed it on its source
 	watch    watch
 }
 
@@ -79,25 +82,31 @@ type tally struct {
 	durations           []time.Duration
 }
 
-// state is everything the drain knows, rebuilt from the journal on resume.
+// state is everything the run knows, rebuilt from the journal on resume.
 type state struct {
-	from  string
+	// from is the storage emptied, the source of containers whose events
+	// name none, and to its destination ("": GitLab picks); both "" for a
+	// plan of moves.
+	from, to string
 	items map[key]*item
 	count [phaseCount]int
-	// moving and finished index the items in those phases, for polling
-	// and verification without scanning every item.
-	moving   map[key]*item
-	finished map[Kind][]*item
-	tallies  map[Kind]*tally
-	run      int   // runs so far, this one included
-	failures int   // failed attempts in this run (MaxFailures)
-	moves    int   // containers scheduled or re-attached, every run (MaxMoves)
-	bytes    int64 // their sizes (MaxBytes)
-	moved    int64 // bytes of the moved containers
+	// moving, scheduling and finished index the items in those phases, for
+	// polling, running bounds and verification without scanning every
+	// item.
+	moving     map[key]*item
+	scheduling map[key]*item
+	finished   map[Kind][]*item
+	tallies    map[Kind]*tally
+	run        int   // runs so far, this one included
+	failures   int   // failed attempts in this run (MaxFailures)
+	moves      int   // containers scheduled or re-attached, every run (MaxMoves)
+	bytes      int64 // their sizes (MaxBytes)
+	moved      int64 // bytes of the moved containers
 }
 
-func newState(from string) *state {
-	return &state{from: from, items: map[key]*item{}, moving: map[key]*item{}, finished: map[Kind][]*item{}, tallies: map[Kind]*tally{}}
+func newState(from, to string) *state {
+	return &state{from: from, to: to, items: map[key]*item{}, moving: map[key]*item{}, scheduling: map[key]*item{},
+		finished: map[Kind][]*item{}, tallies: map[Kind]*tally{}}
 }
 
 func (s *state) tally(k Kind) *tally {
@@ -122,7 +131,10 @@ func (s *state) item(ev Event) *item {
 		}
 		return it
 	}
-	it := &item{c: Container{Kind: ev.Kind, ID: ev.ID, Path: ev.Path, Storage: s.from}}
+	it := &item{c: Container{Kind: ev.Kind, ID: ev.ID, Path: ev.Path, Storage: s.from}, dest: s.to}
+	if ev.From != "" && (ev.Type == EventPlanned || ev.Type == EventReattached) {
+		it.c.Storage = ev.From
+	}
 	if ev.Size != nil {
 		it.c.Size, it.c.HasSize = *ev.Size, true
 	}
@@ -145,6 +157,11 @@ func (s *state) set(it *item, p phase) {
 		s.moving[k] = it
 	} else if old.moving() {
 		delete(s.moving, k)
+	}
+	if p == phaseScheduling {
+		s.scheduling[k] = it
+	} else if old == phaseScheduling {
+		delete(s.scheduling, k)
 	}
 	if old == phaseFinished {
 		s.finished[it.c.Kind] = slices.DeleteFunc(s.finished[it.c.Kind], func(o *item) bool { return o == it })
@@ -190,7 +207,7 @@ func (s *state) apply(ev Event) {
 		s.run++
 		s.failures = 0
 		return
-	case EventHeader, EventRound, EventWarning, EventHeartbeat, EventInterrupted, EventRunEnded:
+	case EventHeader, EventRound, EventWarning, EventHeartbeat, EventInterrupted, EventRunEnded, EventPaused, EventResumed:
 		return
 	case EventListingError:
 		if ev.ID == 0 {
@@ -202,7 +219,13 @@ func (s *state) apply(ev Event) {
 	}
 	it := s.item(ev)
 	switch ev.Type {
-	case EventPlanned, EventNotSent:
+	case EventPlanned:
+		if ev.From != "" {
+			it.c.Storage = ev.From
+		}
+		it.dest, it.unit, it.reason = cmp.Or(ev.To, s.to), ev.Unit, ""
+		s.set(it, phaseWaiting)
+	case EventNotSent:
 		it.reason = ""
 		s.set(it, phaseWaiting)
 	case EventScheduling:
@@ -218,7 +241,7 @@ func (s *state) apply(ev Event) {
 			t.retried++
 		}
 		it.attempts = max(it.attempts, ev.Attempt)
-		it.move, it.started = ev.Move, ev.Time
+		it.move, it.movingTo, it.started = ev.Move, ev.To, ev.Time
 		if !slices.Contains(it.known, ev.Move) {
 			it.known = append(it.known, ev.Move)
 		}

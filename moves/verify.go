@@ -1,9 +1,10 @@
-package drain
+package moves
 
 import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -16,7 +17,7 @@ const verifyBatch = 50
 // keyset listing (every one when all is set, or when no project move is
 // running or waiting), group wikis and snippets by id.
 func (r *runner) verifyDue(ctx context.Context, all bool) error {
-	for _, k := range r.o.Kinds {
+	for _, k := range r.kinds() {
 		done := slices.Clone(r.st.finished[k])
 		if len(done) == 0 {
 			continue
@@ -47,7 +48,7 @@ func (r *runner) busy(k Kind) bool {
 			return true
 		}
 	}
-	if r.running() >= r.o.MaxRunning || r.closed != "" {
+	if r.running() >= r.limit() || r.closed != "" {
 		return false
 	}
 	for _, it := range r.queue {
@@ -58,16 +59,31 @@ func (r *runner) busy(k Kind) bool {
 	return false
 }
 
-// verifyProjects lists the windows that hold done on From: those still
-// there did not move (corrections #11: a move may "finish" without
+// verifyProjects lists the windows that hold done on their sources: those
+// still there did not move (corrections #11: a move may "finish" without
 // copying).
 func (r *runner) verifyProjects(ctx context.Context, done []*item) error {
+	bySource := map[string][]*item{}
+	for _, it := range done {
+		bySource[it.c.Storage] = append(bySource[it.c.Storage], it)
+	}
+	for _, source := range slices.Sorted(maps.Keys(bySource)) {
+		if err := r.verifyProjectsOn(ctx, source, bySource[source]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyProjectsOn verifies the finished projects done, whose source is
+// storage.
+func (r *runner) verifyProjectsOn(ctx context.Context, storage string, done []*item) error {
 	slices.SortFunc(done, func(a, b *item) int { return cmp.Compare(a.c.ID, b.c.ID) })
 	ids := make([]int64, len(done))
 	for i, it := range done {
 		ids[i] = it.c.ID
 	}
-	on, unknown, err := r.projectsAmong(ctx, ids)
+	on, unknown, err := r.projectsAmong(ctx, storage, ids)
 	if err != nil {
 		var h *HaltError
 		if errors.As(err, &h) || ctx.Err() != nil {
@@ -101,16 +117,16 @@ func (r *runner) verifyByID(ctx context.Context, it *item) error {
 		}
 		return nil // counted; verified at a later poll
 	}
-	return r.verified(it, exists && storage == r.o.From)
+	return r.verified(it, exists && storage == it.c.Storage)
 }
 
 // verified records the outcome of a finished move of it.
-func (r *runner) verified(it *item, stillOnFrom bool) error {
+func (r *runner) verified(it *item, stillOnSource bool) error {
 	ev := r.event(it, EventMoved)
-	ev.From, ev.Duration = r.o.From, it.finished.Sub(it.started)
-	if stillOnFrom {
+	ev.From, ev.To, ev.Duration = it.c.Storage, it.movingTo, it.finished.Sub(it.started)
+	if stillOnSource {
 		ev.Type, ev.Reason = EventNotMoved, string(ReasonStillOnSource)
-		ev.Error = "the move finished but the repository is still on " + r.o.From + " (move " + strconv.FormatInt(it.move, 10) + ")"
+		ev.Error = "the move finished but the repository is still on " + it.c.Storage + " (move " + strconv.FormatInt(it.move, 10) + ")"
 	}
 	return r.record(ev)
 }

@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const scheduleTimeout = 2 * time.Minute
 // reading the container's moves.
 func (r *runner) schedule(ctx context.Context, it *item) error {
 	intent := r.event(it, EventScheduling)
-	intent.Move, intent.State, intent.Attempt, intent.To = 0, "", it.attempts+1, r.to()
+	intent.Move, intent.State, intent.Attempt, intent.To = 0, "", it.attempts+1, it.dest
 	if err := r.record(intent); err != nil {
 		return err
 	}
@@ -41,14 +41,18 @@ func (r *runner) schedule(ctx context.Context, it *item) error {
 	err := r.gl.call(pctx, moveEndpoints[k].schedule, func() (*gitlabdata.Response, error) {
 		var resp *gitlabdata.Response
 		var err error
-		m, resp, err = r.gl.ops[k].schedule(pctx, it.c.ID, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: r.o.To})
+		var to *string
+		if it.dest != "" {
+			to = &it.dest
+		}
+		m, resp, err = r.gl.ops[k].schedule(pctx, it.c.ID, gitlabdata.ScheduleStorageMoveRequest{DestinationStorageName: to})
 		return resp, err
 	})
 	r.lastPOST = r.o.Now()
 	var h *HaltError
 	switch {
-	case err == nil && m.SourceStorageName != "" && m.SourceStorageName != r.o.From:
-		// It had left From (another drain moved it): GitLab moved it from
+	case err == nil && m.SourceStorageName != "" && m.SourceStorageName != it.c.Storage:
+		// It had left its source (another run moved it): GitLab moved it from
 		// where it is. The move is journaled, not counted as this drain's.
 		if err := r.adopt(it, m, EventScheduled, ""); err != nil {
 			return err
@@ -99,13 +103,16 @@ func (r *runner) reattach(ctx context.Context, it *item, refusal error) error {
 		return err
 	}
 	for _, m := range moves {
-		if !m.State.Terminal() && m.SourceStorageName == r.o.From {
+		if !m.State.Terminal() && m.SourceStorageName == it.c.Storage {
 			return r.adopt(it, m, EventReattached, "already moving")
 		}
 	}
 	ev := r.event(it, EventFailed)
 	ev.Error, ev.Final, ev.Reason = refusal.Error(), true, string(ReasonReadOnly)
-	return r.record(ev)
+	if err := r.record(ev); err != nil {
+		return err
+	}
+	return r.failedForGood(it)
 }
 
 // movesOf reads the newest moves of it's container.
@@ -122,7 +129,7 @@ func (r *runner) movesOf(ctx context.Context, it *item) ([]owned, error) {
 
 // resolveIntent settles a schedule call of it whose answer is not known
 // (lost in this run, postErr, or by a crash of an earlier one). Only a
-// move of the container that leaves From, goes to the destination asked
+// move of the container that leaves its source, goes to the destination asked
 // for, was created no earlier than the call (give or take ClockSkew on
 // GitLab's clock) and is not already in the journal can be its move: that
 // one is followed. Otherwise the call created nothing: a failed attempt,
@@ -139,7 +146,7 @@ func (r *runner) resolveIntent(ctx context.Context, it *item, postErr error) err
 	earliest := it.intentAt.Add(r.gl.offset - r.o.ClockSkew)
 	for _, m := range moves { // newest first
 		switch {
-		case slices.Contains(it.known, m.ID), m.SourceStorageName != r.o.From, it.to != "" && m.DestinationStorageName != it.to:
+		case slices.Contains(it.known, m.ID), m.SourceStorageName != it.c.Storage, it.to != "" && m.DestinationStorageName != it.to:
 			continue
 		case m.CreatedAt.Before(earliest):
 			continue
@@ -160,28 +167,33 @@ func (r *runner) resolveIntents(ctx context.Context) error {
 	if r.st.count[phaseScheduling] == 0 {
 		return nil
 	}
-	for _, it := range r.st.sorted(r.o.Kinds) {
+	for _, it := range r.st.sorted(r.kinds()) {
 		if it.phase != phaseScheduling {
 			continue
 		}
 		if err := r.resolveIntent(ctx, it, nil); err != nil {
-			return fmt.Errorf("drain: reading the moves of %s %d after an interrupted schedule call: %w", it.c.Kind, it.c.ID, err)
+			return fmt.Errorf("%s: reading the moves of %s %d after an interrupted schedule call: %w", r.name, it.c.Kind, it.c.ID, err)
 		}
 	}
 	return nil
 }
 
 // adoptPages is how many pages of each kind's newest moves a run reads at
-// its start for moves off From already under way.
+// its start for moves of its containers already under way.
 const adoptPages = 2
 
-// adoptUnfinished follows the moves off From that are already under way
-// (scheduled by someone else, or by an earlier run without a journal):
-// they count against MaxRunning, and their containers are not scheduled
-// again. Older ones are found when GitLab refuses a schedule call as
-// read-only.
+// adoptUnfinished follows the moves already under way off the storage
+// emptied, or of the plan's containers off their sources (scheduled by
+// someone else, or by an earlier run without a journal): they count
+// against MaxRunning, and their containers are not scheduled again. Older
+// ones are found when GitLab refuses a schedule call as read-only.
 func (r *runner) adoptUnfinished(ctx context.Context) error {
-	for _, k := range r.o.Kinds {
+	if r.empty == nil {
+		if err := r.planRound(1); err != nil { // the plan's containers, to recognise their moves
+			return err
+		}
+	}
+	for _, k := range r.kinds() {
 		for page := 1; page <= adoptPages; page++ {
 			moves, more, err := r.movesPage(ctx, k, page, movesPerPage)
 			if err != nil {
@@ -193,17 +205,22 @@ func (r *runner) adoptUnfinished(ctx context.Context) error {
 				break
 			}
 			for _, m := range moves {
-				if m.State.Terminal() || m.SourceStorageName != r.o.From || m.container == 0 {
+				it := r.st.items[key{k, m.container}]
+				switch {
+				case m.State.Terminal() || m.container == 0:
+					continue
+				case it == nil && (r.empty == nil || m.SourceStorageName != r.empty.From):
+					continue // not a container of this run
+				case it != nil && m.SourceStorageName != it.c.Storage:
 					continue
 				}
-				it := r.st.items[key{k, m.container}]
 				if it != nil && (it.phase != phaseWaiting && !r.reopens(it) || slices.Contains(it.known, m.ID)) {
 					continue
 				}
 				if it == nil {
-					it = &item{c: Container{Kind: k, ID: m.container, Path: m.path}}
+					it = &item{c: Container{Kind: k, ID: m.container, Path: m.path, Storage: m.SourceStorageName}}
 				}
-				if err := r.adopt(it, m, EventReattached, "already moving when the drain started"); err != nil {
+				if err := r.adopt(it, m, EventReattached, "already moving when the run started"); err != nil {
 					return err
 				}
 			}
@@ -251,6 +268,9 @@ func (r *runner) fail(it *item, m owned, msg string) error {
 	if err := r.record(ev); err != nil {
 		return err
 	}
+	if ev.Final {
+		return r.failedForGood(it)
+	}
 	if it.phase == phaseWaiting { // a retry is due: before the others
 		r.queue = append([]*item{it}, r.queue...)
 	}
@@ -278,9 +298,10 @@ func alreadyMoving(err error) bool {
 // they are scheduled.
 const refreshBatch = 100
 
-// refresh makes sure it is still on From before it is scheduled, its
-// listing being older than RecheckAfter: a project by a keyset listing of
-// the window that holds it and the next waiting projects; a group wiki or
+// refresh makes sure it is still on its source before it is scheduled,
+// its listing being older than RecheckAfter: a project by a keyset listing
+// of the window that holds it and the next waiting projects of that
+// source; a group wiki or
 // snippet by listing its kind again when that costs fewer requests than
 // the reads it saves, else by reading it. Those that left are gone. fresh
 // is false when the read failed (and was counted): the caller tries again
@@ -288,7 +309,7 @@ const refreshBatch = 100
 func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) {
 	now := r.o.Now()
 	if it.c.Kind != KindProject && r.relistPays(it.c.Kind) {
-		l, err := r.listOther(ctx, it.c.Kind)
+		l, err := r.listOther(ctx, it.c.Storage, it.c.Kind)
 		var h *HaltError
 		if errors.As(err, &h) || ctx.Err() != nil {
 			return false, err
@@ -296,7 +317,7 @@ func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) 
 		if err == nil {
 			r.listed[it.c.Kind] = len(l.found)
 			for _, c := range l.found {
-				if o := r.st.items[c.key()]; o != nil && o.phase == phaseWaiting {
+				if o := r.st.items[c.key()]; o != nil && o.phase == phaseWaiting && o.c.Storage == it.c.Storage {
 					o.listedAt = now
 				}
 			}
@@ -315,7 +336,7 @@ func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) 
 			}
 			return false, nil
 		}
-		if !exists || storage != r.o.From {
+		if !exists || storage != it.c.Storage {
 			return true, r.gone(it, storage, exists)
 		}
 		it.listedAt = now
@@ -326,7 +347,7 @@ func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) 
 		if len(batch) == refreshBatch {
 			break
 		}
-		if o != it && o.c.Kind == KindProject && o.phase == phaseWaiting && now.Sub(o.listedAt) > r.o.RecheckAfter {
+		if o != it && o.c.Kind == KindProject && o.c.Storage == it.c.Storage && o.phase == phaseWaiting && now.Sub(o.listedAt) > r.o.RecheckAfter {
 			batch = append(batch, o)
 		}
 	}
@@ -335,7 +356,7 @@ func (r *runner) refresh(ctx context.Context, it *item) (fresh bool, err error) 
 		ids[i] = o.c.ID
 	}
 	slices.Sort(ids)
-	on, unknown, err := r.projectsAmong(ctx, ids)
+	on, unknown, err := r.projectsAmong(ctx, it.c.Storage, ids)
 	if err != nil {
 		var h *HaltError
 		if errors.As(err, &h) || ctx.Err() != nil {
@@ -373,7 +394,7 @@ func (r *runner) relistPays(k Kind) bool {
 	return 2*pages < perWindow
 }
 
-// gone records that it left From before it was scheduled.
+// gone records that it left its source before it was scheduled.
 func (r *runner) gone(it *item, storage string, exists bool) error {
 	ev := r.event(it, EventGone)
 	ev.Reason = string(ReasonLeftSource)
@@ -383,7 +404,7 @@ func (r *runner) gone(it *item, storage string, exists bool) error {
 	case storage != "":
 		ev.Error, ev.To = "it is on "+storage+" now", storage
 	default:
-		ev.Error = "a listing of " + r.o.From + " no longer shows it"
+		ev.Error = "a listing of " + it.c.Storage + " no longer shows it"
 	}
 	return r.record(ev)
 }

@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"time"
@@ -15,28 +15,30 @@ type EventType string
 // not_moved, skipped, gone); a container still waiting when a run ends was
 // not attempted, which needs no event.
 const (
-	EventHeader       EventType = "header"        // journal only, its first line: Instance, From, To and Kinds of the drain
+	EventHeader       EventType = "header"        // journal only, its first line: Instance, and From, To and Kinds of a storage emptied or Plan, the digest of a plan
 	EventRunStarted   EventType = "run_started"   // a run began (From, To)
 	EventRound        EventType = "round"         // the storage is listed again (Attempt is the round)
 	EventListingError EventType = "listing_error" // a listing page kept failing; with an ID, that container is unknown
 	EventWarning      EventType = "warning"       // Reason says what to look at
-	EventPlanned      EventType = "planned"       // a container on From waits to be scheduled (found, or found again by a later run)
+	EventPlanned      EventType = "planned"       // a container waits to be scheduled (found, or found again by a later run; From its source and To its destination, of a plan's move)
 	EventScheduling   EventType = "scheduling"    // a schedule call is about to be sent (written and synced before it; To is its destination)
 	EventScheduled    EventType = "scheduled"     // GitLab accepted a move (Move, Attempt), or an unanswered call's move was recovered
 	EventNotSent      EventType = "not_sent"      // an earlier run's schedule call left no move: the container waits again
 	EventReattached   EventType = "reattached"    // the container was already moving: its move is followed
 	EventFinished     EventType = "finished"      // the move finished; verification follows
-	EventMoved        EventType = "moved"         // verified: the container left From
-	EventNotMoved     EventType = "not_moved"     // the move finished but the container is still on From
+	EventMoved        EventType = "moved"         // verified: the container left its source (From)
+	EventNotMoved     EventType = "not_moved"     // the move finished but the container is still on its source
 	EventFailed       EventType = "failed"        // an attempt failed (Error); Final when the container is not tried again (Reason says why)
 	EventStuck        EventType = "stuck"         // the move stayed in State since Since for longer than StuckAfter
 	EventReleased     EventType = "released"      // a stuck move stopped holding a running slot (Options.ReleaseStuck)
 	EventUnstuck      EventType = "unstuck"       // a stuck move changed state again: it is followed as running
 	EventSkipped      EventType = "skipped"       // not scheduled: Reason names the limit (max_moves, max_bytes, max_failures, window, max_rounds)
-	EventGone         EventType = "gone"          // it left From (or was deleted) before it was scheduled
+	EventGone         EventType = "gone"          // it left its source (or was deleted) before it was scheduled
 	EventHeartbeat    EventType = "heartbeat"     // not journaled: nothing changed for a while; Progress says where the run is
 	EventInterrupted  EventType = "interrupted"   // the run was stopped (Reason); moves in flight are kept in the journal
 	EventRunEnded     EventType = "run_ended"     // the run ended (Progress holds its counts)
+	EventPaused       EventType = "paused"        // scheduling paused: Sidekiq's queue is busy (Reason says how; Options.BackPressure)
+	EventResumed      EventType = "resumed"       // scheduling resumed after a pause (Reason says why; Attempt is the running bound now)
 )
 
 // Event is one decision or outcome. It is also the journal's line format:
@@ -59,8 +61,11 @@ type Event struct {
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 	// Attempt counts the moves scheduled for the container (1 for the
-	// first); for EventRound it is the round.
+	// first); for EventRound it is the round, for EventPaused and
+	// EventResumed the bound on running moves from then on.
 	Attempt int `json:"attempt,omitempty"`
+	// Unit is the unit a planned move belongs to (Move.Unit).
+	Unit string `json:"unit,omitempty"`
 	// Final marks a failure after which the container is not tried again.
 	Final bool `json:"final,omitempty"`
 	// Since is when a stuck move was first seen in State.
@@ -73,10 +78,12 @@ type Event struct {
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
 	DryRun bool   `json:"dry_run,omitempty"`
-	// Instance is the GitLab API root (Client.BaseURL) and Kinds the kinds
-	// drained, on EventHeader.
+	// Instance is the GitLab API root (Client.BaseURL), Kinds the kinds
+	// drained of a storage emptied, and Plan the digest of a plan's moves
+	// (Plan.Digest), on EventHeader.
 	Instance string `json:"instance,omitempty"`
 	Kinds    []Kind `json:"kinds,omitempty"`
+	Plan     string `json:"plan,omitempty"`
 	// Progress counts the containers by state, on EventHeartbeat and
 	// EventRunEnded.
 	Progress *Progress `json:"progress,omitempty"`

@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"errors"
@@ -8,12 +8,12 @@ import (
 
 // ErrHalted matches the error of a Run or Plan that stopped early because
 // GitLab could not be used; the error is a [*HaltError].
-var ErrHalted = errors.New("drain: halted")
+var ErrHalted = errors.New("moves: halted")
 
-// HaltError says why a drain stopped before its end: GitLab could not be
+// HaltError says why a run stopped before its end: GitLab could not be
 // reached, did not answer as GitLab, refused the token or found it is not
 // an administrator's, kept failing (the breaker), or asked to wait longer
-// than Options.MaxRetryAfter. Its Error is one line: "drain: <what>
+// than Options.MaxRetryAfter. Its Error is one line: "moves: <what>
 // (<endpoint> <status>): <advice>". It unwraps to the last error, so
 // errors.Is(err, gitlabdata.ErrForbidden) and the like work.
 type HaltError struct {
@@ -26,7 +26,7 @@ type HaltError struct {
 	Status string
 	// Advice says what to do.
 	Advice string
-	// RetryAt is when GitLab said the drain may ask again (a rate
+	// RetryAt is when GitLab said the run may ask again (a rate
 	// limit), or zero.
 	RetryAt time.Time
 	// Err is the last error.
@@ -34,7 +34,7 @@ type HaltError struct {
 }
 
 func (e *HaltError) Error() string {
-	return fmt.Sprintf("drain: %s (%s %s): %s", e.What, e.Endpoint, e.Status, e.Advice)
+	return fmt.Sprintf("moves: %s (%s %s): %s", e.What, e.Endpoint, e.Status, e.Advice)
 }
 
 // Unwrap returns the last error.

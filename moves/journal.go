@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 
 // ErrJournalLocked matches the error of OpenJournal for a journal another
 // drain holds.
-var ErrJournalLocked = errors.New("drain: journal is in use by another run")
+var ErrJournalLocked = errors.New("moves: journal is in use by another run")
 
 // Journal is an append-only file of events, one JSON object per line (see
 // Event), written as they happen. Open it with OpenJournal and pass it in
@@ -45,11 +45,11 @@ type Journal struct {
 // exist yet).
 func OpenJournal(path string) (*Journal, error) {
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("drain: journal %s is not a regular file (%s): give a file path", path, fi.Mode().Type())
+		return nil, fmt.Errorf("moves: journal %s is not a regular file (%s): give a file path", path, fi.Mode().Type())
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("drain: opening journal: %w", err)
+		return nil, fmt.Errorf("moves: opening journal: %w", err)
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
@@ -62,11 +62,11 @@ func OpenJournal(path string) (*Journal, error) {
 	}
 	if err := f.Truncate(good); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("drain: journal %s: %w", path, err)
+		return nil, fmt.Errorf("moves: journal %s: %w", path, err)
 	}
 	if _, err := f.Seek(good, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("drain: journal %s: %w", path, err)
+		return nil, fmt.Errorf("moves: journal %s: %w", path, err)
 	}
 	return &Journal{name: path, f: f, w: f, good: good, n: n}, nil
 }
@@ -76,7 +76,7 @@ func OpenJournal(path string) (*Journal, error) {
 func ReadJournal(path string) ([]Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("drain: reading journal: %w", err)
+		return nil, fmt.Errorf("moves: reading journal: %w", err)
 	}
 	defer f.Close()
 	var events []Event
@@ -121,7 +121,7 @@ func scanJournal(r io.Reader, name string, each func(Event)) (n int, good int64,
 			return n, good, nil // a line without its newline was cut short
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("drain: reading journal %s: %w", name, err)
+			return 0, 0, fmt.Errorf("moves: reading journal %s: %w", name, err)
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
 			var ev Event
@@ -129,7 +129,7 @@ func scanJournal(r io.Reader, name string, each func(Event)) (n int, good int64,
 				if err == nil {
 					err = errors.New(`no "event" field`)
 				}
-				return 0, 0, fmt.Errorf("drain: journal %s: line %d is damaged (%v); the journal was not written by one drain alone, or was edited. "+
+				return 0, 0, fmt.Errorf("moves: journal %s: line %d is damaged (%v); the journal was not written by one drain alone, or was edited. "+
 					"Keep the lines before it (head -n %d %s > %s.repaired) and run on that file: moves recorded after it are found again as moves under way",
 					name, line, err, line-1, name, name)
 			}
@@ -176,12 +176,12 @@ func (j *Journal) write(ev Event, sync bool) error {
 	}
 	b = append(b, '\n')
 	if _, err := j.w.Write(b); err != nil {
-		j.err = fmt.Errorf("drain: writing journal %s: %w", j.name, err)
+		j.err = fmt.Errorf("moves: writing journal %s: %w", j.name, err)
 		return j.err
 	}
 	if sync && j.f != nil {
 		if err := j.f.Sync(); err != nil {
-			j.err = fmt.Errorf("drain: syncing journal %s: %w", j.name, err)
+			j.err = fmt.Errorf("moves: syncing journal %s: %w", j.name, err)
 			return j.err
 		}
 	}

@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"cmp"
@@ -18,7 +18,7 @@ import (
 // ended or one was found under way.
 func (r *runner) poll(ctx context.Context) (ended bool, err error) {
 	now := r.o.Now()
-	for _, k := range r.o.Kinds {
+	for _, k := range r.kinds() {
 		byMove := map[int64]*item{}
 		var due []*item
 		for _, it := range r.st.moving {
@@ -49,7 +49,7 @@ func (r *runner) poll(ctx context.Context) (ended bool, err error) {
 			it := byMove[m.ID]
 			if it == nil {
 				it = r.st.items[key{k, m.container}]
-				if it == nil || it.phase != phaseWaiting || m.State.Terminal() || m.SourceStorageName != r.o.From || slices.Contains(it.known, m.ID) {
+				if it == nil || it.phase != phaseWaiting || m.State.Terminal() || m.SourceStorageName != it.c.Storage || slices.Contains(it.known, m.ID) {
 					continue
 				}
 				// Someone else scheduled it: follow that move.
@@ -90,7 +90,7 @@ func (r *runner) poll(ctx context.Context) (ended bool, err error) {
 		}
 	}
 	if r.st.count[phaseScheduling] > 0 {
-		for _, it := range r.st.sorted(r.o.Kinds) {
+		for _, it := range r.st.sorted(r.kinds()) {
 			if it.phase == phaseScheduling {
 				if err := r.resolveIntent(ctx, it, errors.New("the schedule call got no answer")); err != nil {
 					return ended, err

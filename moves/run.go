@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"cmp"
@@ -12,13 +12,18 @@ import (
 	"github.com/gitlabdata/gitlabdata"
 )
 
-// runner is one Run or Plan of a Drain.
+// runner is one Run or Preview of a Mover.
 type runner struct {
-	o   Options
-	c   *gitlabdata.Client
-	gl  *gitlab
-	st  *state
-	dry bool
+	o    Options
+	c    *gitlabdata.Client
+	gl   *gitlab
+	st   *state
+	dry  bool
+	plan *Plan
+	// empty is the storage emptied (Plan.Empty), or nil for moves.
+	empty *Empty
+	name  string // "drain" or "moves", in errors
+	bp    pressure
 
 	queue         []*item // waiting containers, in the order they are scheduled
 	lastPOST      time.Time
@@ -27,18 +32,47 @@ type runner struct {
 	listingErrors []ListingError // of the last round's listing, and of verification
 	closed        Reason         // why scheduling stopped (max_failures, window), once it did
 	started       time.Time
-	calls         int              // schedule calls sent in this run
-	listed        map[Kind]int     // rows of each kind's last full listing
-	broken        map[int64]string // projects that break their listing pages, with the error
-	listings      int              // rounds of listing the storage
+	calls         int                // schedule calls sent in this run
+	listed        map[Kind]int       // rows of each kind's last full listing
+	broken        map[int64]string   // projects that break their listing pages, with the error
+	listings      int                // rounds of listing the storage, or of planning
+	failedInRound []Container        // containers that failed for good in this round (Plan.Replan)
+	units         map[string][]*item // the containers of each unit of the plan
 }
 
-func (d *Drain) newRunner(dry bool) *runner {
-	r := &runner{o: d.opts, c: d.c, st: newState(d.opts.From), dry: dry, listed: map[Kind]int{}, broken: map[int64]string{}}
-	r.gl = newGitLab(d.c, &r.o)
+func (m *Mover) newRunner(dry bool) *runner {
+	from, to := "", ""
+	if e := m.plan.Empty; e != nil {
+		from = e.From
+		if e.To != nil {
+			to = *e.To
+		}
+	}
+	r := &runner{o: m.opts, c: m.c, st: newState(from, to), dry: dry, plan: m.plan, empty: m.plan.Empty, name: m.name,
+		listed: map[Kind]int{}, broken: map[int64]string{}, units: map[string][]*item{}}
+	r.gl = newGitLab(m.c, &r.o)
+	r.gl.doer = "run"
+	if r.empty != nil {
+		r.gl.doer = "drain"
+	}
+	r.bp.limit = r.o.MaxRunning
 	r.started = r.o.Now()
 	r.lastEvent = r.started
 	return r
+}
+
+// kinds are the kinds of containers the run moves, in order.
+func (r *runner) kinds() []Kind {
+	if r.empty != nil {
+		return r.empty.Kinds
+	}
+	var out []Kind
+	for _, k := range Kinds() {
+		if slices.ContainsFunc(r.plan.Moves, func(m Move) bool { return m.Kind == k }) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // record applies ev to the state and tells about it: it writes it to the
@@ -81,23 +115,32 @@ func (r *runner) warn(msg string) {
 	_ = r.record(Event{Type: EventWarning, Reason: msg}) // a broken journal stops the run at its next write
 }
 
+// to is the destination of a storage emptied; "" lets GitLab pick.
 func (r *runner) to() string {
-	if r.o.To == nil {
+	if r.empty == nil || r.empty.To == nil {
 		return ""
 	}
-	return *r.o.To
+	return *r.empty.To
 }
 
-// run is Drain.Run.
+// from is the storage emptied, or "" for moves.
+func (r *runner) from() string {
+	if r.empty == nil {
+		return ""
+	}
+	return r.empty.From
+}
+
+// run is Mover.Run.
 func (r *runner) run(ctx context.Context) (*Report, error) {
 	started := r.o.Now()
 	if err := r.resume(); err != nil {
 		return nil, err
 	}
-	if err := r.record(Event{Type: EventRunStarted, From: r.o.From, To: r.to()}); err != nil {
+	if err := r.record(Event{Type: EventRunStarted, From: r.from(), To: r.to()}); err != nil {
 		return nil, err
 	}
-	_, err := r.drain(ctx)
+	_, err := r.work(ctx)
 	end := ReasonHalted
 	var halt *HaltError
 	switch {
@@ -106,21 +149,29 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		r.settle(ctx)
 		_ = r.record(Event{Type: EventInterrupted, Reason: "stopped: moves in flight stay in the journal"})
 	case err != nil:
-		_ = r.record(Event{Type: EventInterrupted, Reason: strings.TrimPrefix(err.Error(), "drain: ")})
+		_ = r.record(Event{Type: EventInterrupted, Reason: strings.TrimPrefix(err.Error(), "moves: ")})
 	}
 	rep := r.report(end, r.listings, started)
 	rep.Interrupted = ctx.Err() != nil
 	if errors.As(err, &halt) {
-		rep.Halted = strings.TrimPrefix(halt.Error(), "drain: ")
+		rep.Halted = strings.TrimPrefix(halt.Error(), "moves: ")
 	}
 	t := rep.Totals
 	_ = r.record(Event{Type: EventRunEnded, Progress: r.st.progress(r.gl.requests),
 		Reason: fmt.Sprintf("found %d: moved %d, failed %d, stuck %d, not moved %d, skipped %d, not attempted %d, gone %d, unknown %d",
 			t.Found, t.Moved, t.Failed, t.Stuck, t.NotMoved, t.Skipped, t.NotAttempted, t.Gone, t.Unknown)})
 	if ctx.Err() != nil {
-		return rep, fmt.Errorf("drain: interrupted: %w", context.Cause(ctx))
+		return rep, fmt.Errorf("moves: interrupted: %w", context.Cause(ctx))
 	}
 	return rep, err
+}
+
+// trimPackage drops the package that starts an error message.
+func trimPackage(msg string) string {
+	for _, p := range []string{"moves: ", "drain: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
 }
 
 // settleTime bounds the reads of an interrupted run: one look at the moves
@@ -145,7 +196,7 @@ func (r *runner) settle(ctx context.Context) {
 	}
 }
 
-// resume replays the journal, checks that it is this drain's, and writes
+// resume replays the journal, checks that it is this run's, and writes
 // the header of a new one.
 func (r *runner) resume() error {
 	j := r.o.Journal
@@ -159,7 +210,7 @@ func (r *runner) resume() error {
 			header = &ev
 		}
 		first = false
-		if ev.Type == EventRunStarted && ev.From != r.o.From && otherFrom == "" {
+		if ev.Type == EventRunStarted && ev.From != r.from() && otherFrom == "" {
 			otherFrom = ev.From
 		}
 		r.st.apply(ev)
@@ -168,24 +219,41 @@ func (r *runner) resume() error {
 		return err
 	}
 	instance := r.c.BaseURL()
+	if r.empty == nil {
+		digest := r.plan.Digest()
+		switch {
+		case j.n > 0 && (header == nil || header.Plan == ""):
+			return fmt.Errorf("%s: journal %s is not of a plan of moves: give this run its own journal", r.name, j.name)
+		case header != nil && (header.Instance != instance || header.Plan != digest):
+			return fmt.Errorf("%s: journal %s is of another plan (%s on %s), not of this one (%s on %s): resume a journal with the plan that wrote it, or give this run its own journal",
+				r.name, j.name, header.Plan, header.Instance, digest, instance)
+		case j.n == 0:
+			return r.record(Event{Type: EventHeader, Instance: instance, Plan: digest, Kinds: r.kinds()})
+		}
+		return nil
+	}
+	from := r.empty.From
 	switch {
-	case header != nil && (header.Instance != instance || header.From != r.o.From):
-		return fmt.Errorf("drain: journal %s is of a drain of %q on %s, not of %q on %s: give this run its own journal", j.name, header.From, header.Instance, r.o.From, instance)
+	case header != nil && header.Plan != "":
+		return fmt.Errorf("%s: journal %s is of a plan of moves, not of a drain of %q: give this run its own journal", r.name, j.name, from)
+	case header != nil && (header.Instance != instance || header.From != from):
+		return fmt.Errorf("%s: journal %s is of a drain of %q on %s, not of %q on %s: give this run its own journal", r.name, j.name, header.From, header.Instance, from, instance)
 	case otherFrom != "":
-		return fmt.Errorf("drain: journal %s is of a drain of %q, not %q: give this run its own journal", j.name, otherFrom, r.o.From)
+		return fmt.Errorf("%s: journal %s is of a drain of %q, not %q: give this run its own journal", r.name, j.name, otherFrom, from)
 	case j.n > 0 && header == nil:
-		r.warn(fmt.Sprintf("journal %s has no header (an older version wrote it): it is taken as the drain of %s on %s", j.name, r.o.From, instance))
+		r.warn(fmt.Sprintf("journal %s has no header (an older version wrote it): it is taken as the drain of %s on %s", j.name, from, instance))
 	case j.n == 0:
-		return r.record(Event{Type: EventHeader, Instance: instance, From: r.o.From, To: r.to(), Kinds: r.o.Kinds})
+		return r.record(Event{Type: EventHeader, Instance: instance, From: from, To: r.to(), Kinds: r.empty.Kinds})
 	}
 	return nil
 }
 
-// drain is the run after the journal: it checks GitLab and the token,
-// settles what an earlier run left unsettled, then lists and drains the
-// storage in rounds until a listing finds nothing left to schedule. It
-// returns the rounds that scheduled something.
-func (r *runner) drain(ctx context.Context) (rounds int, err error) {
+// work is the run after the journal: it checks GitLab and the token,
+// settles what an earlier run left unsettled, then schedules and follows
+// the moves in rounds (a storage emptied is listed again at each) until a
+// round finds nothing left to schedule. It returns the rounds that
+// scheduled something.
+func (r *runner) work(ctx context.Context) (rounds int, err error) {
 	if err := r.preflight(ctx); err != nil {
 		return 0, err
 	}
@@ -199,7 +267,7 @@ func (r *runner) drain(ctx context.Context) (rounds int, err error) {
 		if err := ctx.Err(); err != nil {
 			return rounds, err
 		}
-		queue, err := r.discover(ctx, rounds+1)
+		queue, err := r.round(ctx, rounds+1)
 		if err != nil {
 			return rounds, err
 		}
@@ -220,7 +288,7 @@ func (r *runner) drain(ctx context.Context) (rounds int, err error) {
 		}
 		if r.slotsStuck() {
 			// Nothing more will end: list once more for the report and stop.
-			queue, err := r.discover(ctx, rounds+1)
+			queue, err := r.round(ctx, rounds+1)
 			if err != nil {
 				return rounds, err
 			}
@@ -248,28 +316,77 @@ func (r *runner) running() int {
 // slotsStuck reports whether only stuck moves are left and they hold every
 // slot: nothing can be scheduled and nothing will end.
 func (r *runner) slotsStuck() bool {
-	return r.st.count[phaseStuck] > 0 && r.following() == 0 && r.running() >= r.o.MaxRunning
+	return r.st.count[phaseStuck] > 0 && r.following() == 0 && r.running() >= r.limit()
 }
 
-// discover lists every kind on From (round n): containers new to the drain,
-// or found again, wait to be scheduled. It returns the waiting containers
-// in the drain's order.
+// holds reports whether a move of it holds a running slot.
+func (r *runner) holds(it *item) bool {
+	switch it.phase {
+	case phaseScheduling, phaseRunning:
+		return true
+	case phaseStuck:
+		return !r.o.ReleaseStuck
+	}
+	return false
+}
+
+// destination is where it goes: its move's destination, or the one
+// planned ("" when GitLab picks and no move says yet).
+func (it *item) destination() string {
+	if it.movingTo != "" && it.phase != phaseWaiting {
+		return it.movingTo
+	}
+	return it.dest
+}
+
+// roomFor says whether a move of it stays within the bounds on the moves
+// running off its source and onto its destination.
+func (r *runner) roomFor(it *item) bool {
+	perSource, perDest := r.o.MaxRunningPerSource, r.o.MaxRunningPerDestination
+	if perSource == 0 && perDest == 0 {
+		return true
+	}
+	from, to := 0, 0
+	count := func(o *item) {
+		if !r.holds(o) {
+			return
+		}
+		if o.c.Storage == it.c.Storage {
+			from++
+		}
+		if d := it.destination(); d != "" && o.destination() == d {
+			to++
+		}
+	}
+	for _, o := range r.st.moving {
+		count(o)
+	}
+	for _, o := range r.st.scheduling {
+		count(o)
+	}
+	return (perSource == 0 || from < perSource) && (perDest == 0 || to < perDest)
+}
+
+// discover lists every kind on the storage emptied (round n): containers
+// new to the run, or found again, wait to be scheduled. It returns the
+// waiting containers in the drain's order.
 func (r *runner) discover(ctx context.Context, n int) ([]*item, error) {
+	from := r.empty.From
 	if err := r.record(Event{Type: EventRound, Attempt: n}); err != nil {
 		return nil, err
 	}
 	r.listings = n
 	r.listingErrors = nil
 	var queue []*item
-	for _, k := range r.o.Kinds {
-		l, err := r.list(ctx, k)
+	for _, k := range r.empty.Kinds {
+		l, err := r.list(ctx, from, k)
 		r.listingErrors = append(r.listingErrors, l.errs...)
 		if err != nil {
 			var h *HaltError
 			if errors.As(err, &h) || ctx.Err() != nil {
 				return nil, err
 			}
-			return nil, fmt.Errorf("drain: listing %ss on %s: %w", k, r.o.From, err)
+			return nil, fmt.Errorf("%s: listing %ss on %s: %w", r.name, k, from, err)
 		}
 		now := r.o.Now()
 		r.listed[k] = len(l.found)
@@ -289,7 +406,7 @@ func (r *runner) discover(ctx context.Context, n int) ([]*item, error) {
 				it = r.st.items[c.key()]
 			case it.phase == phaseMoved:
 				ev := r.event(it, EventNotMoved)
-				ev.Reason, ev.Error = string(ReasonStillOnSource), "verified moved, but listed on "+r.o.From+" again"
+				ev.Reason, ev.Error = string(ReasonStillOnSource), "verified moved, but listed on "+from+" again"
 				if err := r.record(ev); err != nil {
 					return nil, err
 				}
@@ -325,15 +442,15 @@ func (r *runner) discover(ctx context.Context, n int) ([]*item, error) {
 			}
 			waiting = append(waiting, it)
 		}
-		slices.SortStableFunc(waiting, func(a, b *item) int { return r.compare(a.c, b.c) })
+		slices.SortStableFunc(waiting, func(a, b *item) int { return compare(r.empty.Order, a.c, b.c) })
 		queue = append(queue, waiting...)
 	}
 	return queue, nil
 }
 
-// reopens says whether a container listed on From waits to be scheduled
-// again: one a listing could not show, one that left From and came back,
-// and any outcome of an earlier run.
+// reopens says whether a container found again waits to be scheduled
+// again: one a listing could not show, one that left its source and came
+// back, and any outcome of an earlier run.
 func (r *runner) reopens(it *item) bool {
 	switch {
 	case it.phase == phaseUnknown, it.phase == phaseGone:
@@ -359,7 +476,7 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 		waiting := r.st.count[phaseWaiting] // every one is in the queue
 		// Done when nothing is left to follow and nothing waits, or what
 		// waits cannot have a slot: stuck moves hold them all.
-		if r.following() == 0 && (waiting == 0 || r.running() >= r.o.MaxRunning) {
+		if r.following() == 0 && (waiting == 0 || r.running() >= r.limit() || !r.anyRoom()) {
 			return r.verifyDue(ctx, true)
 		}
 		if err := r.o.Sleep(ctx, pause); err != nil {
@@ -372,7 +489,7 @@ func (r *runner) process(ctx context.Context, queue []*item) error {
 		if err := r.heartbeat(); err != nil {
 			return err
 		}
-		if ended {
+		if ended || !r.bp.paused.IsZero() {
 			pause = r.o.PollInterval
 		} else {
 			pause = min(2*pause, r.o.MaxPollInterval)
@@ -391,30 +508,54 @@ func (r *runner) heartbeat() error {
 		Reason: fmt.Sprintf("%d moves running, %d waiting, %d moved of %d found", p.Running, p.Waiting, p.Moved, p.Found)})
 }
 
-// fill schedules waiting containers while a running slot is free.
+// scanLimit bounds how far into the queue fill looks for a container
+// whose storages have a free slot.
+const scanLimit = 1000
+
+// next returns the first waiting container of the queue (within
+// scanLimit) whose source and destination have a free slot, and its
+// index; nil when none has. It drops the containers at the queue's head
+// that no longer wait.
+func (r *runner) next() (*item, int) {
+	for len(r.queue) > 0 && r.queue[0].phase != phaseWaiting {
+		r.queue = r.queue[1:]
+	}
+	for i, it := range r.queue[:min(len(r.queue), scanLimit)] {
+		if it.phase == phaseWaiting && r.roomFor(it) {
+			return it, i
+		}
+	}
+	return nil, -1
+}
+
+// anyRoom says whether a waiting container has a free slot.
+func (r *runner) anyRoom() bool {
+	it, _ := r.next()
+	return it != nil
+}
+
+// fill schedules waiting containers while a running slot is free, and
+// Sidekiq is not busy (Options.BackPressure).
 func (r *runner) fill(ctx context.Context) error {
-	for len(r.queue) > 0 && r.running() < r.o.MaxRunning && ctx.Err() == nil {
+	for len(r.queue) > 0 && r.running() < r.limit() && ctx.Err() == nil {
 		if why := r.schedulingClosed(); why != "" {
 			err := r.closeQueue(r.queue, why)
 			r.queue = nil
 			return err
 		}
-		it := r.queue[0]
-		if it.phase != phaseWaiting {
-			r.queue = r.queue[1:]
-			continue
+		it, i := r.next()
+		if it == nil {
+			return nil
 		}
 		if r.o.Now().Sub(it.listedAt) > r.o.RecheckAfter {
 			fresh, err := r.refresh(ctx, it)
 			if err != nil || !fresh {
 				return err // a read failed and was counted: try again after the next poll
 			}
-			if it.phase != phaseWaiting {
-				continue
-			}
+			continue // it, or others, may have left: look again
 		}
-		r.queue = r.queue[1:]
 		if why := budget(r.o, r.st.moves, r.st.bytes, it.c); why != "" && !it.counted {
+			r.queue = slices.Delete(r.queue, i, i+1)
 			ev := r.event(it, EventSkipped)
 			ev.Reason = string(why)
 			if err := r.record(ev); err != nil {
@@ -422,11 +563,15 @@ func (r *runner) fill(ctx context.Context) error {
 			}
 			continue
 		}
+		if ok, err := r.calm(ctx); err != nil || !ok {
+			return err
+		}
 		if wait := r.lastPOST.Add(r.o.ScheduleInterval).Sub(r.o.Now()); !r.lastPOST.IsZero() && wait > 0 {
 			if err := r.o.Sleep(ctx, wait); err != nil {
 				return err
 			}
 		}
+		r.queue = slices.Delete(r.queue, i, i+1)
 		if err := r.schedule(ctx, it); err != nil {
 			return err
 		}
@@ -470,9 +615,9 @@ func (r *runner) closeQueue(queue []*item, why Reason) error {
 	return nil
 }
 
-// compare orders two containers of a kind by the drain's Order.
-func (r *runner) compare(a, b Container) int {
-	switch r.o.Order {
+// compare orders two containers of a kind by order.
+func compare(order Order, a, b Container) int {
+	switch order {
 	case OrderSmallestFirst:
 		if c := cmp.Compare(a.Size, b.Size); c != 0 {
 			return c

@@ -1,4 +1,4 @@
-package drain
+package moves
 
 import (
 	"context"
@@ -57,14 +57,14 @@ func (w wireOther) container(k Kind) Container {
 // perPage is the page size of the container listings (GitLab's maximum).
 const perPage = 100
 
-// projectPage asks for one keyset page of the projects on From with ids
+// projectPage asks for one keyset page of the projects on storage with ids
 // in (after, before); before 0 means no upper bound. Pending-delete
 // projects are included: they stay on the storage otherwise unseen
-// (corrections #19). It returns the projects on From, how many rows the
+// (corrections #19). It returns the projects on storage, how many rows the
 // page had and the last row's id.
-func (r *runner) projectPage(ctx context.Context, after, before int64, stats, counted bool) (found []Container, rows int, last int64, err error) {
+func (r *runner) projectPage(ctx context.Context, storage string, after, before int64, stats, counted bool) (found []Container, rows int, last int64, err error) {
 	q := url.Values{
-		"repository_storage": {r.o.From}, "pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"},
+		"repository_storage": {storage}, "pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"},
 		"per_page": {strconv.Itoa(perPage)}, "include_pending_delete": {"true"},
 	}
 	if stats {
@@ -91,7 +91,7 @@ func (r *runner) projectPage(ctx context.Context, after, before int64, stats, co
 	}
 	found = make([]Container, 0, len(page))
 	for _, p := range page {
-		if p.RepositoryStorage == r.o.From {
+		if p.RepositoryStorage == storage {
 			found = append(found, p.container())
 		}
 	}
@@ -104,19 +104,19 @@ type listing struct {
 	errs  []ListingError
 }
 
-// listProjects lists the projects on From with ids in (after, before) by
+// listProjects lists the projects on storage with ids in (after, before) by
 // keyset on id, so that projects leaving the storage meanwhile make it
 // skip nothing. A page that keeps failing with GitLab's 500 is narrowed
 // down to the projects that break it, which are reported and stepped
 // over; other failures are tried again until the breaker stops the drain.
-func (r *runner) listProjects(ctx context.Context, after, before int64, stats bool) (listing, error) {
+func (r *runner) listProjects(ctx context.Context, storage string, after, before int64, stats bool) (listing, error) {
 	var l listing
 	bugs := 0
 	for {
 		// A window stops short of a project known to be broken, which is
 		// reported again without a request.
 		stop := r.nextBroken(after, before)
-		page, rows, last, err := r.projectPage(ctx, after, stop, stats, true)
+		page, rows, last, err := r.projectPage(ctx, storage, after, stop, stats, true)
 		if err != nil {
 			var h *HaltError
 			switch {
@@ -137,7 +137,7 @@ func (r *runner) listProjects(ctx context.Context, after, before int64, stats bo
 				}
 				continue
 			}
-			found, broken, next, nerr := r.narrow(ctx, after, stop, stats, err)
+			found, broken, next, nerr := r.narrow(ctx, storage, after, stop, stats, err)
 			l.found = append(l.found, found...)
 			if nerr != nil {
 				return l, nerr
@@ -185,7 +185,7 @@ const maxProbes = 40
 // returns the projects listed on the way, the broken ids, and the id to go
 // on after. When one-id windows keep failing, the whole listing fails, not
 // a project: a *HaltError.
-func (r *runner) narrow(ctx context.Context, after, before int64, stats bool, pageErr error) (found []Container, broken []int64, next int64, err error) {
+func (r *runner) narrow(ctx context.Context, storage string, after, before int64, stats bool, pageErr error) (found []Container, broken []int64, next int64, err error) {
 	lo, hi := after, int64(0) // listed up to lo; (lo, hi) fails when hi > 0
 	span := int64(1)
 	listed := 0
@@ -200,7 +200,7 @@ func (r *runner) narrow(ctx context.Context, after, before int64, stats bool, pa
 		if top <= lo+1 {
 			return found, broken, lo, nil // the window up to before is listed
 		}
-		page, rows, last, perr := r.projectPage(ctx, lo, top, stats, false)
+		page, rows, last, perr := r.projectPage(ctx, storage, lo, top, stats, false)
 		switch {
 		case perr == nil:
 			found = append(found, page...)
@@ -242,10 +242,10 @@ func (r *runner) narrow(ctx context.Context, after, before int64, stats bool, pa
 		Endpoint: r.gl.label("GET projects"), Status: status(pageErr), Advice: "check GitLab's logs for the failing request, then run again", Err: pageErr}
 }
 
-// projectsAmong lists the projects on From whose ids are among ids
+// projectsAmong lists the projects on storage whose ids are among ids
 // (sorted), by keyset windows over runs of nearby ids. It returns the ids
-// on From, and those a listing error names.
-func (r *runner) projectsAmong(ctx context.Context, ids []int64) (on, unknown map[int64]bool, err error) {
+// on storage, and those a listing error names.
+func (r *runner) projectsAmong(ctx context.Context, storage string, ids []int64) (on, unknown map[int64]bool, err error) {
 	on, unknown = map[int64]bool{}, map[int64]bool{}
 	// A window spans ids at most this far apart: a page answers a window
 	// whose ids are dense, and a sparse batch does not list everything
@@ -256,7 +256,7 @@ func (r *runner) projectsAmong(ctx context.Context, ids []int64) (on, unknown ma
 		for end < len(ids) && ids[end]-ids[end-1] <= gap {
 			end++
 		}
-		l, err := r.listProjects(ctx, ids[start]-1, ids[end-1]+1, false)
+		l, err := r.listProjects(ctx, storage, ids[start]-1, ids[end-1]+1, false)
 		for _, c := range l.found {
 			on[c.ID] = true
 		}
@@ -272,19 +272,19 @@ func (r *runner) projectsAmong(ctx context.Context, ids []int64) (on, unknown ma
 	return on, unknown, nil
 }
 
-// listOther lists the group wikis or snippets on From, page by page (GitLab
-// pages them by offset only: corrections #21). A page that keeps failing is
-// reported and skipped. Rows shift while moves finish, so a container
-// missing from this listing may still be on From: only a read by id says
-// it left.
-func (r *runner) listOther(ctx context.Context, k Kind) (listing, error) {
+// listOther lists the group wikis or snippets on storage, page by page
+// (GitLab pages them by offset only: corrections #21). A page that keeps
+// failing is reported and skipped. Rows shift while moves finish, so a
+// container missing from this listing may still be on storage: only a read
+// by id says it left.
+func (r *runner) listOther(ctx context.Context, storage string, k Kind) (listing, error) {
 	path, ep := "groups", "GET groups"
 	if k == KindSnippet {
 		path, ep = "snippets/all", "GET snippets/all"
 	}
 	var l listing
 	for page, fails := 1, 0; ; {
-		q := url.Values{"repository_storage": {r.o.From}, "per_page": {strconv.Itoa(perPage)}, "page": {strconv.Itoa(page)}}
+		q := url.Values{"repository_storage": {storage}, "per_page": {strconv.Itoa(perPage)}, "page": {strconv.Itoa(page)}}
 		if k == KindGroupWiki {
 			q.Set("order_by", "id")
 			q.Set("sort", "asc")
@@ -309,7 +309,7 @@ func (r *runner) listOther(ctx context.Context, k Kind) (listing, error) {
 		}
 		fails = 0
 		for _, w := range rows {
-			if c := w.container(k); c.Storage == r.o.From {
+			if c := w.container(k); c.Storage == storage {
 				l.found = append(l.found, c)
 			}
 		}
@@ -320,12 +320,12 @@ func (r *runner) listOther(ctx context.Context, k Kind) (listing, error) {
 	}
 }
 
-// list lists one kind on From.
-func (r *runner) list(ctx context.Context, k Kind) (listing, error) {
+// list lists one kind on storage.
+func (r *runner) list(ctx context.Context, storage string, k Kind) (listing, error) {
 	if k == KindProject {
-		return r.listProjects(ctx, 0, 0, true)
+		return r.listProjects(ctx, storage, 0, 0, true)
 	}
-	return r.listOther(ctx, k)
+	return r.listOther(ctx, storage, k)
 }
 
 // readStorage reads a group wiki's or a snippet's storage by id (GitLab
