@@ -88,8 +88,8 @@ type state struct {
 	// name none, and to its destination ("": GitLab picks); both "" for a
 	// plan of moves.
 	from, to string
-	items map[key]*item
-	count [phaseCount]int
+	items    map[key]*item
+	count    [phaseCount]int
 	// moving, scheduling and finished index the items in those phases, for
 	// polling, running bounds and verification without scanning every
 	// item.
