@@ -78,13 +78,7 @@ func (r *runner) planMove(m Move) error {
 	if m.HasSize {
 		ev.Size = &m.Size
 	}
-	if err := r.record(ev); err != nil {
-		return err
-	}
-	if m.Unit != "" {
-		r.units[m.Unit] = append(r.units[m.Unit], r.st.items[m.key()])
-	}
-	return nil
+	return r.record(ev)
 }
 
 // waiting returns the containers of ms that wait to be scheduled, in the
@@ -110,8 +104,8 @@ func (r *runner) failedForGood(it *item) error {
 	if it.unit == "" {
 		return nil
 	}
-	for _, o := range r.units[it.unit] {
-		if o == it || o.phase != phaseWaiting {
+	for _, o := range r.st.sorted(r.kinds()) { // failures are few: a scan is cheap enough
+		if o == it || o.unit != it.unit || o.phase != phaseWaiting {
 			continue
 		}
 		ev := r.event(o, EventSkipped)

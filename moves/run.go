@@ -32,12 +32,11 @@ type runner struct {
 	listingErrors []ListingError // of the last round's listing, and of verification
 	closed        Reason         // why scheduling stopped (max_failures, window), once it did
 	started       time.Time
-	calls         int                // schedule calls sent in this run
-	listed        map[Kind]int       // rows of each kind's last full listing
-	broken        map[int64]string   // projects that break their listing pages, with the error
-	listings      int                // rounds of listing the storage, or of planning
-	failedInRound []Container        // containers that failed for good in this round (Plan.Replan)
-	units         map[string][]*item // the containers of each unit of the plan
+	calls         int              // schedule calls sent in this run
+	listed        map[Kind]int     // rows of each kind's last full listing
+	broken        map[int64]string // projects that break their listing pages, with the error
+	listings      int              // rounds of listing the storage, or of planning
+	failedInRound []Container      // containers that failed for good in this round (Plan.Replan)
 }
 
 func (m *Mover) newRunner(dry bool) *runner {
@@ -49,7 +48,7 @@ func (m *Mover) newRunner(dry bool) *runner {
 		}
 	}
 	r := &runner{o: m.opts, c: m.c, st: newState(from, to), dry: dry, plan: m.plan, empty: m.plan.Empty, name: m.name,
-		listed: map[Kind]int{}, broken: map[int64]string{}, units: map[string][]*item{}}
+		listed: map[Kind]int{}, broken: map[int64]string{}}
 	r.gl = newGitLab(m.c, &r.o)
 	r.gl.doer = "run"
 	if r.empty != nil {
