@@ -42,17 +42,23 @@ type Server struct {
 	// offset is added to the clock (AdvanceClock), in nanoseconds.
 	offset atomic.Int64
 
-	mu       sync.Mutex
-	rng      *rand.Rand
-	tokens   map[string]tokenInfo
-	flags    map[string]bool // feature flags of the era
-	noGeo    bool            // SetGeo(false): not a Geo primary
-	geo      geoState        // Geo sites: secondaries, status overrides
-	steps    int64           // calls of Step, events of the Geo event log
-	storages []storageShard  // in configuration order
+	mu     sync.Mutex
+	rng    *rand.Rand
+	tokens map[string]tokenInfo
+	flags  map[string]bool // feature flags of the era
+	noGeo  bool            // SetGeo(false): not a Geo primary
+	geo    geoState        // Geo sites: secondaries, status overrides
+	// sidekiq holds the overrides of GET /sidekiq/queue_metrics by queue.
+	sidekiq  map[string]SidekiqQueueOverride
+	steps    int64          // calls of Step, events of the Geo event log
+	storages []storageShard // in configuration order
 	projects map[int64]*Project
-	groups   map[int64]*Group
-	snippets map[int64]*Snippet
+	// forks holds the ids of each project's direct forks; storageUsed
+	// the sum of the repository sizes of the projects on each storage.
+	forks       map[int64]*idIndex
+	storageUsed map[string]int64
+	groups      map[int64]*Group
+	snippets    map[int64]*Snippet
 	// idx indexes the containers of each kind by id, with counts by
 	// storage and visibility; projectPaths and groupPaths find them by
 	// full path in lower case; namespaces holds each namespace's
@@ -81,6 +87,7 @@ type ServerOption func(*config)
 
 type config struct {
 	demo     bool
+	fleet    bool // WithFleetDemo, which replaces demo
 	version  Version
 	latency  time.Duration
 	step     time.Duration
@@ -252,13 +259,16 @@ func NewServer(opts ...ServerOption) *Server {
 	switch {
 	case cfg.geoSecondariesSet:
 		s.geo.secondaries = cfg.geoSecondaries
-	case cfg.demo:
+	case cfg.demo && !cfg.fleet:
 		s.geo.secondaries = 1
 	}
 	s.users["root"] = &user{id: 1, username: "root", name: "Administrator", email: "admin@example.com", created: s.now()}
 	s.maxUserID = 1
 	s.AddStorage("default", 100)
-	if cfg.demo {
+	switch {
+	case cfg.fleet:
+		s.loadFleet()
+	case cfg.demo:
 		if err := s.loadDemo(); err != nil {
 			// The demo data is embedded and checked by the tests; this
 			// cannot happen in a released build.
