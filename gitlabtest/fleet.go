@@ -8,16 +8,19 @@ import (
 // WithFleetDemo seeds an unbalanced fleet of Gitaly storages, for tools
 // that rebalance storages or drain one: four storages, each with a weight
 // above 0 and a capacity ([Server.Storages]), whose projects fill them to
-// about 90% ("default", 10 GiB, weight 10), 75% ("storage2", 10 GiB,
-// weight 25), 30% ("storage3", 12 GiB, weight 100) and 10% ("storage4",
-// 16 GiB, weight 100). The projects (about 230, in 12 groups) have varied
-// repository sizes, from a few MiB to 1.5 GiB, a few of them large; six
-// fork networks of 2 to 6 projects (a public root and its forks, some
-// forks of forks) each sit entirely on one storage, three of them on the
-// two fullest. The fleet is the same on every run: it is built from a
-// fixed seed, whatever [WithSeed] says, and its projects' created_at are
-// fixed dates. It has no storage moves, Data management records or Geo
-// secondaries (unless [WithGeoSecondaries] adds some).
+// just under 90% ("default", 10 GiB, weight 10: 89.8%), 75% ("storage2",
+// 10 GiB, weight 25: 75.0%), 30% ("storage3", 12 GiB, weight 100: 29.9%)
+// and 10% ("storage4", 16 GiB, weight 100: 9.9%). Its 148 projects, in 12
+// groups, have repository sizes from 5 MiB to 1.5 GiB
+// (platform/monorepo), four of them large (0.9 to 1.5 GiB). Six fork
+// networks of 2 to 6 projects (a public root and its forks, three with a
+// fork of a fork) each sit entirely on one storage, four of them on the
+// two fullest; the largest, platform/api-gateway and its four forks,
+// holds 1475 MiB on "default". The fleet is the same on every run: it is
+// built from a fixed seed, whatever [WithSeed] says, and its projects'
+// created_at are fixed dates from 2021 on, forks last. It has no storage
+// moves, Data management records or Geo secondaries (unless
+// [WithGeoSecondaries] adds some).
 //
 // WithFleetDemo replaces [WithDemoData]: given both, the server seeds the
 // fleet only. [WithProjects] still adds its projects on "default".

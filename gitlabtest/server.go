@@ -28,9 +28,10 @@ const (
 )
 
 // Server is an in-process fake GitLab serving the Data management API,
-// the repository storage moves APIs and the Geo sites API under /api/v4. Create it with
-// [NewServer] and stop it with [Server.Close]. All methods are safe for
-// concurrent use, also while requests are being served.
+// the repository storage moves APIs, the Geo sites API and Sidekiq's
+// queue metrics under /api/v4. Create it with [NewServer] and stop it with
+// [Server.Close]. All methods are safe for concurrent use, also while
+// requests are being served.
 type Server struct {
 	cfg  config
 	srv  *httptest.Server
