@@ -132,7 +132,7 @@ const (
 )
 
 // fleetEpoch is the created_at of the fleet's first project; each next
-// project is 61 hours younger.
+// one was created 61 hours later.
 var fleetEpoch = time.Date(2021, 3, 1, 9, 30, 0, 0, time.UTC)
 
 // loadFleet seeds the fleet demo (see WithFleetDemo).
