@@ -37,6 +37,8 @@ type Client struct {
 	GroupRepositoryStorageMoves *GroupRepositoryStorageMovesService
 	// SnippetRepositoryStorageMoves moves snippet repositories.
 	SnippetRepositoryStorageMoves *SnippetRepositoryStorageMovesService
+	// Sidekiq reads the backlog and latency of Sidekiq's queues.
+	Sidekiq *SidekiqService
 
 	base    *url.URL     // always ends in /api/v4/
 	auth    *credentials // behind a pointer so %+v never prints the token
@@ -231,6 +233,7 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	}
 	c.DataManagement = &DataManagementService{c: c}
 	c.GeoSites = &GeoSitesService{c: c}
+	c.Sidekiq = &SidekiqService{c: c}
 	c.ProjectRepositoryStorageMoves = &ProjectRepositoryStorageMovesService{
 		moves: storageMoves[ProjectRepositoryStorageMove, *ProjectRepositoryStorageMove]{c: c, kind: projectMoves},
 	}

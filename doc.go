@@ -1,7 +1,9 @@
 // Package gitlabdata is a Go client for GitLab's instance-data admin APIs:
 // the Data management API (Geo data records, their checksums, checksum
 // recalculation) and the repository storage moves APIs (moving project,
-// group wiki and snippet repositories between Gitaly storages).
+// group wiki and snippet repositories between Gitaly storages), with the
+// Geo sites' status ([Client.GeoSites]) and the backlog of Sidekiq's
+// queues ([Client.Sidekiq]), where storage moves wait to start.
 //
 // Create one [Client] per process and share it:
 //

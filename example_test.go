@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -164,4 +166,35 @@ func ExampleGeoSitesService_AllStatus() {
 	// Output:
 	// site 1: 40 lfs_objects, 0 checksum failures
 	// site 2 (Healthy): 38 of 40 synced, 2 failed; model lfs_objects
+}
+
+// Watch the backlog of storage moves: GitLab's default routing sends their
+// jobs to the "default" queue, where they wait until a Sidekiq worker
+// starts them.
+func ExampleSidekiqService_QueueMetrics() {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	srv := gitlabtest.NewServer(gitlabtest.WithClock(func() time.Time { return start }))
+	defer srv.Close()
+	srv.AddStorage("storage2", 100)
+	srv.AddProjects(3, "default")
+	client, ctx := srv.Client(), context.Background()
+	_, err := client.ProjectRepositoryStorageMoves.ScheduleAll(ctx, gitlabdata.ScheduleAllStorageMovesRequest{
+		SourceStorageName: "default", DestinationStorageName: gitlabdata.String("storage2"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv.AdvanceClock(90 * time.Second) // no worker has started them yet
+
+	metrics, _, err := client.Sidekiq.QueueMetrics(ctx)
+	if err != nil {
+		log.Fatal(err) // a token that is not an administrator's gets 403
+	}
+	for _, name := range slices.Sorted(maps.Keys(metrics.Queues)) {
+		q := metrics.Queues[name]
+		fmt.Printf("%s: %d waiting, the oldest for %s\n", name, q.Backlog, q.Latency)
+	}
+	// Output:
+	// default: 3 waiting, the oldest for 1m30s
+	// mailers: 0 waiting, the oldest for 0s
 }

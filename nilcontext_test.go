@@ -24,6 +24,7 @@ func TestNilContextIsRefused(t *testing.T) {
 		},
 		"Get storage move": func() error { _, _, err := c.ProjectRepositoryStorageMoves.Get(nilCtx, 1); return err },
 		"Wait":             func() error { _, err := c.ProjectRepositoryStorageMoves.Wait(nilCtx, 1, nil); return err },
+		"QueueMetrics":     func() error { _, _, err := c.Sidekiq.QueueMetrics(nilCtx); return err },
 	}
 	for _, call := range sdkCalls {
 		checks[call.name] = func() error { return call.do(nilCtx, c) }

@@ -458,6 +458,8 @@ func fixtureTarget(name string, list bool) (target any, skip bool) {
 		return pick(new(GeoSiteStatus), new([]GeoSiteStatus)), false
 	case prefix("geosites"):
 		return pick(new(GeoSite), new([]GeoSite)), false
+	case prefix("sidekiq_queue_metrics"):
+		return new(SidekiqQueueMetrics), false
 	}
 	return nil, false
 }

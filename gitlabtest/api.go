@@ -165,6 +165,9 @@ func (s *Server) match(c *call, segs []string) map[string]handler {
 	if hs := s.matchGeo(c, segs); hs != nil {
 		return hs
 	}
+	if hs := s.matchSidekiq(segs); hs != nil {
+		return hs
+	}
 	get := func(fn func(*call)) handler { return handler{fn: fn, perm: permReadMoves} }
 	post := func(fn func(*call)) handler { return handler{fn: fn, perm: permCreateMove} }
 	for k := range kindCount {

@@ -423,7 +423,7 @@ func TestControlPlaneRefusals(t *testing.T) {
 	}{
 		{"weight above 100", "PUT", "/-/fake/storages/storage2", `{"weight":101}`, 400, `{"error":"body must be {\"weight\":N} with N from 0 to 100, as GitLab's setting takes"}`},
 		{"negative weight", "PUT", "/-/fake/storages/storage2", `{"weight":-1}`, 400, `{"error":"body must be {\"weight\":N} with N from 0 to 100, as GitLab's setting takes"}`},
-		{"weight 100", "PUT", "/-/fake/storages/storage3", `{"weight":100}`, 200, `{"name":"storage3","weight":100}`},
+		{"weight 100", "PUT", "/-/fake/storages/storage3", `{"weight":100}`, 200, `{"name":"storage3","weight":100,"capacity_bytes":0,"used_bytes":0}`},
 		{"project on an unknown storage", "PUT", "/-/fake/projects/1", `{"storage":"nowhere"}`, 400,
 			`{"error":"storage \"nowhere\" is not a configured storage (add it with PUT /-/fake/storages/NAME)"}`},
 		{"negative wiki size", "PUT", "/-/fake/projects/1", `{"wiki_size":-1}`, 400, `{"error":"repository_size and wiki_size must not be negative"}`},

@@ -43,7 +43,11 @@ PUT    /-/fake/geo/sites/ID/status       merge keys into Geo site ID's status (1
                                          override (back to the computed value), {"null":true} makes the key null;
                                          answers the overrides in effect
 DELETE /-/fake/geo/sites/ID/status       drop every override of site ID's status
-PUT    /-/fake/storages/NAME             add a storage or set its weight; body {"weight":0} (0-100)
+GET    /-/fake/storages                  every storage by name: [{"name":"default","weight":100,
+                                         "capacity_bytes":0,"used_bytes":5242880}]; used_bytes sums the
+                                         repository_size of its projects, capacity_bytes is 0 unless set
+PUT    /-/fake/storages/NAME             add a storage or set its weight and capacity; body {"weight":0} (0-100),
+                                         {"capacity_bytes":10737418240}, or both (a new storage needs its weight)
 PUT    /-/fake/projects/ID               change a project; body (each field optional) {"broken":true,
                                          "no_repository":true,"pending_delete":true,"stuck_in":"started",
                                          "move_failure":"text","cleanup_failure":"text",
@@ -52,6 +56,10 @@ PUT    /-/fake/projects/ID               change a project; body (each field opti
 PUT    /-/fake/groups/ID                 change a group; body (each field optional) {"no_wiki":true,
                                          "stuck_in":"started","move_failure":"text","cleanup_failure":"text",
                                          "storage":"default"} (storage: a configured one, not with no_wiki)
+PUT    /-/fake/sidekiq/queues/NAME       override a queue of GET /api/v4/sidekiq/queue_metrics; body
+                                         {"latency":SECONDS,"backlog":N}, either key optional (left out: the
+                                         computed value); a queue the fake does not list is added
+DELETE /-/fake/sidekiq/queues/NAME       drop the queue's override (404 if it has none)
 PUT    /-/fake/stuck/KIND/ID             hold or release moves of a project, group or snippet
                                          (KIND projects, groups, snippets); body {"state":"started"} or {"state":""}
 GET    /-/fake/requests                  the request log (GitLab API requests only), oldest first
@@ -98,18 +106,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	decode := func(v any) bool {
-		if len(bytes.TrimSpace(body)) == 0 {
-			return true
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
-			controlError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
-			return false
-		}
-		return true
-	}
+	decode := func(v any) bool { return decodeControl(w, body, v) }
 	// decodeEnabled reads {"enabled":true|false}, the body of every switch.
 	decodeEnabled := func() (enabled, ok bool) {
 		var in struct {
@@ -273,19 +270,43 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]bool{"enabled": enabled})
 	case "PUT geo/:name", "DELETE geo/:name":
 		s.controlGeoStatus(w, r.Method, sub, body)
+	case "PUT sidekiq/:name", "DELETE sidekiq/:name":
+		s.controlSidekiq(w, r.Method, sub, body)
+	case "GET storages":
+		controlJSON(w, http.StatusOK, s.Storages())
 	case "PUT storages/:name":
 		var in struct {
-			Weight *int `json:"weight"`
+			Weight   *int   `json:"weight"`
+			Capacity *int64 `json:"capacity_bytes"`
 		}
 		if !decode(&in) {
 			return
 		}
-		if in.Weight == nil || *in.Weight < 0 || *in.Weight > 100 {
+		known := s.storageKnown(sub)
+		switch {
+		case in.Weight == nil && in.Capacity == nil:
+			controlError(w, http.StatusBadRequest, `body must be {"weight":N} with N from 0 to 100, {"capacity_bytes":N}, or both`)
+			return
+		case in.Weight != nil && (*in.Weight < 0 || *in.Weight > 100):
 			controlError(w, http.StatusBadRequest, `body must be {"weight":N} with N from 0 to 100, as GitLab's setting takes`)
 			return
+		case in.Weight == nil && !known:
+			controlError(w, http.StatusBadRequest, fmt.Sprintf(`storage %q is not configured: add it with its weight, {"weight":N,"capacity_bytes":N}`, sub))
+			return
+		case in.Capacity != nil && *in.Capacity < 0:
+			controlError(w, http.StatusBadRequest, `capacity_bytes must not be negative (0: no capacity)`)
+			return
 		}
-		s.AddStorage(sub, *in.Weight)
-		controlJSON(w, http.StatusOK, map[string]any{"name": sub, "weight": *in.Weight})
+		if in.Weight != nil {
+			s.AddStorage(sub, *in.Weight)
+		}
+		if in.Capacity != nil {
+			s.SetStorageCapacity(sub, *in.Capacity)
+		}
+		s.mu.Lock()
+		st, _ := s.storageUsageLocked(sub)
+		s.mu.Unlock()
+		controlJSON(w, http.StatusOK, st)
 	case "PUT projects/:name":
 		var in struct {
 			Broken         *bool   `json:"broken"`
@@ -412,6 +433,22 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// decodeControl decodes a control request's JSON body into v, refusing
+// unknown keys; an empty body leaves v alone. On an error it answers 400
+// and returns false.
+func decodeControl(w http.ResponseWriter, body []byte, v any) bool {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		controlError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
 // validStuckIn reports whether a stuck_in value, if given, is a state a
 // move can be held in.
 func validStuckIn(v *string) bool {
@@ -486,8 +523,11 @@ POST /projects/:id/repository_storage_moves            schedule one move: {"dest
 GET  /user                                             the token's user; "is_admin":true for an administrator only
 GET  /projects                                         repository_storage= and include_pending_delete=true (admins),
                                                        statistics=true, order_by, sort, offset paging or
-                                                       pagination=keyset&order_by=id (id_after links)
+                                                       pagination=keyset&order_by=id (id_after links),
+                                                       simple=true (BasicProjectDetails); a fork carries
+                                                       forked_from_project, every project forks_count
 GET  /projects/:id                                     numeric id or URL-encoded full path; statistics=true
+GET  /projects/:id/forks                               the direct forks; the params, paging and headers of GET /projects
 GET  /groups                                           repository_storage= and statistics=true (admins); offset paging
 GET  /groups/:id                                       numeric id or URL-encoded full path; with_projects=false
 GET  /snippets/all                                     repository_storage= (admins); offset paging, newest first
@@ -498,4 +538,7 @@ GET  /geo_sites                                        the primary (id 1) and th
 GET  /geo_sites/:id                                    one site; unknown id 404 {"message":"404 Not found"}
 GET  /geo_sites/status                                 one status per site, by site id; offset paging
 GET  /geo_sites/:id/status                             the primary counts the Data management records, each secondary
-                                                       is fully synced and verified (PUT /-/fake/geo/sites/ID/status)`
+                                                       is fully synced and verified (PUT /-/fake/geo/sites/ID/status)
+GET  /sidekiq/queue_metrics                            queues default (backlog: the scheduled storage moves, latency:
+                                                       the oldest one's wait in seconds) and mailers (0 and 0);
+                                                       override them with PUT /-/fake/sidekiq/queues/NAME`

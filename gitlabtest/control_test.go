@@ -118,7 +118,7 @@ func TestControlPlane(t *testing.T) {
 		{"add a token", "POST", "/-/fake/tokens", `{"token":"user-token"}`, 201, `{"admin":false,"granular":false,"token":"user-token","username":"user2"}` + "\n"},
 		{"flag off", "PUT", "/-/fake/feature_flags/geo_primary_verification_view", `{"enabled":false}`, 200, `{"enabled":false,"name":"geo_primary_verification_view"}` + "\n"},
 		{"unknown flag", "PUT", "/-/fake/feature_flags/nope", `{"enabled":false}`, 404, `{"error":"GitLab 18.9.0-ee has no feature flag \"nope\""}` + "\n"},
-		{"storage weight", "PUT", "/-/fake/storages/storage2", `{"weight":5}`, 200, `{"name":"storage2","weight":5}` + "\n"},
+		{"storage weight", "PUT", "/-/fake/storages/storage2", `{"weight":5}`, 200, `{"name":"storage2","weight":5,"capacity_bytes":0,"used_bytes":0}` + "\n"},
 		{"geo off", "PUT", "/-/fake/geo", `{"enabled":false}`, 200, `{"enabled":false}` + "\n"},
 		{"unknown endpoint", "GET", "/-/fake/nope", "", 404, `{"error":"no control endpoint GET /-/fake/nope; GET /-/fake/ lists them"}` + "\n"},
 	}

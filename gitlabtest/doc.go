@@ -1,8 +1,8 @@
 // Package gitlabtest provides an in-process fake GitLab that serves the
 // Data management API, the project, group and snippet repository storage
-// moves APIs and the Geo sites API from memory, for testing tools built
-// on package gitlabdata (or on any other GitLab client) without a GitLab
-// instance.
+// moves APIs, the Geo sites API and Sidekiq's queue metrics from memory,
+// for testing tools built on package gitlabdata (or on any other GitLab
+// client) without a GitLab instance.
 //
 // The server answers with GitLab's paths, JSON bodies, status codes, error
 // bodies and pagination headers, as described in the project's notes on
@@ -35,8 +35,10 @@
 //		}
 //	}
 //
-// Seed data with the Add methods ([Server.AddProject], [Server.AddRecord],
-// [Server.AddRecords] for volume, …) or start from [WithDemoData]. Inspect
+// Seed data with the Add methods ([Server.AddProject], [Server.AddFork],
+// [Server.AddRecord], [Server.AddRecords] for volume, …) or start from
+// [WithDemoData], or from [WithFleetDemo] for tools that rebalance
+// storages. Inspect
 // what the code under test sent with [Server.Requests], and provoke
 // failures with [Server.FailNext], [Server.InjectFault] (scoped by method
 // and path, with a status, a count, a latency and a Retry-After, 0
@@ -160,6 +162,21 @@
 //   - GET /projects/:id by numeric id or URL-encoded full path; a project
 //     pending deletion answers 404 {"message":"404 Project Not Found"},
 //     to administrators too, while its storage moves work.
+//   - GET /projects/:id/forks: the project's direct forks, with the
+//     params, pagination (offset, or keyset with order_by=id) and headers
+//     of GET /projects; 404 {"message":"404 Project Not Found"} for a
+//     project the caller does not see.
+//
+// Forks are projects with a [Project].ForkedFromID, added with
+// [Server.AddFork] (which puts a fork on its parent's storage) or
+// [Server.AddProject]. The full project entity (GET /projects without
+// simple=true, GET /projects/:id, the projects of GET /groups/:id) carries
+// forks_count, the number of direct forks, and for a fork
+// forked_from_project (GitLab's BasicProjectDetails entity of the parent,
+// left out when the caller does not see the parent) and
+// mr_default_target_self (false). With simple=true, GET /projects and
+// /projects/:id/forks answer BasicProjectDetails: no statistics,
+// empty_repo, archived or fork fields.
 //   - GET /groups with repository_storage and statistics. A group's
 //     statistics are the sums over its projects (those whose Namespace is
 //     its Path): statistics.wiki_size is the sum of the projects' wikis
@@ -191,6 +208,18 @@
 // and set as GitLab's: GET and PUT /application/settings with
 // repository_storages_weighted (the only setting the fake has; weights 0
 // to 100, configured storages only).
+//
+// GitLab shows no storage's size over its API; the fake keeps one for
+// tests and demos: [Server.SetStorageCapacity] (or the control plane's PUT
+// /-/fake/storages/NAME with capacity_bytes) sets it, and
+// [Server.Storages] (GET /-/fake/storages) reports each configured
+// storage's weight, capacity (0 when none was set) and usage: the sum of
+// statistics.repository_size of the projects on it, pending deletions
+// included, which follows a project when its move reaches "replicated".
+//
+// [WithFleetDemo] seeds four storages filled to about 90, 75, 30 and 10%
+// of their capacities, with projects of varied sizes and six fork
+// networks, each on one storage (command gitlabfake -fleet).
 //
 // The fake stays fast with 100,000 projects and as many moves: seeding
 // takes time linear in what is added; a page of GET /projects in id order
@@ -281,18 +310,38 @@
 // status request counts the records of the release's models, in time
 // linear in their number.
 //
+// # Sidekiq
+//
+// GET /sidekiq/queue_metrics (administrators only, as GitLab's) answers
+// {"queues":{"default":{"backlog":B,"latency":L},"mailers":{"backlog":0,"latency":0}}},
+// the two queues of GitLab's default routing rules, which route every
+// worker, the storage moves' included, to "default". B is the number of
+// storage moves of every kind in state scheduled: a move's worker is
+// enqueued when the move becomes scheduled and leaves the queue when it
+// starts. L is how long, in whole seconds on the fake's clock
+// ([WithClock], [Server.AdvanceClock]), the first of them to be enqueued
+// has waited: since its created_at, or since the step that scheduled a
+// move created in state initial. [Server.OverrideSidekiqQueue] (PUT
+// /-/fake/sidekiq/queues/NAME) replaces the backlog, the latency or both
+// of a queue, and adds a queue the fake does not list;
+// [Server.ResetSidekiqQueue] (DELETE) drops the override. The fake has no
+// other Sidekiq route (process_metrics, job_stats and compound_metrics
+// answer the catch-all 404), no jobs but the moves, and one shard.
+//
 // # Control plane
 //
 // Besides the Go methods, the server answers HTTP control requests under
 // /-/fake/, a path GitLab never uses, listed in [ControlEndpoints]: step
 // the clock, inject and clear faults, set the default Retry-After, add
-// tokens, switch the feature flag and Geo, override Geo site statuses,
-// set storage weights, change projects and groups, read and reset the
-// request log. It refuses (400
+// tokens, switch the feature flag and Geo, override Geo site statuses and
+// Sidekiq queues, list storages with their usage, set storage weights and
+// capacities, change projects and groups, read and reset the request log.
+// It refuses (400
 // {"error":"…"}) what GitLab would not do or what cannot happen: a
-// weight outside 0 to 100, a project or group on a storage that is not
-// configured, a clock moved backwards, a fault whose status is not an
-// error (1 to 399); and it never changes an existing token: adding one
+// weight outside 0 to 100, a negative capacity, backlog or latency, a
+// project or group on a storage that is not configured, a clock moved
+// backwards, a fault whose status is not an error (1 to 399); and it
+// never changes an existing token: adding one
 // that exists with other values answers 409 (the Go methods keep taking
 // such values: [Server.AddStorage] keeps a weight above 100,
 // [Server.AdvanceClock] moves back, [Server.AddToken] replaces). They
@@ -375,9 +424,9 @@
 //     limit where GitLab has one (600 s for GET /projects, 60 s for GET
 //     /projects/:id, /groups and /groups/:id).
 //   - The project, group and snippet objects carry a subset of GitLab's
-//     entity fields (in GitLab's order): the identity and URL fields, the
-//     namespace, empty_repo, archived, visibility, repository_storage and
-//     statistics for projects; id, web_url, name, path, description,
+//     entity fields (in GitLab's order): the identity and URL fields,
+//     forks_count, the namespace, empty_repo, archived, visibility,
+//     repository_storage, the fork fields and statistics for projects; id, web_url, name, path, description,
 //     visibility, full_name, full_path, created_at, parent_id,
 //     repository_storage and statistics for groups; the storage move's
 //     snippet fields plus imported, imported_from and repository_storage
@@ -391,8 +440,14 @@
 //   - Visibility is the only access rule: an administrator sees
 //     everything, another user the public and internal projects, groups
 //     and snippets, an anonymous client the public ones. There are no
-//     memberships, forks, archived projects or object pools. order_by
+//     memberships, archived projects or object pools. order_by
 //     updated_at and last_activity_at sort by created_at.
+//   - Forks are made and unlinked from Go only (no POST or DELETE
+//     /projects/:id/fork), and nothing keeps a fork network on one
+//     storage: each project moves on its own, as the fake has no object
+//     pools to replicate. forked_from_project follows repository_storage,
+//     as in GitLab, and mr_default_target_self follows it directly, where
+//     GitLab sends other keys between them.
 //   - Users exist only as tokens' owners and as snippet authors
 //     ([Server.AddUser]); avatar_url is null. Being an administrator is a
 //     property of the token ([Token].Admin), not of the user, and there is

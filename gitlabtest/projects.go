@@ -26,6 +26,9 @@ func (s *Server) matchContainers(c *call, segs []string) map[string]handler {
 	case n == 2 && segs[0] == "projects" && segs[1] != "":
 		c.pathParams = [][2]string{{"id", segs[1]}}
 		return map[string]handler{http.MethodGet: {fn: func(c *call) { s.getProject(c, segs[1]) }, public: true}}
+	case n == 3 && segs[0] == "projects" && segs[1] != "" && segs[2] == "forks":
+		c.pathParams = [][2]string{{"id", segs[1]}}
+		return map[string]handler{http.MethodGet: {fn: func(c *call) { s.listForks(c, segs[1]) }, public: true}}
 	case n == 1 && segs[0] == "groups":
 		return map[string]handler{http.MethodGet: {fn: s.listGroups, public: true}}
 	case n == 2 && segs[0] == "groups" && segs[1] != "":
@@ -120,30 +123,34 @@ type (
 		ContainerRegistrySize int64 `json:"container_registry_size"`
 	}
 	wireFullProject struct {
-		ID                int64             `json:"id"`
-		Description       *string           `json:"description"`
-		Name              string            `json:"name"`
-		NameWithNamespace string            `json:"name_with_namespace"`
-		Path              string            `json:"path"`
-		PathWithNamespace string            `json:"path_with_namespace"`
-		CreatedAt         jsonTime          `json:"created_at"`
-		DefaultBranch     *string           `json:"default_branch"`
-		TagList           []string          `json:"tag_list"`
-		Topics            []string          `json:"topics"`
-		SSHURLToRepo      string            `json:"ssh_url_to_repo"`
-		HTTPURLToRepo     string            `json:"http_url_to_repo"`
-		WebURL            string            `json:"web_url"`
-		ReadmeURL         *string           `json:"readme_url"`
-		ForksCount        int               `json:"forks_count"`
-		AvatarURL         *string           `json:"avatar_url"`
-		StarCount         int               `json:"star_count"`
-		LastActivityAt    jsonTime          `json:"last_activity_at"`
-		Namespace         wireNamespace     `json:"namespace"`
-		EmptyRepo         bool              `json:"empty_repo"`
-		Archived          bool              `json:"archived"`
-		Visibility        string            `json:"visibility"`
-		RepositoryStorage string            `json:"repository_storage,omitempty"`
-		Statistics        *wireProjectStats `json:"statistics,omitempty"`
+		ID                int64         `json:"id"`
+		Description       *string       `json:"description"`
+		Name              string        `json:"name"`
+		NameWithNamespace string        `json:"name_with_namespace"`
+		Path              string        `json:"path"`
+		PathWithNamespace string        `json:"path_with_namespace"`
+		CreatedAt         jsonTime      `json:"created_at"`
+		DefaultBranch     *string       `json:"default_branch"`
+		TagList           []string      `json:"tag_list"`
+		Topics            []string      `json:"topics"`
+		SSHURLToRepo      string        `json:"ssh_url_to_repo"`
+		HTTPURLToRepo     string        `json:"http_url_to_repo"`
+		WebURL            string        `json:"web_url"`
+		ReadmeURL         *string       `json:"readme_url"`
+		ForksCount        int           `json:"forks_count"`
+		AvatarURL         *string       `json:"avatar_url"`
+		StarCount         int           `json:"star_count"`
+		LastActivityAt    jsonTime      `json:"last_activity_at"`
+		Namespace         wireNamespace `json:"namespace"`
+		EmptyRepo         bool          `json:"empty_repo"`
+		Archived          bool          `json:"archived"`
+		Visibility        string        `json:"visibility"`
+		RepositoryStorage string        `json:"repository_storage,omitempty"`
+		// ForkedFromProject and MRDefaultTargetSelf are sent for a fork
+		// only (forked_from_project when the caller sees the parent).
+		ForkedFromProject   *wireBasicProject `json:"forked_from_project,omitempty"`
+		MRDefaultTargetSelf *bool             `json:"mr_default_target_self,omitempty"`
+		Statistics          *wireProjectStats `json:"statistics,omitempty"`
 	}
 	wireGroupStats struct {
 		StorageSize           int64 `json:"storage_size"`
@@ -189,6 +196,14 @@ type (
 // wireFullProjectLocked renders a project as GET /projects does; web is
 // the origin for URLs.
 func (s *Server) wireFullProjectLocked(c *call, web string, p *Project, stats bool) wireFullProject {
+	out := s.projectFieldsLocked(c, web, p, stats)
+	s.addForkFieldsLocked(c, web, p, &out)
+	return out
+}
+
+// projectFieldsLocked renders the fields of a project that do not depend
+// on its fork network (forks_count aside).
+func (s *Server) projectFieldsLocked(c *call, web string, p *Project, stats bool) wireFullProject {
 	host := hostOf(web)
 	full := p.Namespace + "/" + p.Path
 	out := wireFullProject{
@@ -196,7 +211,7 @@ func (s *Server) wireFullProjectLocked(c *call, web string, p *Project, stats bo
 		NameWithNamespace: p.Namespace + " / " + p.Name, Path: p.Path, PathWithNamespace: full,
 		CreatedAt: jsonTime(p.CreatedAt), TagList: []string{}, Topics: []string{},
 		SSHURLToRepo: "git@" + host + ":" + full + ".git", HTTPURLToRepo: web + "/" + full + ".git",
-		WebURL: web + "/" + full, LastActivityAt: jsonTime(p.CreatedAt),
+		WebURL: web + "/" + full, ForksCount: s.forksCountLocked(p.ID), LastActivityAt: jsonTime(p.CreatedAt),
 		Namespace: wireNamespace{
 			ID: s.namespaceIDLocked(p.Namespace), Name: p.Namespace, Path: p.Namespace, Kind: "group",
 			FullPath: p.Namespace, WebURL: web + "/groups/" + p.Namespace,
@@ -374,39 +389,51 @@ func (s *Server) offsetByIDLocked(k kind, b idBounds, desc bool, p paging, keyMa
 // supports (updated_at and last_activity_at sort by created_at).
 var projectOrders = []string{"id", "name", "path", "created_at", "updated_at", "last_activity_at"}
 
-// listProjects serves GET /projects: repository_storage (administrators
-// only), statistics, include_pending_delete (administrators only),
-// order_by/sort, offset pagination (at most 50,000 records deep) and
-// keyset pagination with order_by=id (id_after / id_before links). Pages
-// in id order start by binary search in the id index; other orders sort
-// every matching project.
-func (s *Server) listProjects(c *call) {
+// projectListParams are the params of GET /projects and GET
+// /projects/:id/forks after Grape's checks.
+type projectListParams struct {
+	p       paging
+	keyset  bool
+	orderBy string
+	desc    bool
+	// stats is statistics=true; simple is simple=true (the
+	// BasicProjectDetails entity, without statistics).
+	stats, simple  bool
+	includePending bool
+	bounds         idBounds
+	// storage filters by repository_storage when byStorage.
+	storage   string
+	byStorage bool
+}
+
+// parseProjectList reads and checks the params of a project listing. ok
+// is false after an error answer was sent.
+func parseProjectList(c *call) (lp projectListParams, ok bool) {
 	var errs paramErrors
-	keyset := false
 	if v, _ := last(c.query, "pagination"); v == "keyset" {
-		keyset = true
+		lp.keyset = true
 	}
-	p := parsePaging(c.query, &errs, true)
-	orderBy := "created_at"
+	lp.p = parsePaging(c.query, &errs, true)
+	lp.orderBy = "created_at"
 	if v, ok := last(c.query, "order_by"); ok {
 		if !slices.Contains(projectOrders, v) {
 			errs.add("order_by does not have a valid value")
 		}
-		orderBy = v
+		lp.orderBy = v
 	}
-	desc := true
+	lp.desc = true
 	if v, ok := last(c.query, "sort"); ok {
 		switch v {
 		case "asc":
-			desc = false
+			lp.desc = false
 		case "desc":
 		default:
 			errs.add("sort does not have a valid value")
 		}
 	}
-	stats := boolParam(c.query, "statistics", &errs)
-	includePending := boolParam(c.query, "include_pending_delete", &errs)
-	var b idBounds
+	lp.stats = boolParam(c.query, "statistics", &errs)
+	lp.simple = boolParam(c.query, "simple", &errs)
+	lp.includePending = boolParam(c.query, "include_pending_delete", &errs)
 	for _, key := range []string{"id_after", "id_before"} {
 		if v, ok := last(c.query, key); ok && v != "" {
 			n, ok := parseInt(v)
@@ -414,79 +441,114 @@ func (s *Server) listProjects(c *call) {
 				errs.add(key + " is invalid")
 			}
 			if key == "id_after" {
-				b.after, b.hasAfter = n, true
+				lp.bounds.after, lp.bounds.hasAfter = n, true
 			} else {
-				b.before, b.hasBefore = n, true
+				lp.bounds.before, lp.bounds.hasBefore = n, true
 			}
 		}
 	}
 	if errs.send(c) {
-		return
+		return lp, false
 	}
-	if keyset && orderBy != "id" {
+	if lp.keyset && lp.orderBy != "id" {
 		c.grapeError(http.StatusMethodNotAllowed, "Keyset pagination is not yet available for this type of request")
-		return
+		return lp, false
 	}
-	if _, pageSent := last(c.query, "page"); !keyset && pageSent && p.page*p.perPage > maxProjectOffset {
+	if _, pageSent := last(c.query, "page"); !lp.keyset && pageSent && lp.p.page*lp.p.perPage > maxProjectOffset {
 		c.grapeError(http.StatusMethodNotAllowed, "Offset pagination has a maximum allowed offset of 50000 for requests that return objects of type Project. Remaining records can be retrieved using keyset pagination.")
+		return lp, false
+	}
+	lp.storage, lp.byStorage = last(c.query, "repository_storage")
+	// GitLab drops the filter of a non-administrator, and a blank one.
+	lp.byStorage = lp.byStorage && lp.storage != "" && c.admin
+	lp.includePending = lp.includePending && c.admin
+	return lp, true
+}
+
+// keyMatch says whether containers with the counted attributes k match
+// the listing's filters for the caller.
+func (lp projectListParams) keyMatch(c *call, k countKey) bool {
+	return c.visible(k.visibility) && (!lp.byStorage || k.storage == lp.storage) && (lp.includePending || !k.pending)
+}
+
+// listProjects serves GET /projects: repository_storage (administrators
+// only), statistics, simple, include_pending_delete (administrators
+// only), order_by/sort, offset pagination (at most 50,000 records deep)
+// and keyset pagination with order_by=id (id_after / id_before links).
+// Pages in id order start by binary search in the id index; other orders
+// sort every matching project.
+func (s *Server) listProjects(c *call) {
+	lp, ok := parseProjectList(c)
+	if !ok {
 		return
 	}
-	storage, byStorage := last(c.query, "repository_storage")
-	// GitLab drops the filter of a non-administrator, and a blank one.
-	byStorage = byStorage && storage != "" && c.admin
-	includePending = includePending && c.admin
-	keyMatch := func(k countKey) bool {
-		return c.visible(k.visibility) && (!byStorage || k.storage == storage) && (includePending || !k.pending)
-	}
+	keyMatch := func(k countKey) bool { return lp.keyMatch(c, k) }
 	web := c.origin()
 	s.mu.Lock()
 	match := func(id int64) bool { return keyMatch(projectKey(s.projects[id])) }
+	ids := s.idx[kindProject].ids.sorted()
 	var pageIDs []int64
 	var op offsetPage
 	switch {
-	case keyset:
-		ids := s.idx[kindProject].ids.sorted()
-		lo, hi := b.positions(ids)
-		pageIDs, _ = pageOfIDs(ids, lo, hi, desc, 0, p.perPage, false, false, match)
-	case orderBy == "id":
-		pageIDs, op = s.offsetByIDLocked(kindProject, b, desc, p, keyMatch, match)
+	case lp.keyset:
+		lo, hi := lp.bounds.positions(ids)
+		pageIDs, _ = pageOfIDs(ids, lo, hi, lp.desc, 0, lp.p.perPage, false, false, match)
+	case lp.orderBy == "id":
+		pageIDs, op = s.offsetByIDLocked(kindProject, lp.bounds, lp.desc, lp.p, keyMatch, match)
 	default:
-		pageIDs, op = s.sortedProjectPageLocked(b, orderBy, desc, p, match)
+		pageIDs, op = s.sortedProjectPageLocked(ids, lp.bounds, lp.orderBy, lp.desc, lp.p, match)
 	}
-	out := make([]wireFullProject, 0, len(pageIDs))
+	s.writeProjectPageLocked(c, web, lp, pageIDs, op)
+}
+
+// writeProjectPageLocked renders the projects of pageIDs and answers
+// them with the pagination headers of lp and op. It releases the lock.
+func (s *Server) writeProjectPageLocked(c *call, web string, lp projectListParams, pageIDs []int64, op offsetPage) {
+	var out any
 	broken := false
-	for _, id := range pageIDs {
-		pr := s.projects[id]
-		broken = broken || pr.Broken
-		out = append(out, s.wireFullProjectLocked(c, web, pr, stats))
+	if lp.simple {
+		rows := make([]wireBasicProject, 0, len(pageIDs))
+		for _, id := range pageIDs {
+			pr := s.projects[id]
+			broken = broken || pr.Broken
+			rows = append(rows, s.wireBasicProjectLocked(c, web, pr))
+		}
+		out = rows
+	} else {
+		rows := make([]wireFullProject, 0, len(pageIDs))
+		for _, id := range pageIDs {
+			pr := s.projects[id]
+			broken = broken || pr.Broken
+			rows = append(rows, s.wireFullProjectLocked(c, web, pr, lp.stats))
+		}
+		out = rows
 	}
 	s.mu.Unlock()
 	if broken {
 		c.message(http.StatusInternalServerError, "500 Internal Server Error")
 		return
 	}
-	if keyset {
+	if lp.keyset {
 		// GitLab sends a next link after every non-empty page, the last
 		// one included (corrections #22).
 		if n := len(pageIDs); n > 0 {
 			key := "id_after"
-			if desc {
+			if lp.desc {
 				key = "id_before"
 			}
-			q := map[string]string{key: strconv.FormatInt(pageIDs[n-1], 10), "per_page": strconv.Itoa(p.perPage)}
-			c.w.Header().Set("Link", "<"+c.linkURLWithout([]string{"id_after", "id_before"}, map[string]string{"order_by": "id", "sort": sortName(desc)}, q)+`>; rel="next"`)
+			q := map[string]string{key: strconv.FormatInt(pageIDs[n-1], 10), "per_page": strconv.Itoa(lp.p.perPage)}
+			c.w.Header().Set("Link", "<"+c.linkURLWithout([]string{"id_after", "id_before"}, map[string]string{"order_by": "id", "sort": sortName(lp.desc)}, q)+`>; rel="next"`)
 		}
 	} else {
-		c.setOffsetHeaders(op, map[string]string{"order_by": orderBy, "sort": sortName(desc)})
+		c.setOffsetHeaders(op, map[string]string{"order_by": lp.orderBy, "sort": sortName(lp.desc)})
 	}
 	c.json(http.StatusOK, out)
 }
 
-// sortedProjectPageLocked serves an offset page of projects in an order
-// other than id: it collects and sorts every matching project, O(n log n)
-// in the number of projects.
-func (s *Server) sortedProjectPageLocked(b idBounds, orderBy string, desc bool, p paging, match func(int64) bool) ([]int64, offsetPage) {
-	ids := s.idx[kindProject].ids.sorted()
+// sortedProjectPageLocked serves an offset page of the projects of ids
+// (ascending) in an order other than id: it collects and sorts every
+// matching project, O(n log n) in the number of projects.
+func (s *Server) sortedProjectPageLocked(ids []int64, b idBounds, orderBy string, desc bool, p paging, match func(int64) bool) ([]int64, offsetPage) {
 	lo, hi := b.positions(ids)
 	var list []*Project
 	for _, id := range ids[lo:hi] {

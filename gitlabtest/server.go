@@ -28,9 +28,10 @@ const (
 )
 
 // Server is an in-process fake GitLab serving the Data management API,
-// the repository storage moves APIs and the Geo sites API under /api/v4. Create it with
-// [NewServer] and stop it with [Server.Close]. All methods are safe for
-// concurrent use, also while requests are being served.
+// the repository storage moves APIs, the Geo sites API and Sidekiq's
+// queue metrics under /api/v4. Create it with [NewServer] and stop it with
+// [Server.Close]. All methods are safe for concurrent use, also while
+// requests are being served.
 type Server struct {
 	cfg  config
 	srv  *httptest.Server
@@ -42,17 +43,23 @@ type Server struct {
 	// offset is added to the clock (AdvanceClock), in nanoseconds.
 	offset atomic.Int64
 
-	mu       sync.Mutex
-	rng      *rand.Rand
-	tokens   map[string]tokenInfo
-	flags    map[string]bool // feature flags of the era
-	noGeo    bool            // SetGeo(false): not a Geo primary
-	geo      geoState        // Geo sites: secondaries, status overrides
-	steps    int64           // calls of Step, events of the Geo event log
-	storages []storageShard  // in configuration order
+	mu     sync.Mutex
+	rng    *rand.Rand
+	tokens map[string]tokenInfo
+	flags  map[string]bool // feature flags of the era
+	noGeo  bool            // SetGeo(false): not a Geo primary
+	geo    geoState        // Geo sites: secondaries, status overrides
+	// sidekiq holds the overrides of GET /sidekiq/queue_metrics by queue.
+	sidekiq  map[string]SidekiqQueueOverride
+	steps    int64          // calls of Step, events of the Geo event log
+	storages []storageShard // in configuration order
 	projects map[int64]*Project
-	groups   map[int64]*Group
-	snippets map[int64]*Snippet
+	// forks holds the ids of each project's direct forks; storageUsed
+	// the sum of the repository sizes of the projects on each storage.
+	forks       map[int64]*idIndex
+	storageUsed map[string]int64
+	groups      map[int64]*Group
+	snippets    map[int64]*Snippet
 	// idx indexes the containers of each kind by id, with counts by
 	// storage and visibility; projectPaths and groupPaths find them by
 	// full path in lower case; namespaces holds each namespace's
@@ -81,6 +88,7 @@ type ServerOption func(*config)
 
 type config struct {
 	demo     bool
+	fleet    bool // WithFleetDemo, which replaces demo
 	version  Version
 	latency  time.Duration
 	step     time.Duration
@@ -252,13 +260,16 @@ func NewServer(opts ...ServerOption) *Server {
 	switch {
 	case cfg.geoSecondariesSet:
 		s.geo.secondaries = cfg.geoSecondaries
-	case cfg.demo:
+	case cfg.demo && !cfg.fleet:
 		s.geo.secondaries = 1
 	}
 	s.users["root"] = &user{id: 1, username: "root", name: "Administrator", email: "admin@example.com", created: s.now()}
 	s.maxUserID = 1
 	s.AddStorage("default", 100)
-	if cfg.demo {
+	switch {
+	case cfg.fleet:
+		s.loadFleet()
+	case cfg.demo:
 		if err := s.loadDemo(); err != nil {
 			// The demo data is embedded and checked by the tests; this
 			// cannot happen in a released build.

@@ -40,6 +40,9 @@ var kinds = [kindCount]kindInfo{
 type storageShard struct {
 	name   string
 	weight int
+	// capacity is the storage's size in bytes; 0 when not configured
+	// (see Server.SetStorageCapacity).
+	capacity int64
 }
 
 // Project is a project of the fake instance: the fields the storage moves
@@ -99,6 +102,12 @@ type Project struct {
 	// statistics.storage_size, and part of the statistics.wiki_size of
 	// its group in GET /groups?statistics=true.
 	WikiSize int64
+	// ForkedFromID makes the project a fork of the project with that ID
+	// (0, the default, for a project that is not a fork; see
+	// [Server.AddFork]). A fork of a project that exists shows it in
+	// forked_from_project, and counts in its forks_count and in GET
+	// /projects/:id/forks.
+	ForkedFromID int64
 }
 
 // Group is a group of the fake instance, whose wiki repository can be moved.
@@ -177,6 +186,9 @@ type move struct {
 	dest        string
 	errMsg      *string
 	containerID int64
+	// queued is when the move entered state scheduled, when its worker
+	// was enqueued in Sidekiq (see Server.sidekiqQueuesLocked).
+	queued time.Time
 	// active says the move is in its store's active list.
 	active bool
 }
@@ -407,6 +419,8 @@ func (s *Server) reindexProjectLocked(old, p *Project) {
 		key := fullPathKey(p.Namespace, p.Path)
 		s.projectPaths[key] = append(s.projectPaths[key], p.ID)
 	}
+	s.reindexForkLocked(old, p)
+	s.reindexUsageLocked(old, p)
 }
 
 // reindexGroupLocked is reindexProjectLocked for groups.
@@ -467,7 +481,7 @@ func (s *Server) AddStorage(name string, weight int) {
 			return
 		}
 	}
-	s.storages = append(s.storages, storageShard{name, weight})
+	s.storages = append(s.storages, storageShard{name: name, weight: weight})
 }
 
 // SetStuckIn sets the StuckIn state of a container: kind is "projects",
@@ -968,6 +982,9 @@ func (s *Server) addMoveLocked(k kind, containerID int64, m gitlabdata.Repositor
 	if mv.state == moveScheduled || mv.state == moveStarted {
 		*c.readOnly = true
 	}
+	if mv.state == moveScheduled {
+		mv.queued = mv.created
+	}
 	return ms.put(mv)
 }
 
@@ -1035,8 +1052,10 @@ func (s *Server) stepMoveLocked(k kind, m *move) {
 	copies := m.source != m.dest && !c.noWiki
 	switch m.state {
 	case moveInitial:
-		// The schedule transition makes the container read-only.
+		// The schedule transition makes the container read-only and
+		// enqueues the move's worker.
 		m.state = moveScheduled
+		m.queued = s.now()
 		*c.readOnly = true
 	case moveScheduled:
 		m.state = moveStarted

@@ -8,7 +8,8 @@
 //	go run ./cmd/gitlabfake -listen 127.0.0.1:8080 -version 18.9
 //
 // It prints the URL and the administrator's token, seeds the demo instance
-// (unless -demo=false), and runs until interrupted (SIGINT or SIGTERM).
+// (unless -demo=false, or -fleet, which seeds four unevenly filled
+// storages instead), and runs until interrupted (SIGINT or SIGTERM).
 // Run it with -h for the flags, every endpoint it serves, the control
 // plane under /-/fake/ and the demo data's deliberate failures.
 package main
@@ -66,6 +67,18 @@ Geo: site 1 is the primary; the demo adds one simulated secondary (site 2), full
 synced and verified (-geo-secondaries sets another number); override a status
 with PUT /-/fake/geo/sites/ID/status.`
 
+// fleetNotes describes the fleet demo (-fleet).
+const fleetNotes = `Fleet demo (-fleet, instead of -demo): four storages, filled unevenly for tools that
+rebalance or drain them (capacities and usage: GET /-/fake/storages):
+  - default    weight 10,  capacity 10 GiB, 89.8% used;
+  - storage2   weight 25,  capacity 10 GiB, 75.0% used;
+  - storage3   weight 100, capacity 12 GiB, 29.9% used;
+  - storage4   weight 100, capacity 16 GiB,  9.9% used.
+148 projects in 12 groups, of 5 MiB to 1.5 GiB (platform/monorepo, the largest), and 6
+fork networks of 2 to 6 projects, each on one storage, 4 of them on default and storage2
+(the largest, platform/api-gateway and its 4 forks, 1475 MiB, on default). The fleet is
+the same on every run; Sidekiq's default queue counts the storage moves waiting to start.`
+
 // usage prints the help: flags, endpoints, control plane, demo data.
 func usage(fs *flag.FlagSet) func() {
 	return func() {
@@ -77,6 +90,7 @@ func usage(fs *flag.FlagSet) func() {
 		fmt.Fprintf(w, "\nFor example, make the next GET of a project listing answer 429 with Retry-After: 0:\n"+
 			"  curl -X POST -d '{\"method\":\"GET\",\"path\":\"/api/v4/projects\",\"status\":429,\"count\":1,\"retry_after\":0}' URL/-/fake/faults\n")
 		fmt.Fprintf(w, "\n%s\n", demoNotes)
+		fmt.Fprintf(w, "\n%s\n", fleetNotes)
 	}
 }
 
@@ -97,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	geoSecondaries := fs.Int("geo-secondaries", 0, "simulated Geo secondary sites after the primary (default 1 with -demo, 0 without)")
 	retryAfter := fs.Int("retry-after", 1, "Retry-After seconds of a throttled (429) answer")
 	demo := fs.Bool("demo", true, "seed the demo instance")
+	fleet := fs.Bool("fleet", false, "seed the fleet demo instead: four storages filled to 90, 75, 30 and 10%, with fork networks (turns -demo off)")
 	records := fs.Int("records", 0, "extra records per model of the version")
 	projects := fs.Int("projects", 0, `extra projects on the "default" storage`)
 	groups := fs.Int("groups", 0, `extra groups with their wikis on the "default" storage`)
@@ -127,6 +142,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-no-geo and -geo-secondaries exclude each other: an instance without Geo has no Geo sites")
 	case *legacy && isFlagSet(fs, "version"):
 		return fmt.Errorf("-legacy and -version exclude each other")
+	case *fleet && *demo && isFlagSet(fs, "demo"):
+		return fmt.Errorf("-fleet and -demo exclude each other: -fleet seeds its own instance")
 	}
 	ver, err := gitlabtest.ParseVersion(*version)
 	if err != nil {
@@ -149,7 +166,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		gitlabtest.WithListener(l), gitlabtest.WithLatency(*latency), gitlabtest.WithStepInterval(*step),
 		gitlabtest.WithVersion(ver), gitlabtest.WithRetryAfter(*retryAfter),
 	}
-	if *demo {
+	switch {
+	case *fleet:
+		opts = append(opts, gitlabtest.WithFleetDemo())
+	case *demo:
 		opts = append(opts, gitlabtest.WithDemoData())
 	}
 	if *externalURL != "" {
@@ -197,6 +217,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		fmt.Fprintf(stdout, "geo sites: the primary and %d secondaries (GET /api/v4/geo_sites)\n", sites-1)
 	}
+	if *fleet {
+		var parts []string
+		for _, st := range srv.Storages() {
+			parts = append(parts, fmt.Sprintf("%s %s", st.Name, usedPercent(st)))
+		}
+		fmt.Fprintf(stdout, "fleet: %s used (GET %s/-/fake/storages)\n", strings.Join(parts, ", "), srv.URL())
+	}
 	if host, _, err := net.SplitHostPort(*listen); err == nil && !isLoopback(host) {
 		fmt.Fprintf(stdout, "warning: listening on %s, not loopback: anyone who reaches it can use the control plane, which needs no token\n", *listen)
 	}
@@ -204,6 +231,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "gitlabfake stopping")
 	return nil
+}
+
+// usedPercent is how full a storage is, as the help text writes it.
+func usedPercent(st gitlabtest.StorageUsage) string {
+	if st.CapacityBytes <= 0 {
+		return "?%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(st.UsedBytes)/float64(st.CapacityBytes))
 }
 
 func isFlagSet(fs *flag.FlagSet, name string) bool {

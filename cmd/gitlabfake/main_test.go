@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/gitlabtest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -140,6 +143,7 @@ func TestRunArgumentErrors(t *testing.T) {
 		{"negative retry-after", []string{"-retry-after", "-1"}, "-retry-after must not be negative"},
 		{"negative geo secondaries", []string{"-geo-secondaries", "-1"}, "-geo-secondaries must not be negative"},
 		{"no geo with secondaries", []string{"-no-geo", "-geo-secondaries", "2"}, "-no-geo and -geo-secondaries exclude each other: an instance without Geo has no Geo sites"},
+		{"fleet and demo", []string{"-fleet", "-demo"}, "-fleet and -demo exclude each other: -fleet seeds its own instance"},
 	}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -163,6 +167,8 @@ func TestRunArgumentErrors(t *testing.T) {
 		"-groups int", "-snippets int", "GET  /user ", "GET  /groups/:id ", "PUT    /-/fake/groups/ID ",
 		"-geo-secondaries int", "(default 1 with -demo, 0 without)", "GET  /geo_sites/status ", "GET  /geo_sites/:id/status ",
 		"PUT    /-/fake/geo/sites/ID/status ", "DELETE /-/fake/geo/sites/ID/status ", "the demo adds one simulated secondary (site 2)",
+		"-fleet\n", "(turns -demo off)", "GET  /projects/:id/forks ", "GET  /sidekiq/queue_metrics ", "GET    /-/fake/storages ",
+		"PUT    /-/fake/sidekiq/queues/NAME ", "DELETE /-/fake/sidekiq/queues/NAME ", "Fleet demo (-fleet, instead of -demo)",
 	} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h output lacks %q:\n%s", want, help.String())
@@ -359,5 +365,168 @@ func TestRunGeoSecondaries(t *testing.T) {
 				t.Errorf("run(%q): last site %q; want %q", args, last, tt.lastName)
 			}
 		})
+	}
+}
+
+// getJSON sends an administrator's GET to base+path and decodes the answer
+// into out; it returns the answer's headers.
+func getJSON(t *testing.T, base, token, path string, out any) http.Header {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", base+path, nil)
+	if token != "" {
+		req.Header.Set("PRIVATE-TOKEN", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s error = %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s = %d %s", path, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.Header
+}
+
+// gitlabfake -fleet serves the four storages of the fleet demo, and the
+// usage the control plane reports is what the projects listing adds up to.
+func TestRunFleet(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-listen", "127.0.0.1:0", "-step", "0", "-token", "glpat-fleet", "-fleet"}, pw, io.Discard)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run after cancel = %v; want nil", err)
+		}
+	}()
+	var base, fleetLine string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		l := sc.Text()
+		if rest, ok := strings.CutPrefix(l, "gitlabfake serving "); ok {
+			base, _, _ = strings.Cut(rest, "/api/v4")
+		}
+		if strings.HasPrefix(l, "fleet: ") {
+			fleetLine = l
+		}
+		if strings.HasPrefix(l, "try: ") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if base == "" {
+		t.Fatal("run -fleet printed no URL")
+	}
+
+	var storages []gitlabtest.StorageUsage
+	getJSON(t, base, "", "/-/fake/storages", &storages)
+	var names, parts []string
+	for _, st := range storages {
+		names = append(names, st.Name)
+		parts = append(parts, st.Name+" "+usedPercent(st))
+		if st.Weight <= 0 || st.CapacityBytes < 1<<30 {
+			t.Errorf("storage %s: weight %d, capacity %d; want a weight above 0 and a capacity of GiBs", st.Name, st.Weight, st.CapacityBytes)
+		}
+		// The drain's view: the repository sizes of the storage's projects.
+		var sum int64
+		for page := 1; page != 0; {
+			var rows []struct {
+				Statistics struct {
+					RepositorySize int64 `json:"repository_size"`
+				} `json:"statistics"`
+			}
+			h := getJSON(t, base, "glpat-fleet", "/api/v4/projects?statistics=true&per_page=100&repository_storage="+st.Name+"&page="+strconv.Itoa(page), &rows)
+			for _, r := range rows {
+				sum += r.Statistics.RepositorySize
+			}
+			page, _ = strconv.Atoi(h.Get("X-Next-Page"))
+		}
+		if sum != st.UsedBytes {
+			t.Errorf("storage %s: used_bytes %d, but its projects sum to %d", st.Name, st.UsedBytes, sum)
+		}
+	}
+	if diff := cmp.Diff([]string{"default", "storage2", "storage3", "storage4"}, names); diff != "" {
+		t.Errorf("storages mismatch (-want +got):\n%s", diff)
+	}
+	if want := "fleet: " + strings.Join(parts, ", ") + " used (GET " + base + "/-/fake/storages)"; fleetLine != want {
+		t.Errorf("fleet line = %q; want %q", fleetLine, want)
+	}
+	var weights struct {
+		Weighted map[string]int `json:"repository_storages_weighted"`
+	}
+	getJSON(t, base, "glpat-fleet", "/api/v4/application/settings", &weights)
+	if diff := cmp.Diff(map[string]int{"default": 10, "storage2": 25, "storage3": 100, "storage4": 100}, weights.Weighted); diff != "" {
+		t.Errorf("repository_storages_weighted mismatch (-want +got):\n%s", diff)
+	}
+	// No demo data: no moves, so an empty default queue.
+	var moves []any
+	getJSON(t, base, "glpat-fleet", "/api/v4/project_repository_storage_moves", &moves)
+	var queues map[string]map[string]map[string]int
+	getJSON(t, base, "glpat-fleet", "/api/v4/sidekiq/queue_metrics", &queues)
+	if want := map[string]map[string]int{"default": {"backlog": 0, "latency": 0}, "mailers": {"backlog": 0, "latency": 0}}; len(moves) != 0 || !cmp.Equal(want, queues["queues"]) {
+		t.Errorf("moves %v, queues %v; want none and empty queues", moves, queues)
+	}
+}
+
+// The help text's figures of the fleet demo are the fleet's.
+func TestFleetNotesMatchTheFleet(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.NewServer(gitlabtest.WithFleetDemo())
+	defer srv.Close()
+	for _, st := range srv.Storages() {
+		line := fmt.Sprintf("  - %-10s weight %-4s capacity %d GiB, %5s used", st.Name, strconv.Itoa(st.Weight)+",", st.CapacityBytes>>30, usedPercent(st))
+		if !strings.Contains(fleetNotes, line) {
+			t.Errorf("the fleet notes lack %q:\n%s", line, fleetNotes)
+		}
+	}
+	// Count projects, fork networks and the largest network's size.
+	projects, networks := 0, map[int64]int64{}
+	var largest gitlabtest.Project
+	for id := int64(1); ; id++ {
+		p, ok := srv.Project(id)
+		if !ok {
+			break
+		}
+		projects++
+		if p.RepositorySize > largest.RepositorySize {
+			largest = p
+		}
+		root := p
+		for root.ForkedFromID != 0 {
+			root, _ = srv.Project(root.ForkedFromID)
+		}
+		if root.ID != p.ID || p.ForkedFromID != 0 {
+			networks[root.ID] += p.RepositorySize
+		}
+	}
+	var biggest int64
+	for root, bytes := range networks {
+		p, _ := srv.Project(root)
+		networks[root] = bytes + p.RepositorySize
+		biggest = max(biggest, networks[root])
+	}
+	text := strings.Join(strings.Fields(fleetNotes), " ")
+	for _, want := range []string{
+		fmt.Sprintf("%d projects in 12 groups", projects),
+		fmt.Sprintf("(%s/%s, the largest)", largest.Namespace, largest.Path),
+		fmt.Sprintf("%d fork networks", len(networks)),
+		fmt.Sprintf("%d MiB, on default", biggest>>20),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the fleet notes lack %q:\n%s", want, fleetNotes)
+		}
+	}
+	if biggest%(1<<20) != 0 || largest.RepositorySize != 1536<<20 {
+		t.Errorf("largest network %d bytes, largest project %d bytes; want whole MiB and 1.5 GiB", biggest, largest.RepositorySize)
 	}
 }
