@@ -35,9 +35,6 @@ func rebalanceFleet(ctx context.Context, cfg config, o rebalance.Options, stdout
 		eo.PollInterval, eo.MaxPollInterval, eo.ScheduleInterval = 100*time.Millisecond, 500*time.Millisecond, 10*time.Millisecond
 	}
 	if o.Capacities == nil && cfg.applyPlan == "" && cfg.revert == "" {
-		if env.Fake == nil {
-			return exitBadFlags, errors.New("name the storages to balance and their capacities with -capacity (GitLab has no API for a storage's capacity)")
-		}
 		o.Capacities = map[string]int64{}
 		for _, s := range env.Fake.Storages() {
 			if s.CapacityBytes > 0 {
@@ -60,7 +57,7 @@ func rebalanceFleet(ctx context.Context, cfg config, o rebalance.Options, stdout
 			return exitCannotRun, err
 		}
 		mp = &moves.Plan{Moves: back}
-		printRevert(out, cfg.revert, back)
+		printRevert(out, cfg.revert, back, !cfg.apply)
 	case cfg.applyPlan != "":
 		if plan, err = readPlan(cfg.applyPlan); err != nil {
 			return exitCannotRun, err

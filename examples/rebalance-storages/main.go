@@ -223,6 +223,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 			return bad("-capacity-file %v", err)
 		}
 	}
+	if o.Capacities == nil && cfg.applyPlan == "" && cfg.revert == "" && os.Getenv("GITLAB_URL") != "" {
+		return bad("-capacity: name the storages to balance and their capacities, such as default=10TiB,storage2=8TiB (GitLab has no API for a storage's capacity)")
+	}
 	if o.Capacities != nil && len(o.Capacities) < 2 {
 		return bad("-capacity: name at least two storages to balance")
 	}

@@ -206,7 +206,7 @@ func TestBackPressureSpike(t *testing.T) {
 	if code != exitBalanced {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"paused: Sidekiq queue default: oldest job waited 1m30s, above 30s; at most 2 moves running from now on", "resumed: Sidekiq queue default"} {
+	for _, want := range []string{" paused: Sidekiq queue default: oldest job waited 1m30s, above 30s; at most 2 moves running from now on", " resumed: Sidekiq queue default"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

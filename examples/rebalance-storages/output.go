@@ -87,13 +87,16 @@ func printMoves(w io.Writer, ms []moves.Move) {
 	}
 }
 
-func printRevert(w io.Writer, journal string, back []moves.Move) {
+func printRevert(w io.Writer, journal string, back []moves.Move, dry bool) {
 	var bytes int64
 	for _, m := range back {
 		bytes += m.Size
 	}
 	fmt.Fprintf(w, "\nReverting %s: %d moves back, %s.\n", journal, len(back), size.Text(bytes))
 	printMoves(w, back)
+	if dry && len(back) > 0 {
+		fmt.Fprintln(w, "Dry run: nothing was moved. -apply makes these moves (give them their own -journal).")
+	}
 }
 
 // printReport prints the outcome of the moves.
@@ -153,9 +156,9 @@ func newProgress(w io.Writer) *progress { return &progress{w: w} }
 func (p *progress) event(ev moves.Event) {
 	switch ev.Type {
 	case moves.EventPaused:
-		fmt.Fprintf(p.w, "  paused: %s; at most %d moves running from now on\n", ev.Reason, ev.Attempt)
+		fmt.Fprintf(p.w, "  %s paused: %s; at most %d moves running from now on\n", ev.Time.Local().Format("15:04:05"), ev.Reason, ev.Attempt)
 	case moves.EventResumed:
-		fmt.Fprintf(p.w, "  resumed: %s\n", ev.Reason)
+		fmt.Fprintf(p.w, "  %s resumed: %s\n", ev.Time.Local().Format("15:04:05"), ev.Reason)
 	case moves.EventFailed:
 		fmt.Fprintf(p.w, "  %s %d failed: %s\n", ev.Kind, ev.ID, ev.Error)
 	case moves.EventMoved:
