@@ -36,24 +36,28 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := exitStatus(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitStatus is the exit status of run's error; it says the error on w
+// when run has not.
+func exitStatus(err error, w io.Writer) int {
 	var exit exitCode
 	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, &exit):
-		os.Exit(int(exit))
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+		return int(exit)
 	case errors.As(err, new(usageError)):
-		os.Exit(2) // the flag package has said what is wrong
+		return 2 // the flag package has said what is wrong
 	case errors.As(err, new(badFlag)):
-		fmt.Fprintln(os.Stderr, "checksum-audit:", err)
-		os.Exit(2)
-
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "checksum-audit:", err)
-		os.Exit(1)
+		fmt.Fprintln(w, "checksum-audit:", err)
+		return 2
 	}
+	fmt.Fprintln(w, "checksum-audit:", err)
+	return 1
 }
 
 // exitCode ends the program with a code after run has said why.
