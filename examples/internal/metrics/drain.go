@@ -71,6 +71,7 @@ type Drain struct {
 	moves      map[moveKey]float64
 	movedBytes float64
 	moved      int       // containers moved in this run, for the rate
+	started    time.Time // when the run started
 	since      time.Time // the run's first schedule call or re-attached move
 	now        time.Time // the time of the last event
 	eta        float64
@@ -111,7 +112,9 @@ func (d *Drain) Event(ev drain.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch ev.Type {
-	case drain.EventRunStarted, eventResumed:
+	case drain.EventRunStarted:
+		d.started, d.paused = ev.Time, false
+	case eventResumed:
 		d.paused = false
 	case eventPaused:
 		d.paused = true
@@ -133,10 +136,15 @@ func (d *Drain) Event(ev drain.Event) {
 	d.estimate()
 }
 
-// estimate sets the ETA from the rate of moves since the first one.
+// estimate sets the ETA from the rate of moves since the run's first
+// schedule call (or its start, for moves an earlier run left in flight).
 func (d *Drain) estimate() {
-	el := d.now.Sub(d.since).Seconds()
-	d.etaKnown = !d.since.IsZero() && el > 0 && d.moved > 0
+	from := d.since
+	if from.IsZero() {
+		from = d.started
+	}
+	el := d.now.Sub(from).Seconds()
+	d.etaKnown = !from.IsZero() && el > 0 && d.moved > 0
 	if !d.etaKnown {
 		return
 	}

@@ -118,6 +118,12 @@ func TestDrainMetricsFollowTheEvents(t *testing.T) {
 			want:   map[string]float64{moves(project, drain.OutcomeMoved): 2, mMovedBytes: 20},
 		},
 		{
+			name:   "moves an earlier run left in flight: the rate runs from the start",
+			replay: earlier,
+			events: resumed[:3],
+			want:   map[string]float64{mLeft: 1, mETA: 1 / (1.0 / 2)},
+		},
+		{
 			name:   "without Replay, a resumed run's counters end at the report's",
 			events: resumed,
 			report: report(drain.KindReport{Kind: project, Found: 3, Moved: 3}),
