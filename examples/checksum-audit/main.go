@@ -36,21 +36,28 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := exitStatus(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitStatus is the exit status of run's error; it says the error on w
+// when run has not.
+func exitStatus(err error, w io.Writer) int {
 	var exit exitCode
 	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, &exit):
-		os.Exit(int(exit))
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+		return int(exit)
 	case errors.As(err, new(usageError)):
-		os.Exit(2) // the flag package has said what is wrong
-
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "checksum-audit:", err)
-		os.Exit(1)
+		return 2 // the flag package has said what is wrong
+	case errors.As(err, new(badFlag)):
+		fmt.Fprintln(w, "checksum-audit:", err)
+		return 2
 	}
+	fmt.Fprintln(w, "checksum-audit:", err)
+	return 1
 }
 
 // exitCode ends the program with a code after run has said why.
@@ -60,6 +67,10 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) 
 
 // usageError is a command line the flag package refused and explained.
 type usageError struct{ error }
+
+// badFlag is a flag value the tool refuses before it talks to GitLab
+// (exit status 2).
+type badFlag struct{ error }
 
 // exitFailed is the code of -strict when a checksum failed.
 const exitFailed exitCode = 3
@@ -91,7 +102,15 @@ Talks to GITLAB_URL with GITLAB_TOKEN (an administrator's token); without
 GITLAB_URL it starts an embedded fake GitLab with demo data.
 
 Exit status: 0 done, 3 with -strict when a checksum failed, 1 when it cannot
-audit.
+audit, 2 for an unknown flag or a bad -metrics or -metrics-linger.
+
+With -metrics ADDR Prometheus metrics are served at http://ADDR/metrics
+while the audit runs: gitlabdata_checksum_failed_records{model}, set as each
+model's audit ends (with -counts it may be a lower bound, as in the table),
+besides the process's go_* and process_* metrics. ADDR is host:port, such
+as 127.0.0.1:9102 (:9102 listens on every interface; port 0 on a free port,
+printed at the start). The server stops when the tool ends, unless
+-metrics-linger keeps it until a scrape has read the counts.
 
 Flags:
 `)
@@ -103,6 +122,8 @@ Flags:
 	show := flags.Int("show-failed", 5, "failed records to list per model")
 	concurrency := flags.Int("concurrency", 4, "models audited at once")
 	counts := flags.Bool("counts", false, "count by state with a few requests per model instead of listing every record (above 10,000 a count is a lower bound; on GitLab 18.3-18.7 above 100)")
+	metricsAddr := flags.String("metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics while the audit runs, such as 127.0.0.1:9102 (port 0: a free port)")
+	linger := flags.Duration("metrics-linger", 0, "with -metrics, after the audit keep serving until a scrape has read the counts, at most this long, such as 1m (0: stop at once)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -117,6 +138,19 @@ Flags:
 	}
 	if *show < 0 {
 		return fmt.Errorf("-show-failed %d: want 0 or more", *show)
+	}
+	if *linger < 0 {
+		return badFlag{fmt.Errorf("-metrics-linger %s: want 0 or a duration, such as 1m", *linger)}
+	}
+	if *linger > 0 && *metricsAddr == "" {
+		return badFlag{errors.New("-metrics-linger goes with -metrics ADDR")}
+	}
+	srv, failedRecords, err := serveMetrics(stdout, *metricsAddr)
+	if err != nil {
+		return err
+	}
+	if srv != nil {
+		defer srv.Close()
 	}
 
 	env, err := exampleenv.Connect(stdout, nil,
@@ -146,6 +180,9 @@ Flags:
 			// does not serve: GitLab adds models release by release.
 			return &audit{model: model, notServed: true}, nil
 		}
+		if err == nil && failedRecords != nil {
+			failedRecords.Set(model, a.nFailed)
+		}
 		return a, err
 	}
 	audits, err := auditAll(ctx, models, *concurrency, one)
@@ -169,6 +206,7 @@ Flags:
 		}
 		fmt.Fprintf(stdout, "\n%s%d failed checksums. Run with -fix to recalculate them.\n", atLeast, failed)
 	}
+	lingerMetrics(ctx, stdout, srv, *linger)
 	if *strict && totalFailed(audits) > 0 {
 		return exitFailed
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/drain"
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
+	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
 )
 
@@ -103,6 +104,17 @@ Exit status:
 With -json the plan (dry run) or the report is printed on standard output
 as drain.Plan or drain.Report marshal; messages go to standard error.
 
+With -metrics ADDR (and -apply) Prometheus metrics are served at
+http://ADDR/metrics while the drain runs: gitlabdata_moves_total{kind,
+outcome}, gitlabdata_moves_running, gitlabdata_moved_bytes_total,
+gitlabdata_remaining_containers, gitlabdata_remaining_bytes,
+gitlabdata_eta_seconds and gitlabdata_scheduling_paused, besides the
+process's go_* and process_* metrics. ADDR is host:port, such as
+127.0.0.1:9101 (:9101 listens on every interface; port 0 on a free port,
+printed at the start). An address that cannot be served is a bad flag. The
+server stops when the tool ends, unless -metrics-linger keeps it until a
+scrape has read the final counts.
+
 Flags:
 `
 
@@ -110,8 +122,10 @@ type config struct {
 	from, to, kinds, order, journal, until string
 	maxRunning, maxMoves, maxFail, retries int
 	maxBytes                               byteSize
-	stuckAfter, poll, maxDuration          time.Duration
+	stuckAfter, poll, maxDuration, linger  time.Duration
 	apply, json, releaseStuck              bool
+	metricsAddr                            string
+	metrics                                *metrics.Server // listening, when -metrics is given
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -155,6 +169,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves; it doubles while no move ends, up to 8 times this (unset: 1s up to 30s, or 100ms against the embedded fake)")
 	fs.BoolVar(&cfg.apply, "apply", false, "move for real (default: a dry run that changes nothing)")
 	fs.BoolVar(&cfg.json, "json", false, "print the plan or the report as JSON on standard output (messages go to standard error)")
+	fs.StringVar(&cfg.metricsAddr, "metrics", "", "with -apply, serve Prometheus metrics at http://`ADDR`/metrics while the drain runs, such as 127.0.0.1:9101 (port 0: a free port)")
+	fs.DurationVar(&cfg.linger, "metrics-linger", 0, "with -metrics, after the run keep serving until a scrape has read the final counts, at most this long, such as 1m (0: stop at once)")
 	bad := func(format string, a ...any) (config, drain.Options, int) {
 		usageTo(stderr)
 		fmt.Fprintf(stderr, "\nevacuate-storage: "+format+"\n", a...)
@@ -165,7 +181,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 			usageTo(stdout)
 			return cfg, drain.Options{}, exitEmpty
 		}
-		if strings.Contains(err.Error(), "parse error") && regexp.MustCompile(`flag -(stuck-after|max-duration|poll)\b`).MatchString(err.Error()) {
+		if strings.Contains(err.Error(), "parse error") && regexp.MustCompile(`flag -(stuck-after|max-duration|poll|metrics-linger)\b`).MatchString(err.Error()) {
 			return bad("%v: a duration takes a unit, such as 30s or 1h", err)
 		}
 		return bad("%v", err)
@@ -194,6 +210,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 		return bad("-to %q: the destination must be another storage than -from", cfg.to)
 	case cfg.from == "":
 		return bad("-from: name the storage to empty")
+	case cfg.linger < 0:
+		return bad("-metrics-linger %s: want 0 or a duration, such as 1m", cfg.linger)
+	case set["metrics-linger"] && cfg.metricsAddr == "":
+		return bad("-metrics-linger goes with -metrics ADDR")
+	case cfg.metricsAddr != "" && !cfg.apply:
+		return bad("-metrics goes with -apply: a dry run moves nothing to measure")
 	}
 	opts := drain.Options{
 		From: cfg.from, Order: drain.Order(cfg.order), MaxRunning: cfg.maxRunning, MaxMoves: cfg.maxMoves,
@@ -246,6 +268,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	if !set["poll"] {
 		opts.PollInterval, opts.MaxPollInterval = 0, 0 // the drain's defaults, or the fake's below
 	}
+	if cfg.metricsAddr != "" { // last: nothing above may fail once it listens
+		srv, err := metrics.Listen(cfg.metricsAddr)
+		if err != nil {
+			return bad("-metrics %s: %v", cfg.metricsAddr, err)
+		}
+		cfg.metrics = srv
+	}
 	return cfg, opts, -1
 }
 
@@ -253,6 +282,9 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	out := stdout // human-readable lines
 	if cfg.json {
 		out = stderr
+	}
+	if cfg.metrics != nil {
+		defer cfg.metrics.Close()
 	}
 	env, err := exampleenv.Connect(out, []gitlabtest.ServerOption{gitlabtest.WithStepInterval(50 * time.Millisecond), gitlabtest.WithSeed(7)},
 		gitlabdata.WithUserAgent("evacuate-storage"))
@@ -302,6 +334,16 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	}
 	prog := newProgress(out, stderr, opts.Retries)
 	opts.OnEvent = prog.event
+	m, err := serveMetrics(out, cfg.metrics, opts.Journal)
+	if err != nil {
+		return exitCannotRun, err
+	}
+	if m != nil {
+		opts.OnEvent = func(ev drain.Event) {
+			prog.event(ev)
+			m.Event(ev)
+		}
+	}
 	d, err := drain.New(env.Client, opts)
 	if err != nil {
 		return exitCannotRun, err
@@ -312,6 +354,9 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	}
 	rep, err := d.Run(ctx)
 	prog.clear()
+	if m != nil {
+		m.Finish(rep)
+	}
 	if rep != nil {
 		prog.skippedSummary()
 		printReport(out, rep, cfg.journal)
@@ -320,6 +365,7 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 				return exitCannotRun, jerr
 			}
 		}
+		lingerMetrics(ctx, out, cfg.metrics, cfg.linger)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

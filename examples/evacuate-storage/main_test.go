@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,6 +166,11 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 func TestBadFlagsExit2WithTheUsage(t *testing.T) {
 	t.Setenv("GITLAB_URL", "")
 	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -184,6 +190,13 @@ func TestBadFlagsExit2WithTheUsage(t *testing.T) {
 		{[]string{"-until", "25:00"}, `-until "25:00": want a time such as 06:00`},
 		{[]string{"-journal", dir, "-apply"}, "-journal " + dir + ": not a regular file"},
 		{[]string{"-apply", "extra", "-journal", "glpat-secret"}, "unexpected argument at position 2"},
+		{[]string{"-apply", "-metrics", "9101"}, "-metrics 9101: want host:port, such as 127.0.0.1:9101"},
+		{[]string{"-apply", "-metrics", "127.0.0.1:99999"}, `-metrics 127.0.0.1:99999: port "99999": want a number from 0 to 65535`},
+		{[]string{"-apply", "-metrics", busy.Addr().String()}, "-metrics " + busy.Addr().String() + ": cannot listen: bind: address already in use"},
+		{[]string{"-metrics", "127.0.0.1:0"}, "-metrics goes with -apply: a dry run moves nothing to measure"},
+		{[]string{"-apply", "-metrics-linger", "1m"}, "-metrics-linger goes with -metrics ADDR"},
+		{[]string{"-apply", "-metrics", "127.0.0.1:0", "-metrics-linger", "-1s"}, "-metrics-linger -1s: want 0 or a duration"},
+		{[]string{"-metrics-linger", "30"}, "a duration takes a unit, such as 30s or 1h"},
 	} {
 		var out, errs bytes.Buffer
 		if code := run(t.Context(), tc.args, &out, &errs); code != exitBadFlags {

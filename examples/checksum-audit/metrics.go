@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
+)
+
+// serveMetrics serves the audit's metrics at addr ("": none) from now on;
+// an address it cannot serve is a badFlag.
+func serveMetrics(w io.Writer, addr string) (*metrics.Server, *metrics.Checksums, error) {
+	if addr == "" {
+		return nil, nil, nil
+	}
+	srv, err := metrics.Listen(addr)
+	if err != nil {
+		return nil, nil, badFlag{fmt.Errorf("-metrics %s: %v", addr, err)}
+	}
+	failed := metrics.NewChecksums()
+	reg, err := metrics.NewRegistry(failed)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	srv.Serve(reg)
+	fmt.Fprintf(w, "Serving metrics at %s\n", srv.URL())
+	return srv, failed, nil
+}
+
+// lingerMetrics keeps serving the counts until a scrape reads them, at
+// most d.
+func lingerMetrics(ctx context.Context, w io.Writer, srv *metrics.Server, d time.Duration) {
+	if srv == nil || d <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "Serving the final metrics until a scrape reads them (at most %s).\n", d)
+	if !srv.Linger(ctx, d) {
+		fmt.Fprintln(w, "No scrape read the final metrics.")
+	}
+}
