@@ -334,7 +334,7 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	}
 	prog := newProgress(out, stderr, opts.Retries)
 	opts.OnEvent = prog.event
-	m, err := serveMetrics(out, cfg.metrics, opts.Journal)
+	m, err := metrics.ServeMoves(out, cfg.metrics, opts.Journal)
 	if err != nil {
 		return exitCannotRun, err
 	}
@@ -365,7 +365,7 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 				return exitCannotRun, jerr
 			}
 		}
-		lingerMetrics(ctx, out, cfg.metrics, cfg.linger)
+		metrics.LingerFinal(ctx, out, cfg.metrics, cfg.linger)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

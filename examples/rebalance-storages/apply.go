@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
+	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
 	"github.com/gitlabdata/gitlabdata/moves"
 	"github.com/gitlabdata/gitlabdata/rebalance"
@@ -23,6 +24,9 @@ func rebalanceFleet(ctx context.Context, cfg config, o rebalance.Options, stdout
 	out := stdout
 	if cfg.json {
 		out = stderr
+	}
+	if cfg.metrics != nil {
+		defer cfg.metrics.Close()
 	}
 	env, err := exampleenv.Connect(out, []gitlabtest.ServerOption{gitlabtest.WithFleetDemo(), gitlabtest.WithStepInterval(50 * time.Millisecond)},
 		gitlabdata.WithUserAgent("rebalance-storages"))
@@ -116,13 +120,27 @@ func rebalanceFleet(ctx context.Context, cfg config, o rebalance.Options, stdout
 	}
 	prog := newProgress(out)
 	eo.OnEvent = prog.event
+	collector, err := metrics.ServeMoves(out, cfg.metrics, eo.Journal)
+	if err != nil {
+		return exitCannotRun, err
+	}
+	if collector != nil {
+		eo.OnEvent = func(ev moves.Event) {
+			prog.event(ev)
+			collector.Event(ev)
+		}
+	}
 	m, err := moves.New(env.Client, mp, eo)
 	if err != nil {
 		return exitCannotRun, err
 	}
 	rep, err := m.Run(ctx)
+	if collector != nil {
+		collector.Finish(rep)
+	}
 	if rep != nil {
 		printReport(out, rep)
+		metrics.LingerFinal(ctx, out, cfg.metrics, cfg.linger)
 		if cfg.json {
 			if jerr := writeJSON(stdout, rep); jerr != nil {
 				return exitCannotRun, jerr

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/examples/internal/size"
 	"github.com/gitlabdata/gitlabdata/moves"
 	"github.com/gitlabdata/gitlabdata/rebalance"
@@ -76,6 +77,11 @@ onto one storage. With -max-queue-latency or -max-queue-backlog nothing is
 scheduled while Sidekiq's queue of the move workers (-queue) is above it, and
 the bound on running moves halves, then grows back by one at each calm check.
 Ctrl-C stops scheduling and prints the summary; a second one ends at once.
+With -metrics ADDR the run serves Prometheus metrics at http://ADDR/metrics
+(gitlabdata_moves_total{kind,outcome}, gitlabdata_moves_running,
+gitlabdata_moved_bytes_total, gitlabdata_remaining_containers,
+gitlabdata_remaining_bytes, gitlabdata_eta_seconds,
+gitlabdata_scheduling_paused).
 
 Environment: GITLAB_URL and GITLAB_TOKEN (an administrator's token). Without
 GITLAB_URL it starts an embedded fake GitLab with a demo fleet of four
@@ -108,6 +114,9 @@ type config struct {
 	poll                   time.Duration
 	maxDuration            time.Duration
 	json                   bool
+	metricsAddr            string
+	linger                 time.Duration
+	metrics                *metrics.Server // listening, when -metrics is given
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -160,6 +169,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves (unset: 1s up to 30s, or 100ms against the embedded fake)")
 	fs.DurationVar(&cfg.maxDuration, "max-duration", 0, "stop scheduling after this long, such as 4h; running moves are followed to their end (0: no limit)")
 	fs.BoolVar(&cfg.json, "json", false, "print the plan or the report as JSON on standard output (messages go to standard error)")
+	fs.StringVar(&cfg.metricsAddr, "metrics", "", "with -apply, serve Prometheus metrics of the moves at http://ADDR/metrics, such as 127.0.0.1:9101")
+	fs.DurationVar(&cfg.linger, "metrics-linger", 0, "with -metrics, after the run keep serving until a scrape has read the final counts, at most this long (0: stop at once)")
 	bad := func(format string, a ...any) (config, rebalance.Options, int) {
 		usageTo(stderr)
 		fmt.Fprintf(stderr, "\nrebalance-storages: "+format+"\n", a...)
@@ -209,8 +220,15 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 		return bad("-poll %s: want a duration above 0, such as 1s", cfg.poll)
 	case cfg.maxDuration < 0:
 		return bad("-max-duration %s: want 0 (no limit) or a duration, such as 4h", cfg.maxDuration)
+	case cfg.linger < 0:
+		return bad("-metrics-linger %s: want 0 or a duration, such as 1m", cfg.linger)
+	case set["metrics-linger"] && cfg.metricsAddr == "":
+		return bad("-metrics-linger goes with -metrics ADDR")
 	case set["apply-plan"] && !set["apply"]:
 		cfg.apply = true // -apply-plan makes the moves: that is what it is for
+	}
+	if cfg.metricsAddr != "" && !cfg.apply {
+		return bad("-metrics measures the moves: it goes with -apply (or -apply-plan)")
 	}
 	var err error
 	switch {
@@ -253,6 +271,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 		if cfg.journal == cfg.revert {
 			return bad("-journal %s is the journal -revert reads: give the revert its own journal, such as %s.revert", cfg.journal, cfg.journal)
 		}
+	}
+	if cfg.metricsAddr != "" { // last: nothing above may fail once it listens
+		srv, err := metrics.Listen(cfg.metricsAddr)
+		if err != nil {
+			return bad("-metrics %s: %v", cfg.metricsAddr, err)
+		}
+		cfg.metrics = srv
 	}
 	return cfg, o, -1
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
+	"github.com/gitlabdata/gitlabdata/moves"
 	"github.com/gitlabdata/gitlabdata/rebalance"
 )
 
@@ -270,5 +275,61 @@ func TestNotAnAdministrator(t *testing.T) {
 	code, _, errs := tool(t, "-capacity", caps)
 	if want := `rebalance-storages: the token of "user1" is not an administrator's`; code != exitCannotRun || !strings.HasPrefix(lastLine(errs), want) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, errs, want)
+	}
+}
+
+// -metrics serves the run's figures; at the end every counter equals the
+// journal's count of that outcome in this run.
+func TestMetrics(t *testing.T) {
+	_, caps := fleet(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	journal := filepath.Join(t.TempDir(), "j")
+	scraped := make(chan string, 1)
+	go func() {
+		for range 400 {
+			time.Sleep(10 * time.Millisecond)
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "gitlabdata_remaining_containers 0") && strings.Contains(string(b), `outcome="moved"} 6`) {
+				scraped <- string(b)
+				return
+			}
+		}
+		scraped <- ""
+	}()
+	code, out, errs := tool(t, "-capacity", caps, "-apply", "-journal", journal, "-metrics", addr, "-metrics-linger", "5s")
+	if code != exitBalanced {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	text := <-scraped
+	if text == "" {
+		t.Fatalf("no scrape showed the final counts\n%s", out)
+	}
+	events, err := moves.ReadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range events {
+		count[string(ev.Type)]++
+	}
+	for _, line := range []string{
+		fmt.Sprintf(`gitlabdata_moves_total{kind="project",outcome="moved"} %d`, count["moved"]),
+		fmt.Sprintf(`gitlabdata_moves_total{kind="project",outcome="failed"} %d`, count["failed"]),
+		"gitlabdata_moves_running 0",
+		"gitlabdata_scheduling_paused 0",
+	} {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("metrics lack %q:\n%s", line, text)
+		}
 	}
 }

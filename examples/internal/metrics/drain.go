@@ -9,14 +9,6 @@ import (
 	"github.com/gitlabdata/gitlabdata/drain"
 )
 
-// The scheduling back-pressure events the drain is about to send; their
-// Reason says why. Named here by their values until package drain has
-// them.
-const (
-	eventPaused  = drain.EventType("paused")
-	eventResumed = drain.EventType("resumed")
-)
-
 // outcomes are the eight drain.Outcome values, in the report's order.
 var outcomes = []drain.Outcome{
 	drain.OutcomeMoved, drain.OutcomeFailed, drain.OutcomeStuck, drain.OutcomeNotMoved,
@@ -33,20 +25,20 @@ var counted = map[drain.Outcome]bool{
 
 var (
 	movesDesc = prometheus.NewDesc("gitlabdata_moves_total",
-		"Containers that reached an outcome in this run of the drain, by kind and outcome (stuck, not_attempted, gone and unknown are counted when the run ends, from its report).",
+		"Containers that reached an outcome in this run (of a drain or a rebalance), by kind and outcome (stuck, not_attempted, gone and unknown are counted when the run ends, from its report).",
 		[]string{"kind", "outcome"}, nil)
 	runningDesc = prometheus.NewDesc("gitlabdata_moves_running",
-		"Moves the drain follows: schedule calls sent and moves scheduled or re-attached, not yet finished or failed (stuck ones included).", nil, nil)
+		"Moves the run follows: schedule calls sent and moves scheduled or re-attached, not yet finished or failed (stuck ones included).", nil, nil)
 	movedBytesDesc = prometheus.NewDesc("gitlabdata_moved_bytes_total",
-		"Bytes of the containers moved off the storage (verified) in this run, where GitLab gives their size.", nil, nil)
+		"Bytes of the containers moved off their storage (verified) in this run, where GitLab gives their size.", nil, nil)
 	remainingDesc = prometheus.NewDesc("gitlabdata_remaining_containers",
-		"Containers found on the storage that have no outcome yet (0 once the run ended: each then has one).", nil, nil)
+		"Containers found on the storage, or planned, that have no outcome yet (0 once the run ended: each then has one).", nil, nil)
 	remainingBytesDesc = prometheus.NewDesc("gitlabdata_remaining_bytes",
 		"Bytes of the remaining containers whose size GitLab gives.", nil, nil)
 	etaDesc = prometheus.NewDesc("gitlabdata_eta_seconds",
 		"Seconds until every remaining container has an outcome, at this run's rate: remaining bytes over bytes moved per second when every remaining size is known, else remaining containers over containers moved per second. Absent until a move is verified; 0 once the run ended.", nil, nil)
 	pausedDesc = prometheus.NewDesc("gitlabdata_scheduling_paused",
-		"1 while the drain holds back scheduling because of back-pressure (its paused event says why), else 0.", nil, nil)
+		"1 while the run holds back scheduling because of back-pressure (its paused event says why), else 0.", nil, nil)
 )
 
 type moveKey struct {
@@ -114,9 +106,9 @@ func (d *Drain) Event(ev drain.Event) {
 	switch ev.Type {
 	case drain.EventRunStarted:
 		d.started, d.paused = ev.Time, false
-	case eventResumed:
+	case drain.EventResumed:
 		d.paused = false
-	case eventPaused:
+	case drain.EventPaused:
 		d.paused = true
 	case drain.EventScheduling, drain.EventReattached:
 		if d.since.IsZero() {

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"context"
@@ -7,21 +7,20 @@ import (
 	"time"
 
 	"github.com/gitlabdata/gitlabdata/drain"
-	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 )
 
-// serveMetrics starts serving the metrics of this run on srv (nil: no
+// ServeMoves starts serving the metrics of this run on srv (nil: no
 // -metrics, no collector). A resumed run's collector first reads the
 // journal's earlier runs.
-func serveMetrics(w io.Writer, srv *metrics.Server, j *drain.Journal) (*metrics.Drain, error) {
+func ServeMoves(w io.Writer, srv *Server, j *drain.Journal) (*Drain, error) {
 	if srv == nil {
 		return nil, nil
 	}
-	m := metrics.NewDrain()
+	m := NewDrain()
 	if j != nil {
 		m.Replay(j.Events())
 	}
-	reg, err := metrics.NewRegistry(m)
+	reg, err := NewRegistry(m)
 	if err != nil {
 		return nil, err
 	}
@@ -30,9 +29,9 @@ func serveMetrics(w io.Writer, srv *metrics.Server, j *drain.Journal) (*metrics.
 	return m, nil
 }
 
-// lingerMetrics keeps serving the final counts until a scrape reads them,
+// LingerFinal keeps serving the final counts until a scrape reads them,
 // at most d. An interrupted run lingers too: a second Ctrl-C ends it.
-func lingerMetrics(ctx context.Context, w io.Writer, srv *metrics.Server, d time.Duration) {
+func LingerFinal(ctx context.Context, w io.Writer, srv *Server, d time.Duration) {
 	if srv == nil || d <= 0 {
 		return
 	}
@@ -41,6 +40,6 @@ func lingerMetrics(ctx context.Context, w io.Writer, srv *metrics.Server, d time
 	}
 	fmt.Fprintf(w, "Serving the final metrics until a scrape reads them (at most %s).\n", d)
 	if !srv.Linger(ctx, d) {
-		fmt.Fprintln(w, "No scrape read the final metrics.")
+		fmt.Fprintln(w, "No scrape read the final ")
 	}
 }
