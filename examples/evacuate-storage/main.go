@@ -32,6 +32,7 @@ import (
 	"github.com/gitlabdata/gitlabdata/drain"
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
 	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
+	"github.com/gitlabdata/gitlabdata/examples/internal/size"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
 )
 
@@ -121,7 +122,7 @@ Flags:
 type config struct {
 	from, to, kinds, order, journal, until string
 	maxRunning, maxMoves, maxFail, retries int
-	maxBytes                               byteSize
+	maxBytes                               size.Flag
 	stuckAfter, poll, maxDuration, linger  time.Duration
 	apply, json, releaseStuck              bool
 	metricsAddr                            string

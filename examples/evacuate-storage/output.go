@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitlabdata/gitlabdata/drain"
+	"github.com/gitlabdata/gitlabdata/examples/internal/size"
 )
 
 // reasonText says in words, with the flag behind it, why a container
@@ -43,24 +44,11 @@ func why(r drain.Reason) string {
 	return string(r)
 }
 
-func size(c drain.Container) string {
+func sizeOf(c drain.Container) string {
 	if !c.HasSize {
 		return "size unknown"
 	}
-	return bytesText(c.Size)
-}
-
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return size.Text(c.Size)
 }
 
 func plural(n int, one, many string) string {
@@ -86,7 +74,7 @@ func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
 		return
 	}
 	fmt.Fprintf(w, "Plan: move %s (%s%s) off %s to %s, %s order, at most %d running:\n",
-		plural(len(p.Moves), "container", "containers"), bytesText(p.Bytes), unknown, p.From, dest, o.Order, max(o.MaxRunning, 1))
+		plural(len(p.Moves), "container", "containers"), size.Text(p.Bytes), unknown, p.From, dest, o.Order, max(o.MaxRunning, 1))
 	for _, warn := range p.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}
@@ -99,13 +87,13 @@ func printPlan(w io.Writer, p *drain.Plan, dest string, o drain.Options) {
 			fmt.Fprintf(w, "  ... and %d more\n", len(p.Moves)-show)
 			break
 		}
-		fmt.Fprintf(w, "  %3d  %-10s %6d  %-40s %s\n", i+1, c.Kind, c.ID, c.Path, size(c))
+		fmt.Fprintf(w, "  %3d  %-10s %6d  %-40s %s\n", i+1, c.Kind, c.ID, c.Path, sizeOf(c))
 	}
 	for _, s := range p.Skipped {
-		fmt.Fprintf(w, "  skip %-10s %6d  %-40s %s (%s)\n", s.Kind, s.ID, s.Path, size(s.Container), why(s.Reason))
+		fmt.Fprintf(w, "  skip %-10s %6d  %-40s %s (%s)\n", s.Kind, s.ID, s.Path, sizeOf(s.Container), why(s.Reason))
 	}
 	fmt.Fprintf(w, "Dry run: nothing was changed (%s, all GET). Run again with -apply to move %s, %s.\n",
-		plural(p.Requests, "GitLab request", "GitLab requests"), plural(len(p.Moves), "container", "containers"), bytesText(p.Bytes))
+		plural(p.Requests, "GitLab request", "GitLab requests"), plural(len(p.Moves), "container", "containers"), size.Text(p.Bytes))
 }
 
 func listingError(le drain.ListingError) string {
@@ -128,7 +116,7 @@ func printReport(w io.Writer, r *drain.Report, journal string) {
 	}
 	fmt.Fprintf(w, "\n%-10s %6s %6s %6s %6s %9s %7s %13s %5s %7s %11s\n", "kind", "found", "moved", "failed", "stuck", "not-moved", "skipped", "not-attempted", "gone", "unknown", "bytes moved")
 	for _, k := range append(r.Kinds, &r.Totals) {
-		fmt.Fprintf(w, "%-10s %6d %6d %6d %6d %9d %7d %13d %5d %7d %11s\n", k.Kind, k.Found, k.Moved, k.Failed, k.Stuck, k.NotMoved, k.Skipped, k.NotAttempted, k.Gone, k.Unknown, bytesText(k.Bytes))
+		fmt.Fprintf(w, "%-10s %6d %6d %6d %6d %9d %7d %13d %5d %7d %11s\n", k.Kind, k.Found, k.Moved, k.Failed, k.Stuck, k.NotMoved, k.Skipped, k.NotAttempted, k.Gone, k.Unknown, size.Text(k.Bytes))
 	}
 	if r.Totals.Moved > 0 {
 		runs := ""
@@ -329,6 +317,6 @@ func (p *progress) event(ev drain.Event) {
 		if rate > 0 {
 			eta = (time.Duration(float64(p.planned-p.done)/rate) * time.Second).Round(time.Second).String()
 		}
-		fmt.Fprintf(p.tty, "\r\033[K%d/%d moved, %d running, %.1f moves/s, %s/s, ETA %s", p.done, p.planned, p.running, rate, bytesText(int64(brate)), eta)
+		fmt.Fprintf(p.tty, "\r\033[K%d/%d moved, %d running, %.1f moves/s, %s/s, ETA %s", p.done, p.planned, p.running, rate, size.Text(int64(brate)), eta)
 	}
 }
