@@ -10,25 +10,18 @@ import (
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
+	"github.com/gitlabdata/gitlabdata/internal/wire"
 )
 
 // This file lists the containers on a storage and reads them one by one,
 // through the GitLab endpoints the SDK does not wrap (Client.Do).
 
-type wireProject struct {
-	ID                int64  `json:"id"`
-	PathWithNamespace string `json:"path_with_namespace"`
-	RepositoryStorage string `json:"repository_storage"`
-	Statistics        *struct {
-		RepositorySize int64 `json:"repository_size"`
-	} `json:"statistics"`
-}
+// wireProject is a project as a listing shows it.
+type wireProject wire.Project
 
 func (p wireProject) container() Container {
 	c := Container{Kind: KindProject, ID: p.ID, Path: p.PathWithNamespace, Storage: p.RepositoryStorage}
-	if p.Statistics != nil {
-		c.Size, c.HasSize = p.Statistics.RepositorySize, true
-	}
+	c.Size, c.HasSize = wire.Project(p).Size()
 	return c
 }
 

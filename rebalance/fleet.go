@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gitlabdata/gitlabdata/internal/wire"
 )
 
 // Fleet is what a plan is made from: the storages' weights and the
@@ -33,20 +35,6 @@ type Project struct {
 	Size    int64  `json:"size"`
 	// ForkedFrom is the project it was forked from (0: not a fork).
 	ForkedFrom int64 `json:"forked_from,omitempty"`
-}
-
-// wireProject is the part of GitLab's project entity a plan needs
-// (forked_from_project is shown to administrators without simple=true).
-type wireProject struct {
-	ID                int64  `json:"id"`
-	PathWithNamespace string `json:"path_with_namespace"`
-	RepositoryStorage string `json:"repository_storage"`
-	Statistics        *struct {
-		RepositorySize int64 `json:"repository_size"`
-	} `json:"statistics"`
-	ForkedFromProject *struct {
-		ID int64 `json:"id"`
-	} `json:"forked_from_project"`
 }
 
 // perPage is the page size of the listings (GitLab's maximum).
@@ -110,7 +98,7 @@ func (r *Rebalancer) listStorage(ctx context.Context, f *Fleet, storage string, 
 		if after > 0 {
 			q.Set("id_after", strconv.FormatInt(after, 10))
 		}
-		var page []wireProject
+		var page []wire.Project
 		if err := get("projects", q, &page); err != nil {
 			return fmt.Errorf("rebalance: listing the projects on %s (GET /projects): %w", storage, err)
 		}
@@ -122,14 +110,8 @@ func (r *Rebalancer) listStorage(ctx context.Context, f *Fleet, storage string, 
 			if p.RepositoryStorage != storage {
 				continue // moved meanwhile: it is listed on its new storage, if that one is balanced
 			}
-			pr := Project{ID: p.ID, Path: p.PathWithNamespace, Storage: storage}
-			if p.Statistics != nil {
-				pr.Size = p.Statistics.RepositorySize
-			}
-			if p.ForkedFromProject != nil {
-				pr.ForkedFrom = p.ForkedFromProject.ID
-			}
-			f.Projects = append(f.Projects, pr)
+			size, _ := p.Size()
+			f.Projects = append(f.Projects, Project{ID: p.ID, Path: p.PathWithNamespace, Storage: storage, Size: size, ForkedFrom: p.ForkedFrom()})
 		}
 		if len(page) < perPage {
 			return ctx.Err()

@@ -21,9 +21,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -39,9 +37,7 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(exampleenv.Interruptible(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 const usage = `Usage: geo-ready [flags]

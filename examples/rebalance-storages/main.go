@@ -19,11 +19,10 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
 	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/examples/internal/size"
 	"github.com/gitlabdata/gitlabdata/moves"
@@ -40,12 +39,7 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C (or SIGTERM) ends the program at once
-	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(exampleenv.Interruptible(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 const usage = `Usage: rebalance-storages [flags]

@@ -4,10 +4,13 @@
 package exampleenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
@@ -51,4 +54,16 @@ func Connect(w io.Writer, fakeOpts []gitlabtest.ServerOption, opts ...gitlabdata
 	}
 	fmt.Fprintf(w, "GITLAB_URL is not set: using the embedded fake GitLab (gitlabtest, demo data) at %s\n", fake.URL())
 	return &Env{Client: client, Fake: fake}, nil
+}
+
+// Interruptible returns a context that ends at the first Ctrl-C (or
+// SIGTERM), so that a tool stops cleanly and says what it did; a second
+// one ends the program at once, as the signal's default does.
+func Interruptible() context.Context {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx
 }
