@@ -285,3 +285,47 @@ func TestTwoRunsOnOneJournal(t *testing.T) {
 		t.Errorf("the first run did not drain the storage:\n%s", firstOut.String())
 	}
 }
+
+// While Sidekiq's queue of the move workers is busy the binary sends no
+// schedule call; it says when it pauses and resumes, and drains the
+// storage once the queue is calm.
+func TestBackPressurePausesScheduling(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, 20)
+	f.control(http.MethodPut, "/sidekiq/queues/default", `{"latency":90}`)
+	_, tool := binaries(t)
+	cmd := exec.Command(tool, "-to", "storage2", "-apply", "-poll", "20ms", "-max-queue-latency", "30s")
+	cmd.Env = f.env(f.token)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		checks := 0
+		for _, r := range f.requests() {
+			if r.Method == http.MethodPost {
+				t.Fatalf("a schedule call was sent while the queue was busy: %s %s", r.Method, r.Path)
+			}
+			if strings.HasSuffix(r.Path, "/sidekiq/queue_metrics") {
+				checks++
+			}
+		}
+		if checks >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not read the queue three times")
+		}
+	}
+	f.control(http.MethodDelete, "/sidekiq/queues/default", "")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"scheduling paused: Sidekiq queue default: oldest job waited 1m30s, above 30s; at most 2 moves running from now on",
+		"scheduling resumed: Sidekiq queue default", "Storage default is empty."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -32,6 +32,7 @@ import (
 	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/examples/internal/size"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
+	"github.com/gitlabdata/gitlabdata/moves"
 )
 
 // Exit codes.
@@ -74,7 +75,10 @@ once more (for at most 5 seconds) and prints the summary; the moves still
 running keep running in GitLab. A second Ctrl-C ends the program at once.
 
 A maintenance window: -until 06:00 (or -max-duration 4h) stops scheduling
-then, and follows the moves running to their end.
+then, and follows the moves running to their end. With -max-queue-latency 30s
+(or -max-queue-backlog N) nothing is scheduled while Sidekiq's queue of the
+move workers (-queue) is above it; then the bound on running moves halves
+and grows back by one at each calm check.
 
 Environment:
   GITLAB_URL    GitLab's URL, such as https://gitlab.example.com. When unset,
@@ -120,6 +124,9 @@ type config struct {
 	apply, json, releaseStuck              bool
 	metricsAddr                            string
 	metrics                                *metrics.Server // listening, when -metrics is given
+	queue                                  string
+	queueLatency                           time.Duration
+	queueBacklog                           int64
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -161,6 +168,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	fs.DurationVar(&cfg.maxDuration, "max-duration", 0, "stop scheduling after this long, such as 4h (0: no limit); running moves are followed to their end")
 	fs.StringVar(&cfg.journal, "journal", "", "append every decision to this JSON-lines file, and resume from it")
 	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves; it doubles while no move ends, up to 8 times this (unset: 1s up to 30s, or 100ms against the embedded fake)")
+	fs.StringVar(&cfg.queue, "queue", "default", "the Sidekiq queue of the storage move workers (GitLab's default routing: default)")
+	fs.DurationVar(&cfg.queueLatency, "max-queue-latency", 0, "pause scheduling while the queue's oldest job waited longer, such as 30s (0: not checked)")
+	fs.Int64Var(&cfg.queueBacklog, "max-queue-backlog", 0, "pause scheduling while the queue holds more jobs (0: not checked)")
 	fs.BoolVar(&cfg.apply, "apply", false, "move for real (default: a dry run that changes nothing)")
 	fs.BoolVar(&cfg.json, "json", false, "print the plan or the report as JSON on standard output (messages go to standard error)")
 	fs.StringVar(&cfg.metricsAddr, "metrics", "", "with -apply, serve Prometheus metrics at http://`ADDR`/metrics while the drain runs, such as 127.0.0.1:9101 (port 0: a free port)")
@@ -200,6 +210,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 		return bad("-poll %s: want a duration above 0, such as 1s", cfg.poll)
 	case cfg.maxDuration < 0:
 		return bad("-max-duration %s: want 0 (no limit) or a duration, such as 4h", cfg.maxDuration)
+	case cfg.queueLatency < 0 || cfg.queueBacklog < 0:
+		return bad("-max-queue-latency and -max-queue-backlog: want 0 (not checked) or more")
 	case cfg.to != "" && cfg.to == cfg.from:
 		return bad("-to %q: the destination must be another storage than -from", cfg.to)
 	case cfg.from == "":
@@ -223,6 +235,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	}
 	if cfg.to != "" {
 		opts.To = &cfg.to
+	}
+	if cfg.queueLatency > 0 || cfg.queueBacklog > 0 {
+		opts.BackPressure = &moves.BackPressure{Queue: cfg.queue, MaxLatency: cfg.queueLatency, MaxBacklog: cfg.queueBacklog}
 	}
 	known := map[string]bool{}
 	for _, k := range drain.Kinds() {

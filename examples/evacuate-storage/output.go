@@ -272,6 +272,10 @@ func (p *progress) event(ev drain.Event) {
 		default:
 			line = fmt.Sprintf("%s failed attempt %d of %d: %s", name, ev.Attempt, p.attempts, ev.Error)
 		}
+	case drain.EventPaused:
+		line = fmt.Sprintf("scheduling paused: %s; at most %d moves running from now on", ev.Reason, ev.Attempt)
+	case drain.EventResumed:
+		line = fmt.Sprintf("scheduling resumed: %s", ev.Reason)
 	case drain.EventNotMoved:
 		line = fmt.Sprintf("%s not moved: %s", name, ev.Error)
 	case drain.EventStuck:
