@@ -110,9 +110,12 @@ func (r *runner) calm(ctx context.Context) (bool, error) {
 	}
 	q, listed := metrics.Queues[bp.Queue]
 	if !listed {
-		r.bp.disabled = true
-		r.warn(fmt.Sprintf("Sidekiq has no queue %q (it lists %d): scheduling goes on without back-pressure; name the move workers' queue", bp.Queue, len(metrics.Queues)))
-		return true, nil
+		queues := make(map[string]int, len(metrics.Queues))
+		for n := range metrics.Queues {
+			queues[n] = 0
+		}
+		return false, &HaltError{What: fmt.Sprintf("Sidekiq has no queue %q", bp.Queue), Endpoint: r.gl.label(ep), Status: "200",
+			Advice: fmt.Sprintf("name the queue the storage move workers run on (Sidekiq lists: %s; GitLab's default routing sends them to default)", names(queues))}
 	}
 	latency := time.Duration(q.Latency) * time.Second
 	var busy string

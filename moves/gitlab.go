@@ -271,7 +271,11 @@ func (r *runner) preflight(ctx context.Context) error {
 		return &HaltError{What: fmt.Sprintf("the token of %s is not an administrator's", user.Username), Endpoint: r.gl.label(ep), Status: "200 without is_admin",
 			Advice: "GitLab hides repository_storage from other users, so the storage would look empty: use an administrator's token (with the admin_mode scope where Admin Mode is on)"}
 	}
-	return r.checkWeights(ctx)
+	if err := r.checkWeights(ctx); err != nil {
+		return err
+	}
+	_, err = r.calm(ctx) // a queue that is not there stops the run before any move
+	return err
 }
 
 func isAPIError(err error) bool {

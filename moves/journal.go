@@ -12,7 +12,7 @@ import (
 )
 
 // ErrJournalLocked matches the error of OpenJournal for a journal another
-// drain holds.
+// run holds.
 var ErrJournalLocked = errors.New("moves: journal is in use by another run")
 
 // Journal is an append-only file of events, one JSON object per line (see
@@ -53,7 +53,7 @@ func OpenJournal(path string) (*Journal, error) {
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s is locked by another drain; wait for that run to end, or give this one its own journal (%v)", ErrJournalLocked, path, err)
+		return nil, fmt.Errorf("%w: %s is locked by another run; wait for that run to end, or give this one its own journal (%v)", ErrJournalLocked, path, err)
 	}
 	n, good, err := scanJournal(f, path, nil)
 	if err != nil {

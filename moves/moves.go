@@ -55,7 +55,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -152,11 +151,15 @@ type Empty struct {
 }
 
 // Digest identifies the moves of p, for the journal's header: a journal is
-// resumed only with the plan that wrote it.
+// resumed only with the plan that wrote it. It covers what each move does
+// (the container, its source, its destination and its unit), not the sizes
+// and paths, which change while a plan waits for its window.
 func (p *Plan) Digest() string {
-	b, _ := json.Marshal(p.Moves)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12])
+	h := sha256.New()
+	for _, m := range p.Moves {
+		fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%s\n", m.Kind, m.ID, m.Storage, m.To, m.Unit)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Options configures a Mover. The zero value is a valid configuration.
@@ -455,7 +458,7 @@ func (m *Mover) Run(ctx context.Context) (*Report, error) {
 	if !m.ran.CompareAndSwap(false, true) {
 		return nil, fmt.Errorf("%s: this run has run: it runs once; create another with New", m.name)
 	}
-	release, err := claim(m.c.BaseURL(), m.plan.sources(), m.name)
+	release, err := claim(m.c.BaseURL(), m.plan.storages(), m.name)
 	if err != nil {
 		return nil, err
 	}
@@ -463,15 +466,20 @@ func (m *Mover) Run(ctx context.Context) (*Report, error) {
 	return m.newRunner(false).run(ctx)
 }
 
-// sources are the storages the plan moves containers off, sorted.
-func (p *Plan) sources() []string {
+// storages are the storages a run locks, sorted: a storage emptied, or
+// every source and destination of a plan's moves (two rebalances could
+// fill one destination beyond what each planned; two drains may fill one
+// new storage).
+func (p *Plan) storages() []string {
 	if p.Empty != nil {
 		return []string{p.Empty.From}
 	}
 	var out []string
 	for _, m := range p.Moves {
-		if !slices.Contains(out, m.Storage) {
-			out = append(out, m.Storage)
+		for _, s := range []string{m.Storage, m.To} {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -508,7 +516,7 @@ func claim(instance string, from []string, name string) (release func(), err err
 		k := instance + "\x00" + s
 		if active.runs[k] {
 			undo()
-			return nil, fmt.Errorf("%s: a run moving repositories off %q on %s is already running in this process: one run per storage", name, s, instance)
+			return nil, fmt.Errorf("%s: a run moving repositories off or onto %q on %s is already running in this process: one run per storage", name, s, instance)
 		}
 		sum := sha256.Sum256([]byte(k))
 		path := filepath.Join(os.TempDir(), "gitlabdata-drain-"+hex.EncodeToString(sum[:8])+".lock")
@@ -520,7 +528,7 @@ func claim(instance string, from []string, name string) (release func(), err err
 		if err := lockFile(f); err != nil {
 			f.Close()
 			undo()
-			doing := "moving repositories off"
+			doing := "moving repositories off or onto"
 			if name == "drain" {
 				doing = "draining"
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
@@ -228,6 +229,11 @@ func TestJournalOfAPlan(t *testing.T) {
 		t.Errorf("resume: moved %d, %d new schedule calls; want 2 moved earlier and none sent", rep.Totals.Moved, h.schedulePosts()-postsBefore)
 	}
 
+	again, err := moves.JournalPlan(j2.Events())
+	if err != nil || again.Digest() != plan.Digest() || len(again.Moves) != 2 {
+		t.Errorf("JournalPlan() = %+v, %v; want the plan that wrote the journal", again, err)
+	}
+
 	other := &moves.Plan{Moves: []moves.Move{h.move(p[0], "storage3", "")}}
 	j3, _ := moves.NewJournal(bytes.NewReader(buf.Bytes()), &buf)
 	m, err := moves.New(h.client, other, h.options(moves.Options{Journal: j3}))
@@ -291,4 +297,44 @@ func TestInvalidPlans(t *testing.T) {
 			t.Errorf("New(%+v) = %v; want ErrInvalidOptions saying %q", tc.plan, err, tc.want)
 		}
 	}
+}
+
+// A maintenance window that closes in the middle of a unit lets the unit
+// finish: a fork network is not split; what was not begun is skipped.
+func TestWindowDoesNotSplitAUnit(t *testing.T) {
+	h := newHarness(t)
+	unit := h.projectsOn("default", 3, 1<<20)
+	alone := h.projectsOn("default", 1, 1<<20)
+	plan := &moves.Plan{Moves: []moves.Move{h.move(unit[0], "storage2", "net"), h.move(unit[1], "storage2", "net"), h.move(unit[2], "storage2", "net"), h.move(alone[0], "storage3", "")}}
+	rep := h.run(plan, moves.Options{MaxRunning: 1, ScheduleUntil: t0.Add(500 * time.Millisecond)})
+	diff(t, "storages after", []string{"storage2", "storage2", "storage2", "default"},
+		[]string{h.storageOf(unit[0]), h.storageOf(unit[1]), h.storageOf(unit[2]), h.storageOf(alone[0])})
+	if rep.Totals.Moved != 3 || rep.Totals.Skipped != 1 {
+		t.Errorf("moved %d, skipped %d; want the unit moved and the other skipped (window)", rep.Totals.Moved, rep.Totals.Skipped)
+	}
+}
+
+// A move still in flight when the journal ends may have landed: Revert
+// moves it back too (read again first, it is gone if it did not move).
+func TestRevertIncludesMovesInFlight(t *testing.T) {
+	events := []moves.Event{
+		{Type: moves.EventHeader, Plan: "x"},
+		{Type: moves.EventPlanned, Kind: moves.KindProject, ID: 1, From: "a", To: "b"},
+		{Type: moves.EventScheduled, Kind: moves.KindProject, ID: 1, Move: 7, From: "a", To: "b"},
+		{Type: moves.EventPlanned, Kind: moves.KindProject, ID: 2, From: "a", To: "c"},
+		{Type: moves.EventScheduled, Kind: moves.KindProject, ID: 2, Move: 8, From: "a", To: "c"},
+		{Type: moves.EventFailed, Kind: moves.KindProject, ID: 2, Move: 8, From: "a", To: "c", Final: true},
+		{Type: moves.EventScheduled, Kind: moves.KindProject, ID: 3, Move: 9, From: "a", To: "b"},
+		{Type: moves.EventMoved, Kind: moves.KindProject, ID: 3, From: "a", To: "b"},
+		{Type: moves.EventScheduled, Kind: moves.KindProject, ID: 3, Move: 10, From: "b", To: "c"},
+		{Type: moves.EventFailed, Kind: moves.KindProject, ID: 3, Move: 10, From: "b", To: "c"},
+	}
+	got, err := moves.Revert(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "revert", []moves.Move{
+		{Container: moves.Container{Kind: moves.KindProject, ID: 1, Storage: "b"}, To: "a"},
+		{Container: moves.Container{Kind: moves.KindProject, ID: 3, Storage: "b"}, To: "a"},
+	}, got)
 }

@@ -104,8 +104,8 @@ func (r *runner) failedForGood(it *item) error {
 	if it.unit == "" {
 		return nil
 	}
-	for _, o := range r.st.sorted(r.kinds()) { // failures are few: a scan is cheap enough
-		if o == it || o.unit != it.unit || o.phase != phaseWaiting {
+	for _, o := range r.st.units[it.unit] {
+		if o == it || o.phase != phaseWaiting {
 			continue
 		}
 		ev := r.event(o, EventSkipped)

@@ -538,9 +538,13 @@ func (r *runner) anyRoom() bool {
 func (r *runner) fill(ctx context.Context) error {
 	for len(r.queue) > 0 && r.running() < r.limit() && ctx.Err() == nil {
 		if why := r.schedulingClosed(); why != "" {
-			err := r.closeQueue(r.queue, why)
-			r.queue = nil
-			return err
+			// The rest of a unit already begun is still moved: a window
+			// does not split a fork network.
+			keep, closing := r.startedUnits(r.queue)
+			r.queue = keep
+			if err := r.closeQueue(closing, why); err != nil || len(keep) == 0 {
+				return err
+			}
 		}
 		it, i := r.next()
 		if it == nil {
@@ -553,7 +557,7 @@ func (r *runner) fill(ctx context.Context) error {
 			}
 			continue // it, or others, may have left: look again
 		}
-		if why := budget(r.o, r.st.moves, r.st.bytes, it.c); why != "" && !it.counted {
+		if why := r.budgetOf(it); why != "" {
 			r.queue = slices.Delete(r.queue, i, i+1)
 			ev := r.event(it, EventSkipped)
 			ev.Reason = string(why)
@@ -576,6 +580,52 @@ func (r *runner) fill(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startedUnits splits queue into the members of units of which a member
+// was scheduled (in this run or an earlier one), and the others.
+func (r *runner) startedUnits(queue []*item) (started, others []*item) {
+	begun := map[string]bool{}
+	for _, it := range queue {
+		if _, seen := begun[it.unit]; it.unit != "" && !seen {
+			begun[it.unit] = slices.ContainsFunc(r.st.units[it.unit], func(o *item) bool { return o.attempts > 0 })
+		}
+	}
+	for _, it := range queue {
+		if it.phase == phaseWaiting && begun[it.unit] {
+			started = append(started, it)
+		} else {
+			others = append(others, it)
+		}
+	}
+	return started, others
+}
+
+// budgetOf says which limit keeps it from being scheduled, or "": a unit
+// is measured whole at its first member, and the rest of a unit begun is
+// not held back, so that a budget does not split it.
+func (r *runner) budgetOf(it *item) Reason {
+	if it.counted {
+		return ""
+	}
+	if it.unit == "" {
+		return budget(r.o, r.st.moves, r.st.bytes, it.c)
+	}
+	whole, members := it.c, 0
+	whole.Size = 0
+	for _, o := range r.st.units[it.unit] {
+		if o.attempts > 0 {
+			return "" // begun
+		}
+		if o.phase == phaseWaiting {
+			whole.Size += o.c.Size
+			members++
+		}
+	}
+	if why := budget(r.o, r.st.moves+members-1, r.st.bytes, whole); why != "" {
+		return why
+	}
+	return ""
 }
 
 // schedulingClosed says why no more moves are scheduled: MaxFailures

@@ -96,6 +96,7 @@ type state struct {
 	moving     map[key]*item
 	scheduling map[key]*item
 	finished   map[Kind][]*item
+	units      map[string][]*item // the members of each unit
 	tallies    map[Kind]*tally
 	run        int   // runs so far, this one included
 	failures   int   // failed attempts in this run (MaxFailures)
@@ -105,7 +106,7 @@ type state struct {
 }
 
 func newState(from, to string) *state {
-	return &state{from: from, to: to, items: map[key]*item{}, moving: map[key]*item{}, scheduling: map[key]*item{},
+	return &state{from: from, to: to, items: map[key]*item{}, moving: map[key]*item{}, scheduling: map[key]*item{}, units: map[string][]*item{},
 		finished: map[Kind][]*item{}, tallies: map[Kind]*tally{}}
 }
 
@@ -222,6 +223,9 @@ func (s *state) apply(ev Event) {
 	case EventPlanned:
 		if ev.From != "" {
 			it.c.Storage = ev.From
+		}
+		if ev.Unit != "" && ev.Unit != it.unit {
+			s.units[ev.Unit] = append(s.units[ev.Unit], it)
 		}
 		it.dest, it.unit, it.reason = cmp.Or(ev.To, s.to), ev.Unit, ""
 		s.set(it, phaseWaiting)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // verifyBatch is how many finished project moves wait for one
@@ -14,8 +15,9 @@ import (
 const verifyBatch = 50
 
 // verifyDue reads the finished containers again: projects in batches by a
-// keyset listing (every one when all is set, or when no project move is
-// running or waiting), group wikis and snippets by id.
+// keyset listing (every one when all is set, when no project move is
+// running or waiting, or when one has waited MaxPollInterval, so that an
+// operator sees moves land as they do), group wikis and snippets by id.
 func (r *runner) verifyDue(ctx context.Context, all bool) error {
 	for _, k := range r.kinds() {
 		done := slices.Clone(r.st.finished[k])
@@ -30,13 +32,24 @@ func (r *runner) verifyDue(ctx context.Context, all bool) error {
 			}
 			continue
 		}
-		if all || len(done) >= verifyBatch || !r.busy(k) {
+		if all || len(done) >= verifyBatch || !r.busy(k) || r.o.Now().Sub(oldest(done)) >= r.o.MaxPollInterval {
 			if err := r.verifyProjects(ctx, done); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// oldest is when the first of done finished.
+func oldest(done []*item) time.Time {
+	t := done[0].finished
+	for _, it := range done[1:] {
+		if it.finished.Before(t) {
+			t = it.finished
+		}
+	}
+	return t
 }
 
 // busy reports whether moves of kind k run, or one may be scheduled now

@@ -32,6 +32,7 @@ import (
 
 	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
+	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 )
 
 func main() {
@@ -206,7 +207,7 @@ Flags:
 		}
 		fmt.Fprintf(stdout, "\n%s%d failed checksums. Run with -fix to recalculate them.\n", atLeast, failed)
 	}
-	lingerMetrics(ctx, stdout, srv, *linger)
+	metrics.LingerFinal(ctx, stdout, srv, *linger)
 	if *strict && totalFailed(audits) > 0 {
 		return exitFailed
 	}

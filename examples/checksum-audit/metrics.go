@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 )
@@ -28,16 +26,4 @@ func serveMetrics(w io.Writer, addr string) (*metrics.Server, *metrics.Checksums
 	srv.Serve(reg)
 	fmt.Fprintf(w, "Serving metrics at %s\n", srv.URL())
 	return srv, failed, nil
-}
-
-// lingerMetrics keeps serving the counts until a scrape reads them, at
-// most d.
-func lingerMetrics(ctx context.Context, w io.Writer, srv *metrics.Server, d time.Duration) {
-	if srv == nil || d <= 0 {
-		return
-	}
-	fmt.Fprintf(w, "Serving the final metrics until a scrape reads them (at most %s).\n", d)
-	if !srv.Linger(ctx, d) {
-		fmt.Fprintln(w, "No scrape read the final metrics.")
-	}
 }

@@ -275,7 +275,7 @@ func TestTwoRunsOnOneJournal(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	res := runTool(t, f.env(f.token), 30*time.Second, "-to", "storage2", "-apply", "-journal", journal)
-	if res.code != exitCannotRun || !strings.Contains(res.stderr, "locked by another drain") || !strings.Contains(res.stderr, journal) {
+	if res.code != exitCannotRun || !strings.Contains(res.stderr, "locked by another run") || !strings.Contains(res.stderr, journal) {
 		t.Errorf("second run: exit %d, stderr %q; want 1, the journal named as locked", res.code, res.stderr)
 	}
 	if err := first.Wait(); err != nil {

@@ -40,6 +40,6 @@ func LingerFinal(ctx context.Context, w io.Writer, srv *Server, d time.Duration)
 	}
 	fmt.Fprintf(w, "Serving the final metrics until a scrape reads them (at most %s).\n", d)
 	if !srv.Linger(ctx, d) {
-		fmt.Fprintln(w, "No scrape read the final ")
+		fmt.Fprintln(w, "No scrape read the final metrics.")
 	}
 }
