@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/gitlabdata/gitlabdata"
 	"github.com/gitlabdata/gitlabdata/internal/wire"
 )
 
@@ -37,6 +39,21 @@ type Project struct {
 	ForkedFrom int64 `json:"forked_from,omitempty"`
 }
 
+// maxAttempts bounds the requests for one page that GitLab answers with
+// its 500.
+const maxAttempts = 3
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // perPage is the page size of the listings (GitLab's maximum).
 const perPage = 100
 
@@ -47,9 +64,19 @@ const perPage = 100
 func (r *Rebalancer) ReadFleet(ctx context.Context) (*Fleet, error) {
 	f := &Fleet{Instance: r.c.BaseURL()}
 	get := func(path string, q url.Values, out any) error {
-		f.Requests++
-		_, err := r.c.Do(ctx, http.MethodGet, path, q, nil, out)
-		return err
+		for attempt := 1; ; attempt++ {
+			f.Requests++
+			_, err := r.c.Do(ctx, http.MethodGet, path, q, nil, out)
+			var apiErr *gitlabdata.APIError
+			// The client retries what is worth it, but not GitLab's own
+			// 500, which a listing page can answer once under load.
+			if err == nil || attempt == maxAttempts || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
+				return err
+			}
+			if werr := sleep(ctx, time.Duration(attempt)*time.Second); werr != nil {
+				return err
+			}
+		}
 	}
 	var user struct {
 		Username string `json:"username"`

@@ -103,6 +103,7 @@ type planner struct {
 	budget   int64 // bytes left under MaxBytes; -1 for no limit
 	maxOff   map[string]int64
 	excluded map[int64]bool
+	units    []*unit
 }
 
 // PlanFleet plans the moves that bring every storage of f into the band
@@ -152,6 +153,12 @@ func PlanFleet(f *Fleet, o Options) (*Plan, error) {
 		}
 	}
 	all := units(projects)
+	pl.units = all
+	for _, name := range slices.Sorted(mapKeys(pl.usage)) {
+		if u := pl.usage[name]; u.Used > u.Capacity {
+			pl.plan.Warnings = append(pl.plan.Warnings, fmt.Sprintf("%s holds %s, more than the capacity given for it (%s): check -capacity", name, human(u.Used), human(u.Capacity)))
+		}
+	}
 	pl.gather(all)
 	pl.balance(all)
 	for _, name := range slices.Sorted(mapKeys(pl.usage)) {
@@ -261,13 +268,16 @@ func (pl *planner) gather(all []*unit) {
 				u.name, strings.Join(slices.Sorted(mapKeys(u.storages)), ", "), target, t.Weight))
 			continue
 		}
+		pl.plan.Warnings = append(pl.plan.Warnings, fmt.Sprintf("fork network %s is split across %s: its members move to %s, which holds most of it",
+			u.name, strings.Join(slices.Sorted(mapKeys(u.storages)), ", "), target))
 		pl.assign(u, target)
 		u.gathered = true
 	}
 }
 
-// balance plans, for each storage above High (the fullest first), the
-// units that bring it to High.
+// balance plans, for each storage above High (the fullest first; with a
+// byte budget, the nearest to High first, so that it brings as many
+// storages as it can into the band), the units that bring it to High.
 func (pl *planner) balance(all []*unit) {
 	byStorage := map[string][]*unit{}
 	for _, u := range all {
@@ -277,6 +287,9 @@ func (pl *planner) balance(all []*unit) {
 	}
 	sources := slices.SortedFunc(mapKeys(pl.usage), func(a, b string) int {
 		ea, eb := pl.usage[a].After-pl.high[a], pl.usage[b].After-pl.high[b]
+		if pl.budget >= 0 {
+			ea, eb = eb, ea
+		}
 		return cmp.Or(cmp.Compare(eb, ea), cmp.Compare(a, b))
 	})
 	for _, s := range sources {
@@ -300,7 +313,10 @@ func (pl *planner) balance(all []*unit) {
 			need -= u.size
 			return true
 		}
-		for _, u := range cands { // the largest units that fit in what is left to give up
+		for _, u := range pl.choose(s, cands, need) {
+			try(u)
+		}
+		for _, u := range cands { // what a receiver could not take: the largest that fit in what is left
 			if need <= 0 {
 				break
 			}
@@ -327,6 +343,59 @@ func (pl *planner) balance(all []*unit) {
 	}
 }
 
+// choose picks units of cands (largest first) whose sizes add up to at
+// least need with little to spare: the largest that fit in what is left,
+// then the smallest that covers the rest; then, while it helps, a chosen
+// unit is dropped, or swapped for a smaller one that still covers need.
+// It looks at sizes, the byte budget and what s may give up; receivers
+// are found after.
+func (pl *planner) choose(s string, cands []*unit, need int64) []*unit {
+	var chosen []*unit
+	sum, in := int64(0), map[*unit]bool{}
+	fits := func(size int64) bool { return pl.affordable(s, sum+size) }
+	for _, u := range cands {
+		if sum < need && u.size <= need-sum && fits(u.size) {
+			chosen, sum, in[u] = append(chosen, u), sum+u.size, true
+		}
+	}
+	if sum < need {
+		for i := len(cands) - 1; i >= 0; i-- {
+			if u := cands[i]; !in[u] && u.size >= need-sum && fits(u.size) {
+				chosen, sum, in[u] = append(chosen, u), sum+u.size, true
+				break
+			}
+		}
+	}
+	if sum < need {
+		return chosen
+	}
+	for improved, rounds := true, 0; improved && rounds < 50; rounds++ {
+		improved = false
+		for i, x := range chosen {
+			if sum-x.size >= need { // not needed
+				chosen, sum, in[x] = slices.Delete(chosen, i, i+1), sum-x.size, false
+				improved = true
+				break
+			}
+			// The smallest unit not chosen that, instead of x, still covers need.
+			var best *unit
+			for j := len(cands) - 1; j >= 0; j-- {
+				if y := cands[j]; !in[y] && y.size < x.size && sum-x.size+y.size >= need {
+					best = y
+					break
+				}
+			}
+			if best != nil {
+				chosen[i], sum, in[x], in[best] = best, sum-x.size+best.size, false, true
+				improved = true
+				break
+			}
+		}
+	}
+	slices.SortFunc(chosen, func(a, b *unit) int { return cmp.Or(cmp.Compare(b.size, a.size), cmp.Compare(a.id(), b.id())) })
+	return chosen
+}
+
 // why says why storage s stays need bytes above High, left being the
 // units on it that may move and were not planned.
 func (pl *planner) why(s string, need int64, left []*unit) string {
@@ -342,15 +411,60 @@ func (pl *planner) why(s string, need int64, left []*unit) string {
 			smallest = u.size
 		}
 	}
+	above := human(need) + " above High"
 	switch {
 	case len(left) == 0:
-		return fmt.Sprintf("%d bytes above High, and no more of its repositories may move (scope, exclusions, or split fork networks)", need)
+		return above + ", and no more of its repositories may move: " + pl.scopeNote(s)
 	case pl.budget >= 0 && smallest > pl.budget:
-		return fmt.Sprintf("%d bytes above High: the byte budget is used up", need)
+		return above + ": the byte budget is used up"
 	case pl.maxOff[s] > 0 && pl.usage[s].Out >= pl.maxOff[s]*9/10:
-		return fmt.Sprintf("%d bytes above High: it may give up only %.0f%% of its bytes", need, pl.o.Scope.Percent)
+		return fmt.Sprintf("%s: it may give up only %.0f%% of its bytes", above, pl.o.Scope.Percent)
 	case room < need:
-		return fmt.Sprintf("%d bytes above High, and the storages below Low can take only %d more", need, room)
+		return fmt.Sprintf("%s, and the storages below Low can take only %s more", above, human(room))
 	}
-	return fmt.Sprintf("%d bytes above High: no repository left on it fits a storage below Low", need)
+	return above + ": no repository left on it fits a storage below Low"
+}
+
+// scopeNote says why the units on s do not move: out of scope (and which
+// fork network a named project belongs to), excluded, or split.
+func (pl *planner) scopeNote(s string) string {
+	var partial []string
+	matched, onS := 0, 0
+	for _, u := range pl.units {
+		if u.storages[s] == 0 {
+			continue
+		}
+		onS++
+		if pl.o.Scope.inScope(u) {
+			matched++
+			continue
+		}
+		for _, p := range u.members {
+			one := &unit{members: []Project{p}, size: u.size}
+			if u.name != "" && pl.o.Scope.inScope(one) {
+				partial = append(partial, fmt.Sprintf("project %d is in %s (%d projects), which moves whole: name all of its members", p.ID, u.name, len(u.members)))
+				break
+			}
+		}
+	}
+	switch {
+	case len(partial) > 0:
+		return strings.Join(partial, "; ")
+	case onS == 0:
+		return "it holds no project"
+	case matched == 0:
+		return "none of its projects matches the scope (-ids, -namespace, -min-size, -max-size)"
+	}
+	return "the others are excluded (moves that failed), split fork networks, or already planned"
+}
+
+// human writes n bytes for people.
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -26,6 +26,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/gitlabdata/gitlabdata"
@@ -103,6 +105,7 @@ func (o *Options) check() error {
 // Rebalancer plans the rebalance of one instance. Create it with New.
 type Rebalancer struct {
 	c    *gitlabdata.Client
+	mu   sync.Mutex // guards opts.Exclude
 	opts Options
 }
 
@@ -114,6 +117,7 @@ func New(client *gitlabdata.Client, opts Options) (*Rebalancer, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	opts.Exclude = slices.Clone(opts.Exclude)
 	return &Rebalancer{c: client, opts: opts}, nil
 }
 

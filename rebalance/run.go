@@ -10,7 +10,7 @@ import (
 
 // Plan reads the fleet (GET requests only) and plans its rebalance. The
 // plan can plan again around failed moves when it runs (moves.Plan's
-// Replan), reading the fleet again.
+// Replan is Rebalancer.Replan).
 func (r *Rebalancer) Plan(ctx context.Context) (*Plan, error) {
 	f, err := r.ReadFleet(ctx)
 	if err != nil {
@@ -20,22 +20,27 @@ func (r *Rebalancer) Plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	excluded := r.opts.Exclude
-	p.replan = func(ctx context.Context, failed []moves.Container) ([]moves.Move, error) {
-		excluded = append(excluded, failed...)
-		f, err := r.ReadFleet(ctx)
-		if err != nil {
-			return nil, err
-		}
-		o := r.opts
-		o.Exclude = excluded
-		again, err := PlanFleet(f, o)
-		if err != nil {
-			return nil, err
-		}
-		return again.Moves, nil
-	}
+	p.replan = r.Replan
 	return p, nil
+}
+
+// Replan reads the fleet again and plans around the containers that
+// failed (and those that failed before, in this Rebalancer): the moves of
+// another round. It is the Replan of Plan's moves.Plan.
+func (r *Rebalancer) Replan(ctx context.Context, failed []moves.Container) ([]moves.Move, error) {
+	r.mu.Lock()
+	r.opts.Exclude = append(r.opts.Exclude, failed...)
+	o := r.opts
+	r.mu.Unlock()
+	f, err := r.ReadFleet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	again, err := PlanFleet(f, o)
+	if err != nil {
+		return nil, err
+	}
+	return again.Moves, nil
 }
 
 // MovesPlan is the plan as package moves runs it: its moves, and (for a

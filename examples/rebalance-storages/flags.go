@@ -80,7 +80,8 @@ func readCapacities(path string) (map[string]int64, error) {
 	return out, nil
 }
 
-// percent is a -high or -low value: 70%, 70 or 0.7.
+// percent is a -high or -low value: 70%, 70 or 0.7 (1 is 1%, 1.0 is
+// 100%).
 type percent float64
 
 func (p *percent) String() string { return strconv.FormatFloat(float64(*p)*100, 'g', -1, 64) + "%" }
@@ -88,11 +89,14 @@ func (p *percent) String() string { return strconv.FormatFloat(float64(*p)*100, 
 func (p *percent) Set(s string) error {
 	t := strings.TrimSpace(s)
 	hasSign := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	num := strings.TrimSuffix(t, "%")
+	v, err := strconv.ParseFloat(num, 64)
 	if err != nil {
 		return errors.New("want a percentage such as 70%")
 	}
-	if hasSign || v > 1 {
+	// 70% and 70 are percentages; 0.7 (with its point) is a fraction; 1
+	// is 1%, not 100%.
+	if hasSign || !strings.Contains(num, ".") || v > 1 {
 		v /= 100
 	}
 	if v <= 0 || v > 1 {

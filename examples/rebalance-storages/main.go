@@ -142,7 +142,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 	fs.StringVar(&cfg.capacityFile, "capacity-file", "", `a JSON file of the capacities, such as {"default": "10TiB", "storage2": "8TiB"}`)
 	fs.Var(&cfg.high, "high", "every storage should end at or below this share of its capacity")
 	fs.Var(&cfg.low, "low", "no destination is filled above this share of its capacity")
-	fs.Var(&cfg.maxBytes, "max-bytes", "move at most this many bytes, such as 500GiB (0: no limit)")
+	fs.Var(&cfg.maxBytes, "max-bytes", "move at most this many bytes, such as 500GiB (0: no limit); with -apply-plan and -revert too")
 	fs.StringVar(&cfg.namespace, "namespace", "", "move only projects in this group or namespace (and its subgroups)")
 	fs.StringVar(&cfg.ids, "ids", "", "move only these projects: ids, comma-separated, or @FILE with one per line")
 	fs.Var(&cfg.minSize, "min-size", "move only units (a project, or a fork network) of at least this size")
@@ -192,8 +192,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 		return bad("unexpected argument at position %d: flags come before any other word", len(args)-fs.NArg()+1)
 	case modes > 1:
 		return bad("-apply-plan and -revert do not go together")
-	case (set["apply-plan"] || set["revert"]) && (set["capacity"] || set["capacity-file"] || set["plan-out"]):
-		return bad("-%s makes the moves of a plan already made: -capacity, -capacity-file and -plan-out do not go with it", map[bool]string{true: "apply-plan", false: "revert"}[set["apply-plan"]])
+	case set["apply-plan"] || set["revert"]:
+		mode := map[bool]string{true: "apply-plan", false: "revert"}[set["apply-plan"]]
+		for _, f := range []string{"capacity", "capacity-file", "plan-out", "high", "low", "namespace", "ids", "min-size", "max-size", "percent"} {
+			if set[f] {
+				return bad("-%s makes the moves of a plan already made: -%s (which shapes a plan) does not go with it; plan again with it instead", mode, f)
+			}
+		}
 	case set["capacity"] && set["capacity-file"]:
 		return bad("give -capacity or -capacity-file, not both")
 	case cfg.low >= cfg.high:
@@ -210,6 +215,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 		return bad("-max-size %s is below -min-size %s", size.Text(int64(cfg.maxSize)), size.Text(int64(cfg.minSize)))
 	case cfg.queueLatency < 0 || cfg.queueBacklog < 0:
 		return bad("-max-queue-latency and -max-queue-backlog: want 0 (not checked) or more")
+	case strings.TrimSpace(cfg.queue) == "":
+		return bad("-queue: name the Sidekiq queue of the storage move workers, such as default")
 	case set["poll"] && cfg.poll <= 0:
 		return bad("-poll %s: want a duration above 0, such as 1s", cfg.poll)
 	case cfg.maxDuration < 0:
@@ -218,7 +225,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 		return bad("-metrics-linger %s: want 0 or a duration, such as 1m", cfg.linger)
 	case set["metrics-linger"] && cfg.metricsAddr == "":
 		return bad("-metrics-linger goes with -metrics ADDR")
-	case set["apply-plan"] && !set["apply"]:
+	}
+	if set["apply-plan"] {
 		cfg.apply = true // -apply-plan makes the moves: that is what it is for
 	}
 	if cfg.metricsAddr != "" && !cfg.apply {
@@ -258,10 +266,18 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 			return bad("-%s %s: %v", p.flag, p.path, err)
 		}
 	}
-	if cfg.journal != "" {
-		if fi, err := os.Stat(cfg.journal); err == nil && !fi.Mode().IsRegular() {
-			return bad("-journal %s: not a regular file; give the path of a file (created when missing)", cfg.journal)
+	for _, f := range []struct{ flag, path string }{{"journal", cfg.journal}, {"plan-out", cfg.planOut}} {
+		if f.path == "" {
+			continue
 		}
+		if fi, err := os.Stat(f.path); err == nil && !fi.Mode().IsRegular() {
+			return bad("-%s %s: not a regular file; give the path of a file (created when missing)", f.flag, f.path)
+		}
+		if err := writable(f.path); err != nil {
+			return bad("-%s %s: %v", f.flag, f.path, err)
+		}
+	}
+	if cfg.journal != "" {
 		if cfg.journal == cfg.revert {
 			return bad("-journal %s is the journal -revert reads: give the revert its own journal, such as %s.revert", cfg.journal, cfg.journal)
 		}
@@ -279,7 +295,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 // engineOptions are the options of the moves, from the command line.
 func engineOptions(cfg config) moves.Options {
 	o := moves.Options{MaxRunning: cfg.maxRunning, MaxRunningPerSource: cfg.perSource, MaxRunningPerDestination: cfg.perDest,
-		Retries: cfg.retries, PollInterval: cfg.poll, MaxPollInterval: 8 * cfg.poll}
+		Retries: cfg.retries, PollInterval: cfg.poll, MaxPollInterval: 8 * cfg.poll, MaxBytes: int64(cfg.maxBytes)}
 	if cfg.queueLatency > 0 || cfg.queueBacklog > 0 {
 		o.BackPressure = &moves.BackPressure{Queue: cfg.queue, MaxLatency: cfg.queueLatency, MaxBacklog: cfg.queueBacklog}
 	}
@@ -287,6 +303,25 @@ func engineOptions(cfg config) moves.Options {
 		o.ScheduleUntil = time.Now().Add(cfg.maxDuration)
 	}
 	return o
+}
+
+// writable says whether path can be written (or created) before any
+// request is sent, without changing it.
+func writable(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		var pe *iofs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return err
+	}
+	fi, _ := f.Stat()
+	f.Close()
+	if fi != nil && fi.Size() == 0 {
+		os.Remove(path) // it did not exist: leave nothing behind
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -247,12 +248,16 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-capacity", "default=10GiB"}, "name at least two storages"},
 		{[]string{"-high", "60%", "-low", "70%"}, "-low 70% must be below -high 60%"},
 		{[]string{"-high", "170%"}, "want a percentage above 0% and at most 100%"},
+		{[]string{"-high", "1"}, "-low 60% must be below -high 1%"},
 		{[]string{"-max-running", "0"}, "-max-running 0: want at least 1"},
 		{[]string{"-apply-plan", filepath.Join(dir, "none.json")}, "-apply-plan " + filepath.Join(dir, "none.json") + ": no such file"},
 		{[]string{"-revert", "a", "-apply-plan", "b"}, "-apply-plan and -revert do not go together"},
 		{[]string{"-ids", "1,x"}, `-ids "x" is not a project id`},
 		{[]string{"-min-size", "2GiB", "-max-size", "1GiB"}, "-max-size 1.0 GiB is below -min-size 2.0 GiB"},
 		{[]string{"stray"}, "unexpected argument at position 3"},
+		{[]string{"-apply-plan", "p.json", "-ids", "1"}, "-apply-plan makes the moves of a plan already made: -ids (which shapes a plan) does not go with it"},
+		{[]string{"-queue", " "}, "-queue: name the Sidekiq queue"},
+		{[]string{"-plan-out", filepath.Join(dir, "no", "such", "p.json")}, "no such file or directory"},
 	} {
 		code, _, errs := tool(t, tc.args...)
 		if code != exitBadFlags || !strings.Contains(errs, tc.want) {
@@ -330,6 +335,130 @@ func TestMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("metrics lack %q:\n%s", line, text)
+		}
+	}
+}
+
+// cancelOn cancels a run when its output shows a line with want.
+type cancelOn struct {
+	bytes.Buffer
+	want   string
+	cancel func()
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.want) {
+		c.cancel()
+	}
+	return c.Buffer.Write(p)
+}
+
+// A run interrupted with Ctrl-C resumes on its journal: the same command
+// again makes the moves it planned, not a new plan.
+func TestInterruptedRunResumes(t *testing.T) {
+	srv, caps := fleet(t)
+	journal := filepath.Join(t.TempDir(), "j")
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &cancelOn{want: "moved project", cancel: cancel}
+	var errs bytes.Buffer
+	args := []string{"-poll", "10ms", "-capacity", caps, "-high", "50%", "-low", "45%", "-apply", "-journal", journal, "-max-running", "1"}
+	if code := run(ctx, args, out, &errs); code != exitInterrupted || !strings.Contains(out.String(), "Run the same command again (with the same -journal) to resume.") {
+		t.Fatalf("interrupted: exit %d\n%s%s", code, out.String(), errs.String())
+	}
+	code, again, errOut := tool(t, args[2:]...)
+	if code != exitBalanced || !strings.Contains(again, "holds a run of ") || !strings.Contains(again, "Balanced: every storage is at or below 50.0%.") {
+		t.Fatalf("resumed: exit %d\n%s%s", code, again, errOut)
+	}
+	forkNetworksWhole(t, srv)
+}
+
+// A reviewed plan is checked against the fleet before it runs: a
+// destination whose weight became 0, or a plan edited to split a fork
+// network, is refused before any move.
+func TestApplyPlanIsCheckedAgain(t *testing.T) {
+	srv, caps := fleet(t)
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "plan.json")
+	if code, out, errs := tool(t, "-capacity", caps, "-high", "50%", "-low", "45%", "-plan-out", planFile); code != exitBalanced {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
+	}
+	var plan rebalance.Plan
+	b, _ := os.ReadFile(planFile)
+	if err := json.Unmarshal(b, &plan); err != nil {
+		t.Fatal(err)
+	}
+	var split rebalance.Plan = plan
+	split.Moves = nil
+	for _, m := range plan.Moves {
+		if m.Unit != "" && len(split.Moves) == 0 {
+			split.Moves = append(split.Moves, m) // one member of a network only
+		}
+	}
+	if len(split.Moves) == 0 {
+		t.Fatal("the plan moves no fork network")
+	}
+	splitFile := filepath.Join(dir, "split.json")
+	b, _ = json.Marshal(split)
+	os.WriteFile(splitFile, b, 0o644)
+	srv.ResetRequests()
+	for _, tc := range []struct {
+		name, file string
+		prepare    func()
+		want       string
+	}{
+		{"a plan that splits a fork network", splitFile, func() {}, "a fork network moves whole onto one storage"},
+		{"a destination of weight 0", planFile, func() { srv.SetStorageWeight(plan.Moves[0].To, 0) }, "whose weight is now 0"},
+	} {
+		tc.prepare()
+		code, _, errs := tool(t, "-apply-plan", tc.file)
+		if code != exitCannotRun || !strings.Contains(lastLine(errs), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and %q", tc.name, code, lastLine(errs), tc.want)
+		}
+	}
+	for _, r := range srv.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("a refused plan sent %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// A journal of another GitLab is not reverted here; the embedded demo,
+// new at every run, cannot apply a plan or revert.
+func TestRevertAndApplyPlanChecks(t *testing.T) {
+	_, caps := fleet(t)
+	journal := filepath.Join(t.TempDir(), "j")
+	if code, out, errs := tool(t, "-capacity", caps, "-apply", "-journal", journal); code != exitBalanced {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errs)
+	}
+	other := gitlabtest.NewServer(gitlabtest.WithFleetDemo())
+	t.Cleanup(other.Close)
+	t.Setenv("GITLAB_URL", other.URL())
+	t.Setenv("GITLAB_TOKEN", other.Token())
+	if code, _, errs := tool(t, "-revert", journal, "-apply", "-journal", journal+".revert"); code != exitCannotRun || !strings.Contains(errs, "holds moves of ") {
+		t.Errorf("revert against another GitLab: exit %d, %q", code, lastLine(errs))
+	}
+	t.Setenv("GITLAB_URL", "")
+	if code, _, errs := tool(t, "-revert", journal); code != exitBadFlags || !strings.Contains(errs, "the embedded demo is a new GitLab at every run") {
+		t.Errorf("revert on the embedded demo: exit %d, %q", code, lastLine(errs))
+	}
+}
+
+// One 500 of a listing page is read again, not the end of the plan; a
+// queue that Sidekiq does not have stops the run before any move.
+func TestFaultsWhilePlanning(t *testing.T) {
+	srv, caps := fleet(t)
+	srv.InjectFault(gitlabtest.Fault{Method: "GET", Path: "/api/v4/projects", Status: 500, Count: 1})
+	if code, out, errs := tool(t, "-capacity", caps); code != exitBalanced {
+		t.Errorf("one 500: exit %d\n%s%s", code, out, errs)
+	}
+	srv.ResetRequests()
+	code, _, errs := tool(t, "-capacity", caps, "-apply", "-max-queue-latency", "30s", "-queue", "gitaly_throttled")
+	if want := `rebalance-storages: Sidekiq has no queue "gitaly_throttled"`; code != exitCannotRun || !strings.HasPrefix(lastLine(errs), want) {
+		t.Errorf("a missing queue: exit %d, %q; want 1 and %q", code, lastLine(errs), want)
+	}
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" {
+			t.Errorf("a move was scheduled: %s", r.Path)
 		}
 	}
 }

@@ -57,9 +57,9 @@ func printPlan(w io.Writer, p *rebalance.Plan, dry bool) {
 		if p.LowerBound > 0 {
 			ratio = fmt.Sprintf(": %.3fx the least any plan must move (%s)", float64(p.MovedBytes)/float64(p.LowerBound), size.Text(p.LowerBound))
 		}
-		fmt.Fprintf(w, "\nPlan: %d moves (%d units, %d of them fork networks), %s%s; the largest unit is %s.\n",
-			len(p.Moves), p.Units, len(networks), size.Text(p.MovedBytes), ratio, size.Text(p.LargestUnit))
-		printMoves(w, p.Moves)
+		fmt.Fprintf(w, "\nPlan: %s (%s, %d of them fork networks), %s%s; the largest unit is %s.\n",
+			plural(len(p.Moves), "move", "moves"), plural(p.Units, "unit", "units"), len(networks), size.Text(p.MovedBytes), ratio, size.Text(p.LargestUnit))
+		printMoves(w, p.Moves, "-json or -plan-out lists them all")
 	}
 	for _, u := range p.Unbalanced {
 		fmt.Fprintf(w, "  %s stays above %s: %s.\n", u.Storage, pct(p.High), u.Why)
@@ -67,16 +67,16 @@ func printPlan(w io.Writer, p *rebalance.Plan, dry bool) {
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
-	fmt.Fprintf(w, "Reading the fleet took %d GitLab requests.\n", p.Requests)
+	fmt.Fprintf(w, "Reading the fleet took %s.\n", plural(p.Requests, "GitLab request", "GitLab requests"))
 	if dry && len(p.Moves) > 0 {
 		fmt.Fprintln(w, "Dry run: nothing was moved. -apply makes these moves; -plan-out FILE writes them for review and -apply-plan FILE makes exactly those.")
 	}
 }
 
-func printMoves(w io.Writer, ms []moves.Move) {
+func printMoves(w io.Writer, ms []moves.Move, all string) {
 	for i, m := range ms {
 		if i == shown {
-			fmt.Fprintf(w, "  ... and %d more (-json or -plan-out lists them all)\n", len(ms)-shown)
+			fmt.Fprintf(w, "  ... and %d more (%s)\n", len(ms)-shown, all)
 			break
 		}
 		unit := ""
@@ -92,8 +92,8 @@ func printRevert(w io.Writer, journal string, back []moves.Move, dry bool) {
 	for _, m := range back {
 		bytes += m.Size
 	}
-	fmt.Fprintf(w, "\nReverting %s: %d moves back, %s.\n", journal, len(back), size.Text(bytes))
-	printMoves(w, back)
+	fmt.Fprintf(w, "\nReverting %s: %s back, %s.\n", journal, plural(len(back), "move", "moves"), size.Text(bytes))
+	printMoves(w, back, "-json lists them all")
 	if dry && len(back) > 0 {
 		fmt.Fprintln(w, "Dry run: nothing was moved. -apply makes these moves (give them their own -journal).")
 	}
@@ -102,8 +102,8 @@ func printRevert(w io.Writer, journal string, back []moves.Move, dry bool) {
 // printReport prints the outcome of the moves.
 func printReport(w io.Writer, r *moves.Report) {
 	t := r.Totals
-	fmt.Fprintf(w, "\nMoves: %d planned: %d moved (%s), %d failed, %d stuck, %d not moved, %d skipped, %d not attempted, %d gone, %d unknown; %d GitLab requests, %s.\n",
-		t.Found, t.Moved, size.Text(t.Bytes), t.Failed, t.Stuck, t.NotMoved, t.Skipped, t.NotAttempted, t.Gone, t.Unknown, r.Requests, r.Elapsed.Round(1e7))
+	fmt.Fprintf(w, "\nMoves: %d planned: %d moved (%s), %d failed, %d stuck, %d not moved, %d skipped, %d not attempted, %d gone, %d unknown; %s, %s.\n",
+		t.Found, t.Moved, size.Text(t.Bytes), t.Failed, t.Stuck, t.NotMoved, t.Skipped, t.NotAttempted, t.Gone, t.Unknown, plural(r.Requests, "GitLab request", "GitLab requests"), r.Elapsed.Round(1e7))
 	for i, rem := range r.Remaining {
 		if i == shown {
 			fmt.Fprintf(w, "  ... and %d more\n", len(r.Remaining)-shown)
@@ -115,36 +115,36 @@ func printReport(w io.Writer, r *moves.Report) {
 		}
 		fmt.Fprintf(w, "  %s %d %s: %s (%s)\n", rem.Kind, rem.ID, rem.Path, rem.Outcome, why)
 	}
-	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", warn)
-	}
 	if r.Halted != "" {
 		fmt.Fprintf(w, "  halted: %s\n", r.Halted)
 	}
 }
 
-// printUsage prints each storage before the plan and now.
-func printUsage(w io.Writer, plan, now *rebalance.Plan) {
-	before := map[string]rebalance.StorageUsage{}
-	for _, s := range plan.Storages {
-		before[s.Name] = s
-	}
+// printUsage prints each storage's usage as GitLab shows it now.
+func printUsage(w io.Writer, now *rebalance.Plan) {
 	fmt.Fprintf(w, "\nStorages now (read again):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  STORAGE\tBEFORE\tNOW\t")
+	fmt.Fprintln(tw, "  STORAGE\tUSED\t")
 	for _, s := range now.Storages {
 		mark := ""
-		if s.Share() > plan.High {
+		if s.Share() > now.High {
 			mark = "above -high"
 		}
-		fmt.Fprintf(tw, "  %s\t%s (%s)\t%s (%s)\t%s\n", s.Name, size.Text(before[s.Name].Used), pct(before[s.Name].Share()), size.Text(s.Used), pct(s.Share()), mark)
+		fmt.Fprintf(tw, "  %s\t%s (%s)\t%s\n", s.Name, size.Text(s.Used), pct(s.Share()), mark)
 	}
 	tw.Flush()
 	if now.LowerBound == 0 {
-		fmt.Fprintf(w, "Balanced: every storage is at or below %s.\n", pct(plan.High))
+		fmt.Fprintf(w, "Balanced: every storage is at or below %s.\n", pct(now.High))
 	} else {
-		fmt.Fprintf(w, "Not balanced: %s is still above -high; run again to plan around what failed.\n", size.Text(now.LowerBound))
+		fmt.Fprintf(w, "Not balanced: %s is still above -high.\n", size.Text(now.LowerBound))
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // progress prints a line for each pause and resume of scheduling, and for
@@ -163,6 +163,8 @@ func (p *progress) event(ev moves.Event) {
 		fmt.Fprintf(p.w, "  %s %d failed: %s\n", ev.Kind, ev.ID, ev.Error)
 	case moves.EventMoved:
 		fmt.Fprintf(p.w, "  moved %s %d %s -> %s\n", ev.Kind, ev.ID, ev.From, ev.To)
+	case moves.EventWarning:
+		fmt.Fprintf(p.w, "  warning: %s\n", ev.Reason)
 	case moves.EventRound:
 		if ev.Attempt > 1 {
 			fmt.Fprintf(p.w, "  planning around the failed moves (round %d)\n", ev.Attempt)
