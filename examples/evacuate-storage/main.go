@@ -31,8 +31,8 @@ import (
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
 	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/examples/internal/size"
+	"github.com/gitlabdata/gitlabdata/examples/internal/toolflags"
 	"github.com/gitlabdata/gitlabdata/gitlabtest"
-	"github.com/gitlabdata/gitlabdata/moves"
 )
 
 // Exit codes.
@@ -120,13 +120,10 @@ type config struct {
 	from, to, kinds, order, journal, until string
 	maxRunning, maxMoves, maxFail, retries int
 	maxBytes                               size.Flag
-	stuckAfter, poll, maxDuration, linger  time.Duration
+	stuckAfter, poll, maxDuration          time.Duration
 	apply, json, releaseStuck              bool
-	metricsAddr                            string
-	metrics                                *metrics.Server // listening, when -metrics is given
-	queue                                  string
-	queueLatency                           time.Duration
-	queueBacklog                           int64
+	metrics                                toolflags.Metrics
+	pressure                               toolflags.BackPressure
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -168,13 +165,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	fs.DurationVar(&cfg.maxDuration, "max-duration", 0, "stop scheduling after this long, such as 4h (0: no limit); running moves are followed to their end")
 	fs.StringVar(&cfg.journal, "journal", "", "append every decision to this JSON-lines file, and resume from it")
 	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves; it doubles while no move ends, up to 8 times this (unset: 1s up to 30s, or 100ms against the embedded fake)")
-	fs.StringVar(&cfg.queue, "queue", "default", "the Sidekiq queue of the storage move workers (GitLab's default routing: default)")
-	fs.DurationVar(&cfg.queueLatency, "max-queue-latency", 0, "pause scheduling while the queue's oldest job waited longer, such as 30s (0: not checked)")
-	fs.Int64Var(&cfg.queueBacklog, "max-queue-backlog", 0, "pause scheduling while the queue holds more jobs (0: not checked)")
+	cfg.pressure.Register(fs)
 	fs.BoolVar(&cfg.apply, "apply", false, "move for real (default: a dry run that changes nothing)")
 	fs.BoolVar(&cfg.json, "json", false, "print the plan or the report as JSON on standard output (messages go to standard error)")
-	fs.StringVar(&cfg.metricsAddr, "metrics", "", "with -apply, serve Prometheus metrics at http://`ADDR`/metrics while the drain runs, such as 127.0.0.1:9101 (port 0: a free port)")
-	fs.DurationVar(&cfg.linger, "metrics-linger", 0, "with -metrics, after the run keep serving until a scrape has read the final counts, at most this long, such as 1m (0: stop at once)")
+	cfg.metrics.Register(fs, "the drain runs")
 	bad := func(format string, a ...any) (config, drain.Options, int) {
 		usageTo(stderr)
 		fmt.Fprintf(stderr, "\nevacuate-storage: "+format+"\n", a...)
@@ -210,18 +204,15 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 		return bad("-poll %s: want a duration above 0, such as 1s", cfg.poll)
 	case cfg.maxDuration < 0:
 		return bad("-max-duration %s: want 0 (no limit) or a duration, such as 4h", cfg.maxDuration)
-	case cfg.queueLatency < 0 || cfg.queueBacklog < 0:
-		return bad("-max-queue-latency and -max-queue-backlog: want 0 (not checked) or more")
 	case cfg.to != "" && cfg.to == cfg.from:
 		return bad("-to %q: the destination must be another storage than -from", cfg.to)
 	case cfg.from == "":
 		return bad("-from: name the storage to empty")
-	case cfg.linger < 0:
-		return bad("-metrics-linger %s: want 0 or a duration, such as 1m", cfg.linger)
-	case set["metrics-linger"] && cfg.metricsAddr == "":
-		return bad("-metrics-linger goes with -metrics ADDR")
-	case cfg.metricsAddr != "" && !cfg.apply:
-		return bad("-metrics goes with -apply: a dry run moves nothing to measure")
+	}
+	for _, err := range []error{cfg.pressure.Check(), cfg.metrics.Check(set, cfg.apply)} {
+		if err != nil {
+			return bad("%v", err)
+		}
 	}
 	opts := drain.Options{
 		From: cfg.from, Order: drain.Order(cfg.order), MaxRunning: cfg.maxRunning, MaxMoves: cfg.maxMoves,
@@ -236,9 +227,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	if cfg.to != "" {
 		opts.To = &cfg.to
 	}
-	if cfg.queueLatency > 0 || cfg.queueBacklog > 0 {
-		opts.BackPressure = &moves.BackPressure{Queue: cfg.queue, MaxLatency: cfg.queueLatency, MaxBacklog: cfg.queueBacklog}
-	}
+	opts.BackPressure = cfg.pressure.Options()
 	known := map[string]bool{}
 	for _, k := range drain.Kinds() {
 		known[string(k)] = true
@@ -277,12 +266,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, drain.Options,
 	if !set["poll"] {
 		opts.PollInterval, opts.MaxPollInterval = 0, 0 // the drain's defaults, or the fake's below
 	}
-	if cfg.metricsAddr != "" { // last: nothing above may fail once it listens
-		srv, err := metrics.Listen(cfg.metricsAddr)
-		if err != nil {
-			return bad("-metrics %s: %v", cfg.metricsAddr, err)
-		}
-		cfg.metrics = srv
+	if err := cfg.metrics.Listen(); err != nil { // last: nothing above may fail once it listens
+		return bad("%v", err)
 	}
 	return cfg, opts, -1
 }
@@ -292,8 +277,8 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	if cfg.json {
 		out = stderr
 	}
-	if cfg.metrics != nil {
-		defer cfg.metrics.Close()
+	if cfg.metrics.Server != nil {
+		defer cfg.metrics.Server.Close()
 	}
 	env, err := exampleenv.Connect(out, []gitlabtest.ServerOption{gitlabtest.WithStepInterval(50 * time.Millisecond), gitlabtest.WithSeed(7)},
 		gitlabdata.WithUserAgent("evacuate-storage"))
@@ -343,7 +328,7 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 	}
 	prog := newProgress(out, stderr, opts.Retries)
 	opts.OnEvent = prog.event
-	m, err := metrics.ServeMoves(out, cfg.metrics, opts.Journal)
+	m, err := metrics.ServeMoves(out, cfg.metrics.Server, opts.Journal)
 	if err != nil {
 		return exitCannotRun, err
 	}
@@ -374,7 +359,7 @@ func evacuate(ctx context.Context, cfg config, opts drain.Options, stdout, stder
 				return exitCannotRun, jerr
 			}
 		}
-		metrics.LingerFinal(ctx, out, cfg.metrics, cfg.linger)
+		metrics.LingerFinal(ctx, out, cfg.metrics.Server, cfg.metrics.Linger)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

@@ -33,8 +33,8 @@ func rebalanceFleet(ctx context.Context, cfg config, o rebalance.Options, stdout
 	if cfg.json {
 		out = stderr
 	}
-	if cfg.metrics != nil {
-		defer cfg.metrics.Close()
+	if cfg.metrics.Server != nil {
+		defer cfg.metrics.Server.Close()
 	}
 	env, err := exampleenv.Connect(out, []gitlabtest.ServerOption{gitlabtest.WithFleetDemo(), gitlabtest.WithStepInterval(50 * time.Millisecond)},
 		gitlabdata.WithUserAgent("rebalance-storages"))
@@ -220,7 +220,7 @@ func makeMoves(ctx context.Context, cfg config, eo moves.Options, c *gitlabdata.
 	}
 	prog := newProgress(out)
 	eo.OnEvent = prog.event
-	collector, err := metrics.ServeMoves(out, cfg.metrics, eo.Journal)
+	collector, err := metrics.ServeMoves(out, cfg.metrics.Server, eo.Journal)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func makeMoves(ctx context.Context, cfg config, eo moves.Options, c *gitlabdata.
 	}
 	if rep != nil {
 		printReport(out, rep)
-		metrics.LingerFinal(ctx, out, cfg.metrics, cfg.linger)
+		metrics.LingerFinal(ctx, out, cfg.metrics.Server, cfg.metrics.Linger)
 	}
 	return rep, err
 }

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/gitlabdata/gitlabdata/examples/internal/exampleenv"
-	"github.com/gitlabdata/gitlabdata/examples/internal/metrics"
 	"github.com/gitlabdata/gitlabdata/examples/internal/size"
+	"github.com/gitlabdata/gitlabdata/examples/internal/toolflags"
 	"github.com/gitlabdata/gitlabdata/moves"
 	"github.com/gitlabdata/gitlabdata/rebalance"
 )
@@ -102,15 +102,11 @@ type config struct {
 	maxRunning             int
 	perSource, perDest     int
 	retries                int
-	queue                  string
-	queueLatency           time.Duration
-	queueBacklog           int64
 	poll                   time.Duration
 	maxDuration            time.Duration
 	json                   bool
-	metricsAddr            string
-	linger                 time.Duration
-	metrics                *metrics.Server // listening, when -metrics is given
+	metrics                toolflags.Metrics
+	pressure               toolflags.BackPressure
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -157,14 +153,11 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 	fs.IntVar(&cfg.perSource, "max-running-per-source", 2, "most moves running off one storage (0: no limit)")
 	fs.IntVar(&cfg.perDest, "max-running-per-destination", 2, "most moves running onto one storage (0: no limit)")
 	fs.IntVar(&cfg.retries, "retries", 1, "times a failed move is scheduled again before it is planned around")
-	fs.StringVar(&cfg.queue, "queue", "default", "the Sidekiq queue of the storage move workers (GitLab's default routing: default)")
-	fs.DurationVar(&cfg.queueLatency, "max-queue-latency", 0, "pause scheduling while the queue's oldest job waited longer, such as 30s (0: not checked)")
-	fs.Int64Var(&cfg.queueBacklog, "max-queue-backlog", 0, "pause scheduling while the queue holds more jobs (0: not checked)")
+	cfg.pressure.Register(fs)
 	fs.DurationVar(&cfg.poll, "poll", 0, "first pause between polls of the running moves (unset: 1s up to 30s, or 100ms against the embedded fake)")
 	fs.DurationVar(&cfg.maxDuration, "max-duration", 0, "stop scheduling after this long, such as 4h; running moves are followed to their end (0: no limit)")
 	fs.BoolVar(&cfg.json, "json", false, "print the plan or the report as JSON on standard output (messages go to standard error)")
-	fs.StringVar(&cfg.metricsAddr, "metrics", "", "with -apply, serve Prometheus metrics of the moves at http://ADDR/metrics, such as 127.0.0.1:9101")
-	fs.DurationVar(&cfg.linger, "metrics-linger", 0, "with -metrics, after the run keep serving until a scrape has read the final counts, at most this long (0: stop at once)")
+	cfg.metrics.Register(fs, "the moves run")
 	bad := func(format string, a ...any) (config, rebalance.Options, int) {
 		usageTo(stderr)
 		fmt.Fprintf(stderr, "\nrebalance-storages: "+format+"\n", a...)
@@ -213,24 +206,18 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 		return bad("-percent %g: want 0 to 100", cfg.pct)
 	case cfg.maxSize > 0 && cfg.maxSize < cfg.minSize:
 		return bad("-max-size %s is below -min-size %s", size.Text(int64(cfg.maxSize)), size.Text(int64(cfg.minSize)))
-	case cfg.queueLatency < 0 || cfg.queueBacklog < 0:
-		return bad("-max-queue-latency and -max-queue-backlog: want 0 (not checked) or more")
-	case strings.TrimSpace(cfg.queue) == "":
-		return bad("-queue: name the Sidekiq queue of the storage move workers, such as default")
 	case set["poll"] && cfg.poll <= 0:
 		return bad("-poll %s: want a duration above 0, such as 1s", cfg.poll)
 	case cfg.maxDuration < 0:
 		return bad("-max-duration %s: want 0 (no limit) or a duration, such as 4h", cfg.maxDuration)
-	case cfg.linger < 0:
-		return bad("-metrics-linger %s: want 0 or a duration, such as 1m", cfg.linger)
-	case set["metrics-linger"] && cfg.metricsAddr == "":
-		return bad("-metrics-linger goes with -metrics ADDR")
 	}
 	if set["apply-plan"] {
 		cfg.apply = true // -apply-plan makes the moves: that is what it is for
 	}
-	if cfg.metricsAddr != "" && !cfg.apply {
-		return bad("-metrics measures the moves: it goes with -apply (or -apply-plan)")
+	for _, err := range []error{cfg.pressure.Check(), cfg.metrics.Check(set, cfg.apply)} {
+		if err != nil {
+			return bad("%v", err)
+		}
 	}
 	var err error
 	switch {
@@ -282,12 +269,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 			return bad("-journal %s is the journal -revert reads: give the revert its own journal, such as %s.revert", cfg.journal, cfg.journal)
 		}
 	}
-	if cfg.metricsAddr != "" { // last: nothing above may fail once it listens
-		srv, err := metrics.Listen(cfg.metricsAddr)
-		if err != nil {
-			return bad("-metrics %s: %v", cfg.metricsAddr, err)
-		}
-		cfg.metrics = srv
+	if err := cfg.metrics.Listen(); err != nil { // last: nothing above may fail once it listens
+		return bad("%v", err)
 	}
 	return cfg, o, -1
 }
@@ -296,9 +279,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, rebalance.Opti
 func engineOptions(cfg config) moves.Options {
 	o := moves.Options{MaxRunning: cfg.maxRunning, MaxRunningPerSource: cfg.perSource, MaxRunningPerDestination: cfg.perDest,
 		Retries: cfg.retries, PollInterval: cfg.poll, MaxPollInterval: 8 * cfg.poll, MaxBytes: int64(cfg.maxBytes)}
-	if cfg.queueLatency > 0 || cfg.queueBacklog > 0 {
-		o.BackPressure = &moves.BackPressure{Queue: cfg.queue, MaxLatency: cfg.queueLatency, MaxBacklog: cfg.queueBacklog}
-	}
+	o.BackPressure = cfg.pressure.Options()
 	if cfg.maxDuration > 0 {
 		o.ScheduleUntil = time.Now().Add(cfg.maxDuration)
 	}
