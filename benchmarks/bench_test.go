@@ -31,6 +31,7 @@ var smoke struct {
 }
 
 func TestMain(m *testing.M) {
+	childMain() // the test binary is the children in TestChildProcesses
 	code := m.Run()
 	if smoke.srv != nil {
 		_ = smoke.srv.Close()
@@ -92,7 +93,7 @@ func benchKind(b *testing.B, k kind) {
 		b.Run(name, func(b *testing.B) {
 			srv.gzip.Store(gz)
 			defer srv.gzip.Store(false)
-			benchListing(b, srv, workload{name: k.name, ds: smoke.data[k.name], pick: k.pick})
+			benchListing(b, srv, workload{name: k.name, ds: smoke.data[k.name].info(), pick: k.pick})
 		})
 	}
 }
@@ -109,7 +110,7 @@ func benchListing(b *testing.B, srv *server, w workload) {
 				}
 			}
 			runtime.ReadMemStats(&m1)
-			items := float64(b.N) * float64(w.ds.items)
+			items := float64(b.N) * float64(w.ds.Items)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/items, "ns/item")
 			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/items, "allocs/item")
 		})
@@ -128,7 +129,7 @@ func TestContendersListEverything(t *testing.T) {
 	for _, gz := range []bool{false, true} {
 		srv.gzip.Store(gz)
 		for _, k := range kinds {
-			w := workload{name: k.name, ds: data[k.name], pick: k.pick}
+			w := workload{name: k.name, ds: data[k.name].info(), pick: k.pick}
 			for _, c := range contenders() {
 				srv.resetConnections()
 				if err := runChecked(t.Context(), srv, w, c, &consumer{}); err != nil {
@@ -266,7 +267,7 @@ func TestRenderedPagesChain(t *testing.T) {
 	if baseline.name != nameBaseline {
 		t.Fatalf("contenders()[3] is %s, want %s", baseline.name, nameBaseline)
 	}
-	if err := runChecked(t.Context(), srv, workload{name: "moves", ds: moves, pick: kinds[1].pick}, baseline, &consumer{}); err != nil {
+	if err := runChecked(t.Context(), srv, workload{name: "moves", ds: moves.info(), pick: kinds[1].pick}, baseline, &consumer{}); err != nil {
 		t.Error(err)
 	}
 }
@@ -338,5 +339,67 @@ func TestServerGzip(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("Accept-Encoding %q: body of %d bytes (%v), want the %d-byte page", accept, len(got), err, len(want))
 		}
+	}
+}
+
+// TestChildProcesses runs the default layout with this test binary as the
+// children: one server child, and a client child for every contender on
+// every listing, plain and gzip, with and without a partial warm-up, and a
+// live heap pass.
+func TestChildProcesses(t *testing.T) {
+	t.Parallel()
+	p, err := startProcs(0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	for _, gz := range []bool{false, true} {
+		for _, k := range kinds {
+			ds, err := p.serve(k, 2_500, gz, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := workload{name: k.name, kind: k.name, ds: ds, pick: k.pick}
+			for i, c := range contenders() {
+				p.warmUp = float64(i%2) * 0.5 // 0: no warm-up; 0.5: half the listing
+				s, err := p.round(t.Context(), w, c, 0)
+				if err != nil {
+					t.Errorf("gzip %t: %v", gz, err)
+					continue
+				}
+				if s.used < 1 || s.conns < s.used || s.cpu <= 0 || s.allocs == 0 || s.serverCPU <= 0 {
+					t.Errorf("%s on %s (gzip %t): %d connections accepted, %d used, CPU %s, %d allocations, server CPU %s",
+						c.name, k.name, gz, s.conns, s.used, s.cpu, s.allocs, s.serverCPU)
+				}
+			}
+		}
+	}
+	ds, err := p.serve(kinds[0], 1_000, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := p.live(t.Context(), workload{name: kindRecords, kind: kindRecords, ds: ds, pick: kinds[0].pick}, contenders()[0])
+	if err != nil || live.peak == 0 {
+		t.Errorf("live heap: %+v, %v", live, err)
+	}
+}
+
+// TestChildFailsWrongCounts checks that a client child fails, and the parent
+// with it, when the items are not the ones the server serves.
+func TestChildFailsWrongCounts(t *testing.T) {
+	t.Parallel()
+	p, err := startProcs(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	ds, err := p.serve(kinds[1], 1_000, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.Sum++
+	w := workload{name: kindMoves, kind: kindMoves, ds: ds, pick: kinds[1].pick}
+	if _, err := p.round(t.Context(), w, contenders()[0], 0); err == nil || !strings.Contains(err.Error(), "id sum") {
+		t.Errorf("round with a wrong id sum: %v, want a mismatch", err)
 	}
 }

@@ -17,17 +17,23 @@ import (
 
 // consumer is the loop body every contender feeds: it keeps nothing but a
 // count and a sum. It can pause after each page of items, to stand for
-// work done on them, and call probe in the middle of each page.
+// work done on them, and call probe in the middle of each page. A warm-up
+// consumer calls stop once it has limit items, to cut the listing short.
 type consumer struct {
 	n     int
 	sum   int64
 	pause time.Duration
 	probe func()
+	limit int
+	stop  func()
 }
 
 func (c *consumer) take(id int64) {
 	c.n++
 	c.sum += id
+	if c.n == c.limit {
+		c.stop()
+	}
 	if c.probe != nil && c.n%perPage == perPage/2 {
 		c.probe()
 	}

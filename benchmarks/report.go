@@ -31,11 +31,29 @@ const (
 )
 
 type section struct {
-	name, title        string
-	gzip               bool
-	ds, small          *dataset
+	name, title string
+	kind        kind
+	n           int
+	gzip        bool
+	ds, small   dsInfo
+	// runs holds each run's medians, samples the median of those.
+	runs               []map[string]sample
 	samples            map[string]sample
 	liveSmall, liveBig map[string]liveHeap
+}
+
+// floorRatio is the median over runs of each run's ratio of name's CPU
+// time to the floor's.
+func (s section) floorRatio(name string) float64 {
+	return medianOf(s.floorRatios(name))
+}
+
+func (s section) floorRatios(name string) []float64 {
+	var rs []float64
+	for _, run := range s.runs {
+		rs = append(rs, ratio(run[name].cpu, run[nameFloor].cpu))
+	}
+	return rs
 }
 
 type latencySection struct {
@@ -66,8 +84,14 @@ func (r *report) print(out io.Writer, all []contender) {
 	if !pagesOffHeap {
 		where = "on the Go heap (heap figures include them)"
 	}
-	p("server:    in this process; every contender reads the same pre-rendered bytes, kept %s", where)
-	p("figures:   median of %d runs after one warm-up; CPU time, allocations and heap are the whole process's, server included", r.cfg.reps)
+	if r.cfg.inProcess {
+		p("server:    in this process; every contender reads the same pre-rendered bytes, kept %s", where)
+		p("figures:   median of %d runs of %d rounds, each after one warm-up per contender; CPU time, allocations and heap are the whole process's, server included", r.cfg.runs, r.cfg.reps)
+	} else {
+		p("server:    one child process; every contender reads the same pre-rendered bytes, kept %s", where)
+		p("clients:   one child process per measured round, which first walks %.0f%% of the listing (at least 10 pages) to warm up", 100*r.cfg.warmUp)
+		p("figures:   median of %d runs of %d rounds; CPU time, allocations and heap are the client process's, server CPU shown apart", r.cfg.runs, r.cfg.reps)
+	}
 	p("total:     %s; load average (1 min) %s before, %s after", r.elapsed.Round(time.Second), r.loadBefore, r.loadAfter)
 
 	r.printSummary(p, w)
@@ -78,17 +102,21 @@ func (r *report) print(out io.Writer, all []contender) {
 }
 
 func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s section, all []contender) {
-	n := float64(s.ds.items)
+	n := float64(s.ds.Items)
 	page := s.ds.pageBytes()
 	p("")
 	p("== %s: %s; %d items, %d pages of %d, %.1f MB of JSON (%.1f KiB a page, %.1f KiB gzipped)",
-		s.name, s.title, s.ds.items, len(s.ds.pages), perPage, float64(s.ds.jsonBytes)/1e6, page/1024, float64(s.ds.gzBytes)/float64(len(s.ds.pages))/1024)
+		s.name, s.title, s.ds.Items, s.ds.Pages, perPage, float64(s.ds.JSONBytes)/1e6, page/1024, float64(s.ds.GzBytes)/float64(s.ds.Pages)/1024)
 	p("")
-	p("contender\twall\tCPU/item\tallocs/item\tbytes/item\tpeak heap\tconns\t")
+	p("contender\twall\tCPU/item\tallocs/item\tbytes/item\tpeak heap\tconns\tserver CPU/item\t")
 	for _, c := range all {
 		m := s.samples[c.name]
-		p("%s\t%s\t%.2f µs\t%.1f\t%.0f B\t%s\t%s\t", label(c), m.wall.Round(time.Millisecond),
-			float64(m.cpu.Nanoseconds())/n/1e3, float64(m.allocs)/n, float64(m.bytes)/n, size(float64(m.peakHeap)), conns(m))
+		srvCPU := "-"
+		if !r.cfg.inProcess {
+			srvCPU = fmt.Sprintf("%.2f µs", float64(m.serverCPU.Nanoseconds())/n/1e3)
+		}
+		p("%s\t%s\t%.2f µs\t%.1f\t%.0f B\t%s\t%s\t%s\t", label(c), m.wall.Round(time.Millisecond),
+			float64(m.cpu.Nanoseconds())/n/1e3, float64(m.allocs)/n, float64(m.bytes)/n, size(float64(m.peakHeap)), conns(m), srvCPU)
 	}
 	w.Flush()
 
@@ -97,7 +125,7 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	p("against the floor\tCPU\tCPU above\tallocs above\tbytes above\t")
 	for _, c := range all {
 		m := s.samples[c.name]
-		p("%s\t%.2fx\t%+.2f µs\t%+.2f\t%+.0f B\t", label(c), ratio(m.cpu, fl.cpu),
+		p("%s\t%.2fx\t%+.2f µs\t%+.2f\t%+.0f B\t", label(c), s.floorRatio(c.name),
 			float64((m.cpu-fl.cpu).Nanoseconds())/n/1e3, (float64(m.allocs)-float64(fl.allocs))/n, (float64(m.bytes)-float64(fl.bytes))/n)
 	}
 	w.Flush()
@@ -115,7 +143,7 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	sdk := s.samples[nameSDK]
 	p("")
 	p("targets (%s)\tvalue\tverdict\t", nameSDK)
-	vf := ratio(sdk.cpu, fl.cpu)
+	vf := s.floorRatio(nameSDK)
 	p("CPU/item <= %.2fx floor\t%.2fx\t%s\t", targetFloor, vf, verdict(vf <= targetFloor))
 	above := (float64(sdk.allocs) - float64(fl.allocs)) / n
 	p("allocs/item above the floor <= %.1f\t%.2f\t%s\t", targetAllocs, above, verdict(above <= targetAllocs))
@@ -141,7 +169,7 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	p("")
 	p("live heap while the loop body runs: a full collection in the middle of each page, live heap above the")
 	p("live heap before the run; peak and median over the pages of one run (a page is %.1f KiB of JSON)", page/1024)
-	p("contender\tN=%d peak\tmedian\tN=%d peak\tmedian\tpeak to client-go\tto baseline\t", s.small.items, s.ds.items)
+	p("contender\tN=%d peak\tmedian\tN=%d peak\tmedian\tpeak to client-go\tto baseline\t", s.small.Items, s.ds.Items)
 	pages := func(b uint64) string { return fmt.Sprintf("%s (%.1f pages)", size(float64(b)), float64(b)/page) }
 	for _, c := range all {
 		a, b := s.liveSmall[c.name], s.liveBig[c.name]
@@ -153,23 +181,44 @@ func (r *report) printSection(p func(string, ...any), w *tabwriter.Writer, s sec
 	growth := big - float64(s.liveSmall[nameSDK].peak)/page
 	p("")
 	p("targets (%s)\tvalue\tverdict\t", nameSDK)
-	p("peak live heap <= %.0f pages at N=%d\t%.2f pages\t%s\t", targetPages, s.ds.items, big, verdict(big <= targetPages))
-	p("peak growth from N=%d to N=%d <= %.0f page\t%+.2f pages\t%s\t", s.small.items, s.ds.items, targetGrowth, growth, verdict(growth <= targetGrowth))
+	p("peak live heap <= %.0f pages at N=%d\t%.2f pages\t%s\t", targetPages, s.ds.Items, big, verdict(big <= targetPages))
+	p("peak growth from N=%d to N=%d <= %.0f page\t%+.2f pages\t%s\t", s.small.Items, s.ds.Items, targetGrowth, growth, verdict(growth <= targetGrowth))
 	w.Flush()
 }
 
 // printSummary puts the CPU per item of every section side by side, with
 // gitlabdata's and client-go's ratios to the floor.
 func (r *report) printSummary(p func(string, ...any), w *tabwriter.Writer) {
+	whose := "client process"
+	if r.cfg.inProcess {
+		whose = "whole process"
+	}
 	p("")
-	p("summary: CPU/item (whole process) and allocations/item above the floor")
+	p("summary: CPU/item (%s) and allocations/item above the floor; CPU/item is the median of the runs' medians,", whose)
+	p("x floor the median of the runs' ratios")
 	p("listing\tfloor\tgitlabdata\tx floor\tclient-go\tx floor\tbaseline\tx floor\tallocs above floor\t")
 	for _, s := range r.sections {
-		n := float64(s.ds.items)
+		n := float64(s.ds.Items)
 		fl, sdk, cg, bl := s.samples[nameFloor], s.samples[nameSDK], s.samples[nameClientGo], s.samples[nameBaseline]
 		us := func(m sample) string { return fmt.Sprintf("%.2f µs", float64(m.cpu.Nanoseconds())/n/1e3) }
-		p("%s\t%s\t%s\t%.2f\t%s\t%.2f\t%s\t%.2f\t%+.2f\t", s.name, us(fl), us(sdk), ratio(sdk.cpu, fl.cpu),
-			us(cg), ratio(cg.cpu, fl.cpu), us(bl), ratio(bl.cpu, fl.cpu), (float64(sdk.allocs)-float64(fl.allocs))/n)
+		p("%s\t%s\t%s\t%.2f\t%s\t%.2f\t%s\t%.2f\t%+.2f\t", s.name, us(fl), us(sdk), s.floorRatio(nameSDK),
+			us(cg), s.floorRatio(nameClientGo), us(bl), s.floorRatio(nameBaseline), (float64(sdk.allocs)-float64(fl.allocs))/n)
+	}
+	w.Flush()
+
+	p("")
+	p("%s x floor per run (CPU/item, median of %d rounds each), and their median", nameSDK, r.cfg.reps)
+	head := "listing\t"
+	for i := range r.cfg.runs {
+		head += fmt.Sprintf("run %d\t", i+1)
+	}
+	p("%s\tmedian\t", head)
+	for _, s := range r.sections {
+		line := s.name + "\t"
+		for _, v := range s.floorRatios(nameSDK) {
+			line += fmt.Sprintf("%.2f\t", v)
+		}
+		p("%s→\t%.2f\t", line, s.floorRatio(nameSDK))
 	}
 	w.Flush()
 }

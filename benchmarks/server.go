@@ -55,8 +55,23 @@ type dataset struct {
 	gzBytes int
 }
 
+// dsInfo is what the harness needs to know of a dataset: its size, for
+// the report, and its id sum, to check what a contender saw. A server child
+// sends it to the parent as JSON.
+type dsInfo struct {
+	Items     int   `json:"items"`
+	Pages     int   `json:"pages"`
+	Sum       int64 `json:"sum"`
+	JSONBytes int   `json:"json_bytes"`
+	GzBytes   int   `json:"gz_bytes"`
+}
+
+func (d *dataset) info() dsInfo {
+	return dsInfo{Items: d.items, Pages: len(d.pages), Sum: d.sum, JSONBytes: d.jsonBytes, GzBytes: d.gzBytes}
+}
+
 // pageBytes is the average JSON size of one page.
-func (d *dataset) pageBytes() float64 { return float64(d.jsonBytes) / float64(len(d.pages)) }
+func (d dsInfo) pageBytes() float64 { return float64(d.JSONBytes) / float64(d.Pages) }
 
 // server serves the listings from pre-rendered pages and counts the TCP
 // connections it accepts.
@@ -146,6 +161,21 @@ func (s *server) resetConnections() {
 		}
 	}
 	s.accepted, s.used = 0, 0
+}
+
+// The server is a target for measure in its own process.
+
+func (s *server) base() string { return s.URL }
+
+func (s *server) reset() error {
+	s.resetConnections()
+	return nil
+}
+
+// stats reports no CPU time: in this process it is the contenders' too.
+func (s *server) stats() (serverStats, error) {
+	accepted, used := s.connections()
+	return serverStats{Accepted: accepted, Used: used, Refused: s.rejected.Load()}, nil
 }
 
 // connections returns how many connections were accepted and how many of
