@@ -1,6 +1,7 @@
 package gitlabdata
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -234,6 +235,56 @@ func bareGet(ctx context.Context, hc *http.Client, url string, out any) (http.He
 	return resp.Header, nil
 }
 
+// floorGet is the floor: the baseline's request with the body only read
+// into buf (reused from page to page) and scanned to count its items, with
+// nothing decoded. No client can do less for the same listing.
+func floorGet(ctx context.Context, hc *http.Client, url string, buf *bytes.Buffer) (http.Header, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("PRIVATE-TOKEN", "bench-token")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, 0, err
+	}
+	return resp.Header, countItems(buf.Bytes()), nil
+}
+
+// countItems counts the objects of a JSON array of objects, skipping
+// strings and tracking nesting.
+func countItems(body []byte) int {
+	n, depth := 0, 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+		case '{':
+			if depth == 1 {
+				n++
+			}
+			depth++
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+	}
+	return n
+}
+
 // bareNextLink finds the rel="next" URL of a Link header the simple way.
 func bareNextLink(link string) string {
 	for part := range strings.SplitSeq(link, ",") {
@@ -282,6 +333,25 @@ func BenchmarkAllKeyset(b *testing.B) {
 			}
 		})
 	})
+	b.Run("floor", func(b *testing.B) {
+		hc := newBareClient(b)
+		first := srv.URL + "/api/v4/admin/data_management/projects?pagination=keyset&per_page=" + strconv.Itoa(benchPerPage)
+		var buf bytes.Buffer
+		benchPerRecord(b, benchAllRecords, func() {
+			n := 0
+			for url := first; url != ""; {
+				h, count, err := floorGet(b.Context(), hc, url, &buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += count
+				url = bareNextLink(h.Get("Link"))
+			}
+			if n != benchAllRecords {
+				b.Fatalf("floor counted %d records; want %d", n, benchAllRecords)
+			}
+		})
+	})
 }
 
 func BenchmarkAllOffset(b *testing.B) {
@@ -318,6 +388,25 @@ func BenchmarkAllOffset(b *testing.B) {
 			}
 			if n != benchAllRecords {
 				b.Fatalf("baseline read %d moves; want %d", n, benchAllRecords)
+			}
+		})
+	})
+	b.Run("floor", func(b *testing.B) {
+		hc := newBareClient(b)
+		base := srv.URL + "/api/v4/project_repository_storage_moves?per_page=" + strconv.Itoa(benchPerPage)
+		var buf bytes.Buffer
+		benchPerRecord(b, benchAllRecords, func() {
+			n := 0
+			for page := "1"; page != ""; {
+				h, count, err := floorGet(b.Context(), hc, base+"&page="+page, &buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += count
+				page = h.Get("X-Next-Page")
+			}
+			if n != benchAllRecords {
+				b.Fatalf("floor counted %d moves; want %d", n, benchAllRecords)
 			}
 		})
 	})

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/gitlabdata/gitlabdata/internal/jsonscan"
 )
 
 // bufPool recycles the buffers that hold response bodies while they are
@@ -45,15 +47,28 @@ func readAndDecode(resp *http.Response, out any) error {
 // turned into values. Data management records and storage moves, the hot
 // types, go through decodeFast (fastdecode.go); whatever it declines,
 // encoding/json decodes, so the results and errors are always exactly
-// encoding/json's.
+// encoding/json's. out may be a pageInto, a page of a listing decoded with
+// the listing's table of shared strings.
 func decodeJSON(data []byte, out any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty response body")
 	}
-	if decodeFast(data, out) {
+	var shared *jsonscan.Shared
+	if p, ok := out.(pageInto); ok {
+		out, shared = p.items, p.shared
+	}
+	if decodeFastShared(data, out, shared) {
 		return nil
 	}
 	return json.Unmarshal(data, out)
+}
+
+// pageInto is what a page of a listing decodes into: items, a pointer to
+// the page's slice, with shared, the table that gives the whole listing
+// one copy of each short value its items repeat.
+type pageInto struct {
+	items  any
+	shared *jsonscan.Shared
 }
 
 // notJSON is the media type of a Content-Type that names something other

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gitlabdata/gitlabdata/internal/jsonscan"
 )
 
 // decodeCmp compares decoded values strictly: times must be the same
@@ -49,6 +51,20 @@ func decodeAgrees[T any](t *testing.T, data []byte) (fast bool) {
 	}
 	if diff := cmp.Diff(want, got, decodeCmp); diff != "" {
 		t.Errorf("decodeJSON(%q) into %T mismatch (-want +got):\n%s", data, got, diff)
+	}
+
+	// A listing's pages decode through its table of shared strings: the
+	// first page fills it and the next ones take values from it.
+	var table jsonscan.Shared
+	for page := 1; page <= 2; page++ {
+		var shared T
+		sharedErr := decodeJSON(bytes.Clone(data), pageInto{&shared, &table})
+		if fmt.Sprintf("%T %v", sharedErr, sharedErr) != fmt.Sprintf("%T %v", gotErr, gotErr) {
+			t.Errorf("page %d: decodeJSON(%q) with a shared table error = %v; without = %v", page, data, sharedErr, gotErr)
+		}
+		if diff := cmp.Diff(want, shared, decodeCmp); diff != "" {
+			t.Errorf("page %d: decodeJSON(%q) into %T with a shared table mismatch (-want +got):\n%s", page, data, shared, diff)
+		}
 	}
 
 	var direct T

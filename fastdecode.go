@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/gitlabdata/gitlabdata/internal/jsonscan"
 )
@@ -34,22 +35,27 @@ import (
 // its zero value (encoding/json merges into non-zero values; that case is
 // left to it) and data is the usual JSON. It reports whether it did; when it
 // did not, out is untouched.
-func decodeFast(data []byte, out any) bool {
+func decodeFast(data []byte, out any) bool { return decodeFastShared(data, out, nil) }
+
+// decodeFastShared is decodeFast for a page of a listing: the short values
+// items repeat (states, storage names, model classes, authors) come from
+// shared, the listing's table, one copy each. A nil shared copies them.
+func decodeFastShared(data []byte, out any, shared *jsonscan.Shared) bool {
 	switch out := out.(type) {
 	case *[]*ModelRecord:
-		return *out == nil && decodeList(data, out, decodeRecord)
+		return *out == nil && decodeList(data, out, shared, decodeRecord)
 	case *ModelRecord:
 		return *out == (ModelRecord{}) && decodeOne(data, out, decodeRecord)
 	case *[]*ProjectRepositoryStorageMove:
-		return *out == nil && decodeList(data, out, decodeProjectMove)
+		return *out == nil && decodeList(data, out, shared, decodeProjectMove)
 	case *ProjectRepositoryStorageMove:
 		return *out == (ProjectRepositoryStorageMove{}) && decodeOne(data, out, decodeProjectMove)
 	case *[]*GroupRepositoryStorageMove:
-		return *out == nil && decodeList(data, out, decodeGroupMove)
+		return *out == nil && decodeList(data, out, shared, decodeGroupMove)
 	case *GroupRepositoryStorageMove:
 		return *out == (GroupRepositoryStorageMove{}) && decodeOne(data, out, decodeGroupMove)
 	case *[]*SnippetRepositoryStorageMove:
-		return *out == nil && decodeList(data, out, decodeSnippetMove)
+		return *out == nil && decodeList(data, out, shared, decodeSnippetMove)
 	case *SnippetRepositoryStorageMove:
 		return *out == (SnippetRepositoryStorageMove{}) && decodeOne(data, out, decodeSnippetMove)
 	}
@@ -57,10 +63,11 @@ func decodeFast(data []byte, out any) bool {
 }
 
 // decodeList decodes a JSON array of objects into *out, each into a box B
-// by decode. A JSON null element becomes a nil item, as with encoding/json.
-func decodeList[T, B any](data []byte, out *[]*T, decode func(*jsonscan.Scanner, *B) *T) bool {
+// by decode, with shared as the Scanner's table of shared strings. A JSON null element becomes a nil item, as with encoding/json.
+func decodeList[T, B any](data []byte, out *[]*T, shared *jsonscan.Shared, decode func(*jsonscan.Scanner, *B) *T) bool {
 	var s jsonscan.Scanner
 	s.Reset(data)
+	s.Share(shared)
 	s.Expect('[')
 	start := s.Pos()
 	items := make([]*T, 0, len(data)/256+1) // never nil: "[]" is an empty slice
@@ -71,7 +78,7 @@ func decodeList[T, B any](data []byte, out *[]*T, decode func(*jsonscan.Scanner,
 			continue
 		}
 		if len(free) == 0 {
-			free = make([]B, chunkSize(&s, start, i))
+			free = make([]B, min(chunkSize(&s, start, i), maxChunkBytes/max(int(unsafe.Sizeof(free[0])), 1)))
 		}
 		items = append(items, decode(&s, &free[0]))
 		free = free[1:]
@@ -82,6 +89,12 @@ func decodeList[T, B any](data []byte, out *[]*T, decode func(*jsonscan.Scanner,
 	}
 	return s.OK()
 }
+
+// maxChunkBytes bounds each allocation of boxes, and jsonscan bounds each
+// arena of strings alike: 32 KiB is Go's largest small-object size class,
+// so a chunk comes from the allocator's per-P caches, while anything larger
+// takes the heap lock and is zeroed and returned to the OS on its own.
+const maxChunkBytes = 32 << 10
 
 // chunkSize is how many boxes to allocate at once: the number of elements
 // the rest of the array probably holds, judged by the average size of the
@@ -137,7 +150,7 @@ func decodeRecord(s *jsonscan.Scanner, b *recordBox) *ModelRecord {
 		case "record_identifier":
 			r.RecordIdentifier = decodeRecordID(s)
 		case "model_class":
-			r.ModelClass = s.StringOrNull()
+			r.ModelClass = s.SharedOrNull()
 		case "created_at":
 			r.CreatedAt = s.TimePtr(&b.createdAt)
 		case "file_size":
@@ -198,7 +211,7 @@ func decodeRecordID(s *jsonscan.Scanner) RecordID {
 func decodeChecksumState(s *jsonscan.Scanner) ChecksumState {
 	switch s.Peek() {
 	case '"':
-		return ChecksumState(s.String())
+		return ChecksumState(s.Shared())
 	case 'n':
 		s.Literal("null")
 		return ""
@@ -232,11 +245,11 @@ func decodeMoveField(s *jsonscan.Scanner, key string, m *RepositoryStorageMove, 
 	case "created_at":
 		m.CreatedAt = s.TimeOrNull()
 	case "state":
-		m.State = StorageMoveState(s.StringOrNull())
+		m.State = StorageMoveState(s.SharedOrNull())
 	case "source_storage_name":
-		m.SourceStorageName = s.StringOrNull()
+		m.SourceStorageName = s.SharedOrNull()
 	case "destination_storage_name":
-		m.DestinationStorageName = s.StringOrNull()
+		m.DestinationStorageName = s.SharedOrNull()
 	case "error_message":
 		m.ErrorMessage = s.StringPtr(errorMessage)
 	case "":
@@ -387,7 +400,7 @@ func decodeBasicSnippet(s *jsonscan.Scanner, b *snippetMoveBox) *BasicSnippet {
 		case "description":
 			sn.Description = s.StringPtr(&b.description)
 		case "visibility":
-			sn.Visibility = s.StringOrNull()
+			sn.Visibility = s.SharedOrNull()
 		case "author":
 			if !s.Null() {
 				sn.Author = decodeUserBasic(s, b)
@@ -424,13 +437,13 @@ func decodeUserBasic(s *jsonscan.Scanner, b *snippetMoveBox) *UserBasic {
 		case "id":
 			u.ID = s.Int64OrNull()
 		case "username":
-			u.Username = s.StringOrNull()
+			u.Username = s.SharedOrNull()
 		case "public_email":
-			u.PublicEmail = s.StringOrNull()
+			u.PublicEmail = s.SharedOrNull()
 		case "name":
-			u.Name = s.StringOrNull()
+			u.Name = s.SharedOrNull()
 		case "state":
-			u.State = s.StringOrNull()
+			u.State = s.SharedOrNull()
 		case "locked":
 			u.Locked = s.BoolOrNull()
 		case "avatar_url":

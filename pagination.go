@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gitlabdata/gitlabdata/internal/jsonscan"
 )
 
 // parseLinkHeader parses an RFC 8288 Link header into a map from relation
@@ -162,9 +164,11 @@ type page[T any] struct {
 	err   error
 }
 
-func fetchPage[T any](ctx context.Context, c *Client, u *url.URL) page[T] {
+// fetchPage fetches the page at u; shared is the listing's table of shared
+// strings, or nil for a page on its own.
+func fetchPage[T any](ctx context.Context, c *Client, u *url.URL, shared *jsonscan.Shared) page[T] {
 	p := page[T]{url: u}
-	p.resp, p.err = c.call(ctx, http.MethodGet, u, nil, &p.items)
+	p.resp, p.err = c.call(ctx, http.MethodGet, u, nil, pageInto{&p.items, shared})
 	return p
 }
 
@@ -174,7 +178,7 @@ func listPage[T any](ctx context.Context, c *Client, u *url.URL, err error) ([]*
 	if err != nil {
 		return nil, nil, err
 	}
-	p := fetchPage[T](ctx, c, u)
+	p := fetchPage[T](ctx, c, u, nil)
 	if p.err != nil {
 		return nil, p.resp, p.err
 	}
@@ -187,10 +191,10 @@ type readAhead[T any] struct {
 	cancel context.CancelFunc
 }
 
-func startReadAhead[T any](ctx context.Context, c *Client, u *url.URL) *readAhead[T] {
+func startReadAhead[T any](ctx context.Context, c *Client, u *url.URL, shared *jsonscan.Shared) *readAhead[T] {
 	ctx, cancel := context.WithCancel(ctx)
 	ra := &readAhead[T]{done: make(chan page[T], 1), cancel: cancel}
-	go func() { ra.done <- fetchPage[T](ctx, c, u) }()
+	go func() { ra.done <- fetchPage[T](ctx, c, u, shared) }()
 	return ra
 }
 
@@ -230,7 +234,10 @@ func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) it
 				ahead.abandon()
 			}
 		}()
-		cur := fetchPage[T](ctx, c, first) // local: every range starts again at the first page
+		// Local: every range starts again at the first page, with a table
+		// of its own. Pages are decoded one at a time, so they can share it.
+		shared := new(jsonscan.Shared)
+		cur := fetchPage[T](ctx, c, first, shared)
 		for {
 			if cur.err != nil {
 				yield(nil, cur.err)
@@ -238,7 +245,7 @@ func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) it
 			}
 			next, nextErr := c.nextPage(cur.url, cur.resp)
 			if next != nil && c.prefetch {
-				ahead = startReadAhead[T](ctx, c, next)
+				ahead = startReadAhead[T](ctx, c, next, shared)
 			}
 			for _, item := range cur.items {
 				if item == nil {
@@ -262,7 +269,7 @@ func all[T any](ctx context.Context, c *Client, first *url.URL, argErr error) it
 				cur = ahead.wait()
 				ahead = nil
 			default:
-				cur = fetchPage[T](ctx, c, next)
+				cur = fetchPage[T](ctx, c, next, shared)
 			}
 		}
 	}

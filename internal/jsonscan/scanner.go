@@ -38,6 +38,8 @@ type Scanner struct {
 	scratch []byte
 	// kept counts the string bytes copied into arenas since Reset.
 	kept int
+	// shared, when set, keeps one copy of short repeated values.
+	shared *Shared
 }
 
 // Reset makes s read data from the start, keeping nothing from before but
@@ -61,6 +63,11 @@ func (s *Scanner) Fail() {
 	s.pos = len(s.data)
 }
 
+// maxArena bounds the room an arena is given beyond the string that needs
+// it: 32 KiB, Go's largest small-object size class, so that an arena comes
+// from the allocator's per-P caches rather than the heap lock.
+const maxArena = 32<<10 - 64
+
 // keep copies b into the arena. When the arena is full, a new one takes
 // over, sized for the strings the rest of the input probably holds: the
 // share of string bytes so far (a quarter before any, about that of
@@ -74,7 +81,7 @@ func (s *Scanner) keep(b []byte) string {
 			guess = int(int64(left)*int64(s.kept)/int64(s.pos)) + left/32
 		}
 		s.arena = strings.Builder{}
-		s.arena.Grow(len(b) + min(guess, left))
+		s.arena.Grow(len(b) + min(guess, left, maxArena))
 	}
 	s.kept += len(b)
 	start := s.arena.Len()
@@ -233,6 +240,12 @@ func (s *Scanner) span() (start, end int, plain bool) {
 // String reads a string value.
 func (s *Scanner) String() string {
 	start, end, plain := s.span()
+	return s.value(start, end, plain)
+}
+
+// value is the value of the string literal span just read: a copy in the
+// arena, with any escapes resolved.
+func (s *Scanner) value(start, end int, plain bool) string {
 	switch {
 	case !s.ok:
 		return ""
@@ -530,107 +543,6 @@ func (s *Scanner) Bool() bool {
 	}
 	s.Fail()
 	return false
-}
-
-// Time reads a JSON string as time.Time's UnmarshalJSON does (RFC 3339).
-// A string that is not plain text, or that UnmarshalJSON refuses, makes
-// the Scanner give up.
-func (s *Scanner) Time() time.Time {
-	start, end, plain := s.span()
-	if !s.ok {
-		return time.Time{}
-	}
-	if t, ok := parseUTC(s.data[start+1 : end-1]); ok {
-		return t
-	}
-	var t time.Time
-	if !plain || t.UnmarshalJSON(s.data[start:end]) != nil {
-		s.Fail()
-	}
-	return t
-}
-
-// parseUTC parses the form Rails sends, 2006-01-02T15:04:05Z with up to
-// nine fractional digits, exactly as time.Time's UnmarshalJSON does. It
-// reports false for anything else, which UnmarshalJSON then handles.
-func parseUTC(b []byte) (time.Time, bool) {
-	if len(b) < len("2006-01-02T15:04:05Z") || b[len(b)-1] != 'Z' ||
-		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
-		return time.Time{}, false
-	}
-	ok := true
-	num := func(p []byte, lo, hi int) int {
-		x := 0
-		for _, c := range p {
-			if c < '0' || c > '9' {
-				ok = false
-			}
-			x = x*10 + int(c-'0')
-		}
-		if x < lo || x > hi {
-			ok = false
-		}
-		return x
-	}
-	year := num(b[0:4], 0, 9999)
-	month := num(b[5:7], 1, 12)
-	hour := num(b[11:13], 0, 23)
-	minute := num(b[14:16], 0, 59)
-	sec := num(b[17:19], 0, 59)
-	if !ok {
-		return time.Time{}, false
-	}
-	day := num(b[8:10], 1, daysIn(month, year))
-	nsec := 0
-	if frac := b[19 : len(b)-1]; len(frac) > 0 {
-		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
-			return time.Time{}, false
-		}
-		nsec = num(frac[1:], 0, 999_999_999)
-		for range 10 - len(frac) {
-			nsec *= 10
-		}
-	}
-	if !ok {
-		return time.Time{}, false
-	}
-	// time.Date would normalise and look up the zone; for UTC the result
-	// is the same Time as time.Unix(...).UTC().
-	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
-	return time.Unix(unix, int64(nsec)).UTC(), true
-}
-
-// daysSinceEpoch is the number of days from 1970-01-01 to the given date
-// of the proleptic Gregorian calendar (year 0 to 9999).
-func daysSinceEpoch(year, month, day int) int64 {
-	y := year
-	if month <= 2 {
-		y-- // count the year from March, so that leap days come last
-	}
-	era := y / 400
-	if y < 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400     // [0, 399]
-	mp := (month + 9) % 12 // March is 0
-	doy := (153*mp+2)/5 + day - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
-}
-
-// daysIn is the number of days in month of year, in the proleptic
-// Gregorian calendar.
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
 
 // StringOrNull reads a string; null gives "".

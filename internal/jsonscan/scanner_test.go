@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Berlin for TestTimeRailsForm on any machine
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -298,6 +299,18 @@ func FuzzScanner(f *testing.F) {
 			t.Errorf("String(%q) = %q, OK; json.Unmarshal = %q, %v", data, str, wantStr, err)
 		}
 
+		var table Shared
+		for range 2 { // the second read takes values from the table
+			s.Reset(data)
+			s.Share(&table)
+			shared := s.Shared()
+			s.End()
+			if err := json.Unmarshal(data, &wantStr); s.OK() && (err != nil || shared != wantStr) {
+				t.Errorf("Shared(%q) = %q, OK; json.Unmarshal = %q, %v", data, shared, wantStr, err)
+			}
+		}
+		s.Share(nil)
+
 		s.Reset(data)
 		n := s.Int64()
 		s.End()
@@ -338,4 +351,84 @@ func TestDaysSinceEpoch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTimeRailsForm checks that the forms GitLab writes take the fast path
+// (parseRails) and give what UnmarshalJSON gives, with time.Local in UTC,
+// at +02:00, and at +02:00 only in summer (so that the same offset is Local
+// on one date and a fixed zone on another).
+func TestTimeRailsForm(t *testing.T) {
+	saved := time.Local
+	defer func() { time.Local = saved }()
+	berlin, err := time.LoadLocation("Europe/Berlin") // from time/tzdata when the machine has none
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, local := range []*time.Location{time.UTC, time.FixedZone("CEST", 2*3600), berlin} {
+		time.Local = local
+		for _, in := range []string{
+			`"2026-01-02T15:04:05.000Z"`, `"2026-07-02T15:04:05.000+02:00"`, `"2026-01-02T15:04:05.000+02:00"`,
+			`"2026-01-02T15:04:05+02:00"`, `"2026-01-02T15:04:05.123456789-05:30"`, `"2026-01-02T15:04:05Z"`,
+			`"2026-01-02T15:04:05.000+00:00"`, `"2026-01-02T15:04:05.000-00:00"`,
+		} {
+			got, n, ok := parseRails([]byte(in + ","))
+			if !ok || n != len(in) {
+				t.Errorf("Local %s: parseRails(%s) = %d, %t; want %d, true", local, in, n, ok, len(in))
+				continue
+			}
+			var want time.Time
+			if err := want.UnmarshalJSON([]byte(in)); err != nil || !sameTime(got, want) {
+				t.Errorf("Local %s: parseRails(%s) = %v (%s); UnmarshalJSON = %v (%s), %v", local, in, got, got.Location(), want, want.Location(), err)
+			}
+		}
+	}
+}
+
+// FuzzTime compares Time with time.Time's UnmarshalJSON on times built from
+// their parts, most of them in GitLab's layout and some just outside it,
+// with time.Local in UTC or at +02:00. Time must agree whenever it accepts,
+// and must accept (through parseRails, the fast path) every valid time in
+// the Rails layout.
+func FuzzTime(f *testing.F) {
+	f.Add(uint16(2026), uint8(1), uint8(2), uint8(15), uint8(4), uint8(5), "000", int16(0), true, false)
+	f.Add(uint16(2026), uint8(7), uint8(2), uint8(15), uint8(4), uint8(5), "000", int16(120), false, true)
+	f.Add(uint16(2024), uint8(2), uint8(29), uint8(23), uint8(59), uint8(59), "123456789", int16(-330), false, false)
+	f.Add(uint16(1900), uint8(2), uint8(29), uint8(0), uint8(0), uint8(0), "", int16(0), false, false)
+	f.Add(uint16(2026), uint8(1), uint8(2), uint8(24), uint8(0), uint8(60), "1234567890", int16(1440), false, true)
+	f.Fuzz(func(t *testing.T, year uint16, month, day, hour, minute, sec uint8, frac string, offsetMinutes int16, utc, localPlus2 bool) {
+		in := fmt.Sprintf(`"%04d-%02d-%02dT%02d:%02d:%02d`, year, month, day, hour, minute, sec)
+		if frac != "" {
+			in += "." + frac
+		}
+		if utc {
+			in += "Z"
+		} else {
+			sign, m := '+', int(offsetMinutes)
+			if m < 0 {
+				sign, m = '-', -m
+			}
+			in += fmt.Sprintf("%c%02d:%02d", sign, m/60, m%60)
+		}
+		in += `"`
+		if localPlus2 {
+			saved := time.Local
+			time.Local = time.FixedZone("CEST", 2*3600)
+			defer func() { time.Local = saved }()
+		}
+		var want time.Time
+		wantErr := want.UnmarshalJSON([]byte(in))
+		s := scan(in)
+		got := s.Time()
+		s.End()
+		if s.OK() && (wantErr != nil || !sameTime(got, want)) {
+			t.Errorf("Time(%s) = %v (%s), OK; UnmarshalJSON = %v (%s), %v", in, got, got.Location(), want, want.Location(), wantErr)
+		}
+		if wantErr == nil && !s.OK() {
+			t.Errorf("Time(%s) gave up; UnmarshalJSON = %v", in, want)
+		}
+		railsForm := (utc || offsetMinutes > -24*60 && offsetMinutes < 24*60) && year <= 9999 && len(frac) <= 9 && strings.Trim(frac, "0123456789") == "" && len(in) <= len(`"2006-01-02T15:04:05.123456789+00:00"`)
+		if _, _, fast := parseRails([]byte(in)); wantErr == nil && railsForm && !fast {
+			t.Errorf("parseRails(%s) declined a time in the Rails layout", in)
+		}
+	})
 }
