@@ -16,7 +16,8 @@ import (
 // GitLab API docs: https://docs.gitlab.com/api/rest/#pagination
 type Response struct {
 	StatusCode int
-	// Header is a copy of the response headers.
+	// Header holds the response headers. The *http.Response they came with
+	// is not kept, so they are the Response's own.
 	Header http.Header
 	// RequestID is GitLab's X-Request-Id.
 	RequestID string
@@ -61,7 +62,7 @@ func newResponse(resp *http.Response) *Response {
 	h := resp.Header
 	r := &Response{
 		StatusCode: resp.StatusCode,
-		Header:     h.Clone(),
+		Header:     h,
 		RequestID:  h.Get("X-Request-Id"),
 		Page:       headerInt(h, "X-Page"),
 		PerPage:    headerInt(h, "X-Per-Page"),
