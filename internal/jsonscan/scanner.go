@@ -91,6 +91,14 @@ func (s *Scanner) keep(b []byte) string {
 
 // Peek skips whitespace and returns the next byte, or 0 at the end.
 func (s *Scanner) Peek() byte {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return s.data[s.pos] // the common case: compact JSON
+	}
+	return s.skipSpace()
+}
+
+// skipSpace is Peek past whitespace.
+func (s *Scanner) skipSpace() byte {
 	for s.pos < len(s.data) {
 		switch b := s.data[s.pos]; b {
 		case ' ', '\t', '\n', '\r':
@@ -348,6 +356,16 @@ func hex4(b []byte) rune {
 // usually sends them. Its zero value knows no keys.
 type Keys struct {
 	names []string
+	// byShape lists, for each key length and first byte, the indexes of
+	// the names of that shape: a key out of the usual order is compared
+	// with those only.
+	byShape map[keyShape][]uint8
+}
+
+// keyShape is what a key is dispatched on: its length and first byte.
+type keyShape struct {
+	length int
+	first  byte
 }
 
 // MaxKeys is the most keys a [Keys] can hold.
@@ -372,7 +390,14 @@ func NewKeys(names ...string) *Keys {
 			}
 		}
 	}
-	return &Keys{names: append([]string(nil), names...)}
+	k := &Keys{names: append([]string(nil), names...), byShape: map[keyShape][]uint8{}}
+	for i, name := range names {
+		if name != "" {
+			shape := keyShape{len(name), name[0]}
+			k.byShape[shape] = append(k.byShape[shape], uint8(i))
+		}
+	}
+	return k
 }
 
 // Names returns the keys, in order. The slice is new on every call.
@@ -405,14 +430,16 @@ func (s *Scanner) Key(keys *Keys, seen *uint64) string {
 		return ""
 	}
 	key := s.data[start+1 : end-1]
-	for i, name := range names {
-		if string(key) == name {
-			if *seen&(1<<i) != 0 {
-				s.Fail()
-				return ""
+	if len(key) > 0 {
+		for _, i := range keys.byShape[keyShape{len(key), key[0]}] {
+			if name := names[i]; string(key) == name {
+				if *seen&(1<<i) != 0 {
+					s.Fail()
+					return ""
+				}
+				*seen |= 1 << i
+				return name
 			}
-			*seen |= 1 << i
-			return name
 		}
 	}
 	if !plain {
