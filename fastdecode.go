@@ -447,9 +447,9 @@ func decodeUserBasic(s *jsonscan.Scanner, b *snippetMoveBox) *UserBasic {
 		case "locked":
 			u.Locked = s.BoolOrNull()
 		case "avatar_url":
-			u.AvatarURL = s.StringPtr(&b.avatar)
+			u.AvatarURL = s.SharedPtr(&b.avatar)
 		case "web_url":
-			u.WebURL = s.StringOrNull()
+			u.WebURL = s.SharedOrNull()
 		case "":
 			s.Skip()
 		default:

@@ -38,7 +38,7 @@ func main() {
 	flag.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "latency scenario: server delay and consumer work per page")
 	flag.IntVar(&cfg.latencyPages, "latency-pages", 50, "latency scenario: pages per listing")
 	flag.BoolVar(&cfg.inProcess, "in-process", false, "run the server and every contender in this one process, as before")
-	flag.Float64Var(&cfg.warmUp, "warm-up", 0.1, "share of the listing each client process walks before its measured run (at least 10 pages; 1 walks it all)")
+	flag.Float64Var(&cfg.warmUp, "warm-up", 1, "share of the listing each client process walks before its measured run (at least 10 pages; 1 walks it all)")
 	flag.Parse()
 	if cfg.records < 10*perPage || cfg.moves < 10*perPage || cfg.reps < 1 || cfg.runs < 1 || cfg.latencyReps < 1 || cfg.latencyPages < 1 || cfg.latency <= 0 || cfg.warmUp < 0 || cfg.warmUp > 1 {
 		fmt.Fprintf(os.Stderr, "need -records and -moves of at least %d, positive -reps, -runs, -latency-reps, -latency and -latency-pages, and -warm-up from 0 to 1\n", 10*perPage)

@@ -68,15 +68,20 @@ func (s *Scanner) Fail() {
 // from the allocator's per-P caches rather than the heap lock.
 const maxArena = 32<<10 - 64
 
+// firstArena is the most room the first arena of an input gets: until a
+// few items are read nothing says how many of their string bytes must be
+// copied (values a Shared table holds are not).
+const firstArena = 4 << 10
+
 // keep copies b into the arena. When the arena is full, a new one takes
 // over, sized for the strings the rest of the input probably holds: the
-// share of string bytes so far (a quarter before any, about that of
-// GitLab's records), plus a little. Strings handed out earlier keep
+// share of string bytes copied so far (before any, a quarter of what is
+// left, at most firstArena), plus a little. Strings handed out earlier keep
 // pointing into the old one, which never changes.
 func (s *Scanner) keep(b []byte) string {
 	if s.arena.Cap()-s.arena.Len() < len(b) {
 		left := len(s.data) - s.pos
-		guess := left / 4
+		guess := min(left/4, firstArena)
 		if s.pos > 0 && s.kept > 0 {
 			guess = int(int64(left)*int64(s.kept)/int64(s.pos)) + left/32
 		}

@@ -1,10 +1,16 @@
 package jsonscan
 
-import "strings"
+import (
+	"hash/maphash"
+	"strings"
+)
+
+// sharedSeed seeds the hash of every Shared table.
+var sharedSeed = maphash.MakeSeed()
 
 // Shared hands out one copy of each short string value it is given, so
 // that the values a listing repeats on every item (states, storage names,
-// model classes, usernames) share their bytes instead of being copied once
+// model classes, authors) share their bytes instead of being copied once
 // per item. It is meant to live as long as one listing, across its pages.
 //
 // It is bounded: it keeps at most [MaxShared] values of at most
@@ -19,9 +25,10 @@ type Shared struct {
 
 const (
 	// MaxShared is the most values a [Shared] keeps.
-	MaxShared = 64
-	// MaxSharedLen is the longest value a [Shared] keeps, in bytes.
-	MaxSharedLen = 64
+	MaxShared = 256
+	// MaxSharedLen is the longest value a [Shared] keeps, in bytes: room
+	// for an avatar URL.
+	MaxSharedLen = 128
 
 	sharedSlots = 2 * MaxShared // a power of two, half full at most
 )
@@ -35,8 +42,7 @@ func (t *Shared) get(b []byte) (v string, ok bool) {
 	if len(b) > MaxSharedLen {
 		return "", false
 	}
-	h := uint(len(b))*0x9E3779B1 ^ uint(b[0])<<16 ^ uint(b[len(b)/2])<<8 ^ uint(b[len(b)-1])
-	for i := h * 0x9E3779B1 >> 7; ; i++ {
+	for i := maphash.Bytes(sharedSeed, b); ; i++ {
 		slot := &t.slots[i%sharedSlots]
 		switch {
 		case *slot == "":
@@ -78,4 +84,14 @@ func (s *Scanner) SharedOrNull() string {
 		return ""
 	}
 	return s.Shared()
+}
+
+// SharedPtr reads a string as [Scanner.Shared] does into slot and returns
+// slot; null gives nil.
+func (s *Scanner) SharedPtr(slot *string) *string {
+	if s.Null() {
+		return nil
+	}
+	*slot = s.Shared()
+	return slot
 }
