@@ -19,7 +19,9 @@ var sharedSeed = maphash.MakeSeed()
 // [Scanner.String] does. The zero value is empty and ready to use. A Shared
 // must not be used by two Scanners at once.
 type Shared struct {
-	slots [sharedSlots]string
+	// slots is an open-addressed hash table, at most half full; it starts
+	// small and doubles as values come, up to 2*MaxShared slots.
+	slots []string
 	n     int
 }
 
@@ -30,7 +32,7 @@ const (
 	// for an avatar URL.
 	MaxSharedLen = 128
 
-	sharedSlots = 2 * MaxShared // a power of two, half full at most
+	firstSharedSlots = 16 // a power of two, as every size after it
 )
 
 // get returns the kept copy of b, keeping one if there is room. ok is
@@ -42,18 +44,42 @@ func (t *Shared) get(b []byte) (v string, ok bool) {
 	if len(b) > MaxSharedLen {
 		return "", false
 	}
-	for i := maphash.Bytes(sharedSeed, b); ; i++ {
-		slot := &t.slots[i%sharedSlots]
-		switch {
-		case *slot == "":
-			if t.n >= MaxShared {
-				return "", false
-			}
-			t.n++
-			*slot = strings.Clone(string(b))
+	h := maphash.Bytes(sharedSeed, b)
+	if len(t.slots) > 0 {
+		if slot := t.find(h, b); *slot != "" {
 			return *slot, true
-		case *slot == string(b):
-			return *slot, true
+		}
+	}
+	if t.n >= MaxShared {
+		return "", false
+	}
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	slot := t.find(h, b)
+	*slot = strings.Clone(string(b))
+	t.n++
+	return *slot, true
+}
+
+// find returns the slot that holds b, or the empty slot where b goes.
+func (t *Shared) find(h uint64, b []byte) *string {
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if slot := &t.slots[i]; *slot == "" || *slot == string(b) {
+			return slot
+		}
+	}
+}
+
+// grow doubles the table (or makes its first slots) and puts every value
+// back.
+func (t *Shared) grow() {
+	old := t.slots
+	t.slots = make([]string, max(2*len(old), firstSharedSlots))
+	for _, v := range old {
+		if v != "" {
+			*t.find(maphash.String(sharedSeed, v), []byte(v)) = v
 		}
 	}
 }
