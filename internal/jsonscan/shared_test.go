@@ -14,15 +14,8 @@ func TestSharedHandsOutOneCopy(t *testing.T) {
 	t.Parallel()
 	var table Shared
 	in := []byte(`["finished","default","finished","fin\u0069shed",""]`)
-	s := scan(string(in))
-	s.Share(&table)
-	s.Expect('[')
-	var got []string
-	for i := 0; s.More(']', i); i++ {
-		got = append(got, s.Shared())
-	}
-	s.End()
-	if !s.OK() {
+	got, ok := readShared(in, &table)
+	if !ok {
 		t.Fatal("Scanner gave up")
 	}
 	for i := range in {
@@ -59,16 +52,9 @@ func TestSharedIsBounded(t *testing.T) {
 	}
 	long := strings.Repeat("x", MaxSharedLen+1)
 	fmt.Fprintf(&in, `,"%s","%s","user0"]`, long, long)
-	s := scan(in.String())
-	s.Share(&table)
-	s.Expect('[')
-	var got []string
-	for i := 0; s.More(']', i); i++ {
-		got = append(got, s.Shared())
-	}
-	s.End()
-	if !s.OK() || len(got) != n+3 {
-		t.Fatalf("read %d values, OK %t; want %d, true", len(got), s.OK(), n+3)
+	got, ok := readShared([]byte(in.String()), &table)
+	if !ok || len(got) != n+3 {
+		t.Fatalf("read %d values, OK %t; want %d, true", len(got), ok, n+3)
 	}
 	for i := range n {
 		if want := fmt.Sprintf("user%d", i); got[i] != want {
@@ -84,4 +70,17 @@ func TestSharedIsBounded(t *testing.T) {
 	if unsafe.StringData(got[n+2]) != unsafe.StringData(got[0]) {
 		t.Error(`"user0", kept first, is not handed out again once the table is full`)
 	}
+}
+
+// readShared reads in, a JSON array of strings, with Shared through table.
+func readShared(in []byte, table *Shared) (values []string, ok bool) {
+	var s Scanner
+	s.Reset(in)
+	s.Share(table)
+	s.Expect('[')
+	for i := 0; s.More(']', i); i++ {
+		values = append(values, s.Shared())
+	}
+	s.End()
+	return values, s.OK()
 }
