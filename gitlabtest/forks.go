@@ -9,24 +9,7 @@ import (
 // order (a subset, as for the full project): forked_from_project, and
 // every project of a listing with simple=true.
 type wireBasicProject struct {
-	ID                int64         `json:"id"`
-	Description       *string       `json:"description"`
-	Name              string        `json:"name"`
-	NameWithNamespace string        `json:"name_with_namespace"`
-	Path              string        `json:"path"`
-	PathWithNamespace string        `json:"path_with_namespace"`
-	CreatedAt         jsonTime      `json:"created_at"`
-	DefaultBranch     *string       `json:"default_branch"`
-	TagList           []string      `json:"tag_list"`
-	Topics            []string      `json:"topics"`
-	SSHURLToRepo      string        `json:"ssh_url_to_repo"`
-	HTTPURLToRepo     string        `json:"http_url_to_repo"`
-	WebURL            string        `json:"web_url"`
-	ReadmeURL         *string       `json:"readme_url"`
-	ForksCount        int           `json:"forks_count"`
-	AvatarURL         *string       `json:"avatar_url"`
-	StarCount         int           `json:"star_count"`
-	LastActivityAt    jsonTime      `json:"last_activity_at"`
+	wireProjectHead
 	Visibility        string        `json:"visibility"`
 	Namespace         wireNamespace `json:"namespace"`
 	RepositoryStorage string        `json:"repository_storage,omitempty"`
@@ -36,12 +19,7 @@ type wireBasicProject struct {
 func (s *Server) wireBasicProjectLocked(c *call, web string, p *Project) wireBasicProject {
 	f := s.projectFieldsLocked(c, web, p, false)
 	return wireBasicProject{
-		ID: f.ID, Description: f.Description, Name: f.Name, NameWithNamespace: f.NameWithNamespace,
-		Path: f.Path, PathWithNamespace: f.PathWithNamespace, CreatedAt: f.CreatedAt,
-		DefaultBranch: f.DefaultBranch, TagList: f.TagList, Topics: f.Topics,
-		SSHURLToRepo: f.SSHURLToRepo, HTTPURLToRepo: f.HTTPURLToRepo, WebURL: f.WebURL,
-		ReadmeURL: f.ReadmeURL, ForksCount: f.ForksCount, AvatarURL: f.AvatarURL, StarCount: f.StarCount,
-		LastActivityAt: f.LastActivityAt, Visibility: f.Visibility, Namespace: f.Namespace,
+		wireProjectHead: f.wireProjectHead, Visibility: f.Visibility, Namespace: f.Namespace,
 		RepositoryStorage: f.RepositoryStorage,
 	}
 }

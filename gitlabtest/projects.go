@@ -122,25 +122,30 @@ type (
 		UploadsSize           int64 `json:"uploads_size"`
 		ContainerRegistrySize int64 `json:"container_registry_size"`
 	}
+	// wireProjectHead is the keys GitLab's project entities (basic and
+	// full) begin with, in their order.
+	wireProjectHead struct {
+		ID                int64    `json:"id"`
+		Description       *string  `json:"description"`
+		Name              string   `json:"name"`
+		NameWithNamespace string   `json:"name_with_namespace"`
+		Path              string   `json:"path"`
+		PathWithNamespace string   `json:"path_with_namespace"`
+		CreatedAt         jsonTime `json:"created_at"`
+		DefaultBranch     *string  `json:"default_branch"`
+		TagList           []string `json:"tag_list"`
+		Topics            []string `json:"topics"`
+		SSHURLToRepo      string   `json:"ssh_url_to_repo"`
+		HTTPURLToRepo     string   `json:"http_url_to_repo"`
+		WebURL            string   `json:"web_url"`
+		ReadmeURL         *string  `json:"readme_url"`
+		ForksCount        int      `json:"forks_count"`
+		AvatarURL         *string  `json:"avatar_url"`
+		StarCount         int      `json:"star_count"`
+		LastActivityAt    jsonTime `json:"last_activity_at"`
+	}
 	wireFullProject struct {
-		ID                int64         `json:"id"`
-		Description       *string       `json:"description"`
-		Name              string        `json:"name"`
-		NameWithNamespace string        `json:"name_with_namespace"`
-		Path              string        `json:"path"`
-		PathWithNamespace string        `json:"path_with_namespace"`
-		CreatedAt         jsonTime      `json:"created_at"`
-		DefaultBranch     *string       `json:"default_branch"`
-		TagList           []string      `json:"tag_list"`
-		Topics            []string      `json:"topics"`
-		SSHURLToRepo      string        `json:"ssh_url_to_repo"`
-		HTTPURLToRepo     string        `json:"http_url_to_repo"`
-		WebURL            string        `json:"web_url"`
-		ReadmeURL         *string       `json:"readme_url"`
-		ForksCount        int           `json:"forks_count"`
-		AvatarURL         *string       `json:"avatar_url"`
-		StarCount         int           `json:"star_count"`
-		LastActivityAt    jsonTime      `json:"last_activity_at"`
+		wireProjectHead
 		Namespace         wireNamespace `json:"namespace"`
 		EmptyRepo         bool          `json:"empty_repo"`
 		Archived          bool          `json:"archived"`
@@ -207,11 +212,13 @@ func (s *Server) projectFieldsLocked(c *call, web string, p *Project, stats bool
 	host := hostOf(web)
 	full := p.Namespace + "/" + p.Path
 	out := wireFullProject{
-		ID: p.ID, Description: nullable(p.Description), Name: p.Name,
-		NameWithNamespace: p.Namespace + " / " + p.Name, Path: p.Path, PathWithNamespace: full,
-		CreatedAt: jsonTime(p.CreatedAt), TagList: []string{}, Topics: []string{},
-		SSHURLToRepo: "git@" + host + ":" + full + ".git", HTTPURLToRepo: web + "/" + full + ".git",
-		WebURL: web + "/" + full, ForksCount: s.forksCountLocked(p.ID), LastActivityAt: jsonTime(p.CreatedAt),
+		wireProjectHead: wireProjectHead{
+			ID: p.ID, Description: nullable(p.Description), Name: p.Name,
+			NameWithNamespace: p.Namespace + " / " + p.Name, Path: p.Path, PathWithNamespace: full,
+			CreatedAt: jsonTime(p.CreatedAt), TagList: []string{}, Topics: []string{},
+			SSHURLToRepo: "git@" + host + ":" + full + ".git", HTTPURLToRepo: web + "/" + full + ".git",
+			WebURL: web + "/" + full, ForksCount: s.forksCountLocked(p.ID), LastActivityAt: jsonTime(p.CreatedAt),
+		},
 		Namespace: wireNamespace{
 			ID: s.namespaceIDLocked(p.Namespace), Name: p.Namespace, Path: p.Namespace, Kind: "group",
 			FullPath: p.Namespace, WebURL: web + "/groups/" + p.Namespace,
