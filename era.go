@@ -147,6 +147,8 @@ func (c *Client) unknownModelHint(model ModelName) string {
 	hint := fmt.Sprintf("this server does not know the model %q", model)
 	if len(near) > 0 {
 		hint += "; did you mean " + strings.Join(near, ", ") + "?"
+	} else {
+		hint += ";"
 	}
 	return hint + " ModelNamesFor lists the names each GitLab version accepts"
 }

@@ -109,6 +109,11 @@ func TestUnknownModelNameSuggestsNearest(t *testing.T) {
 	if apiErr.Hint != want {
 		t.Errorf("List(lfs_objets) hint = %q; want %q", apiErr.Hint, want)
 	}
+	_, _, err = client.DataManagement.List(t.Context(), "nosuch", nil)
+	const far = `this server does not know the model "nosuch"; ModelNamesFor lists the names each GitLab version accepts`
+	if !errors.As(err, &apiErr) || apiErr.Hint != far {
+		t.Errorf("List(nosuch) error = %v; want the hint %q", err, far)
+	}
 }
 
 // A 404 from a listing means the API is not there; the error still matches

@@ -147,6 +147,7 @@ func prepare(ctx context.Context, cfg config, o rebalance.Options, c *gitlabdata
 		if err != nil {
 			return work{}, exitCannotRun, fmt.Errorf("-journal %s: %w", cfg.journal, err)
 		}
+		var reviewed *rebalance.Plan // its capacities and band judge the fleet after the moves
 		if cfg.applyPlan != "" {
 			p, err := readPlan(cfg.applyPlan)
 			if err != nil {
@@ -155,6 +156,7 @@ func prepare(ctx context.Context, cfg config, o rebalance.Options, c *gitlabdata
 			if (&moves.Plan{Moves: p.Moves}).Digest() != jp.Digest() {
 				return work{}, exitCannotRun, fmt.Errorf("-journal %s holds a run of another plan than %s: give this plan its own journal", cfg.journal, cfg.applyPlan)
 			}
+			reviewed = p
 		}
 		if cfg.applyPlan == "" && o.Capacities != nil {
 			r, err := rebalance.New(c, o)
@@ -164,7 +166,7 @@ func prepare(ctx context.Context, cfg config, o rebalance.Options, c *gitlabdata
 			jp.Replan = r.Replan
 		}
 		fmt.Fprintf(out, "Journal %s holds a run of %s: resuming it (a new -journal plans again).\n", cfg.journal, plural(len(jp.Moves), "move", "moves"))
-		return work{moves: jp, resume: true}, -1, nil
+		return work{plan: reviewed, moves: jp, resume: true}, -1, nil
 
 	case cfg.applyPlan != "":
 		p, err := readPlan(cfg.applyPlan)

@@ -115,6 +115,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	code, err := rebalanceFleet(ctx, cfg, opts, stdout, stderr)
+	if err != nil && code == exitCannotRun && errors.Is(err, context.Canceled) {
+		// Ctrl-C while reading GitLab (the fleet, a plan's check, the
+		// usage after the moves) is an interruption, not a failure.
+		fmt.Fprintln(stderr, "rebalance-storages: interrupted while reading GitLab: run the same command again (with the same -journal, if any)")
+		return exitInterrupted
+	}
 	if err != nil {
 		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "rebalance: "), "moves: ")
 		fmt.Fprintln(stderr, "rebalance-storages:", msg)

@@ -372,6 +372,44 @@ func TestInterruptedRunResumes(t *testing.T) {
 	forkNetworksWhole(t, srv)
 }
 
+// A reviewed plan interrupted with Ctrl-C resumes on its journal and, like
+// a run that was not interrupted, reads the fleet again to say whether it
+// is balanced; a Ctrl-C while the fleet is read is an interruption too.
+func TestInterruptedApplyPlanResumes(t *testing.T) {
+	srv, caps := fleet(t)
+	dir := t.TempDir()
+	planFile, journal := filepath.Join(dir, "plan.json"), filepath.Join(dir, "j")
+	if code, out, errs := tool(t, "-capacity", caps, "-high", "50%", "-low", "45%", "-plan-out", planFile); code != exitBalanced {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
+	}
+
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	srv.ResetRequests()
+	var out, errs bytes.Buffer
+	if code := run(cancelled, []string{"-apply-plan", planFile, "-journal", journal}, &out, &errs); code != exitInterrupted ||
+		lastLine(errs.String()) != "rebalance-storages: interrupted while reading GitLab: run the same command again (with the same -journal, if any)" {
+		t.Errorf("Ctrl-C while reading the fleet: exit %d, stderr %q; want 4 and the interruption", code, lastLine(errs.String()))
+	}
+	for _, r := range srv.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("a run interrupted before its moves sent %s %s", r.Method, r.Path)
+		}
+	}
+
+	ctx, stop := context.WithCancel(t.Context())
+	interrupted := &cancelOn{want: "moved project", cancel: stop}
+	args := []string{"-poll", "10ms", "-apply-plan", planFile, "-journal", journal, "-max-running", "1"}
+	if code := run(ctx, args, interrupted, &errs); code != exitInterrupted {
+		t.Fatalf("interrupted: exit %d\n%s%s", code, interrupted.String(), errs.String())
+	}
+	code, again, errOut := tool(t, args[2:]...)
+	if code != exitBalanced || !strings.Contains(again, "holds a run of ") || !strings.Contains(again, "Storages now (read again)") ||
+		!strings.Contains(again, "Balanced: every storage is at or below 50.0%.") {
+		t.Fatalf("resumed: exit %d\n%s%s", code, again, errOut)
+	}
+}
+
 // A reviewed plan is checked against the fleet before it runs: a
 // destination whose weight became 0, or a plan edited to split a fork
 // network, is refused before any move.
